@@ -1,0 +1,66 @@
+/** Starting and watching training generations from outside a workflow (CLI, scripts). */
+import { WorkflowIdConflictPolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { trainWorkflowId } from '../domain/naming.js';
+import type { TrainingProgress } from '../domain/progress.js';
+import type { PotentialArtifact, TrainPotentialInputRaw } from '../domain/schemas.js';
+
+export const TRAIN_WORKFLOW_TYPE = 'trainPotentialWorkflow';
+
+/**
+ * Starts a generation, or attaches to it when one with the same campaign and generation is
+ * already running, so a repeated command never trains twice.
+ */
+export async function startTraining(
+  client: Client,
+  input: TrainPotentialInputRaw,
+  taskQueue: string,
+): Promise<WorkflowHandle> {
+  return client.workflow.start(TRAIN_WORKFLOW_TYPE, {
+    taskQueue,
+    workflowId: trainWorkflowId(input.campaign, input.generation),
+    args: [input],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+  });
+}
+
+/**
+ * Progress as precisely as it is known: the workflow's `progress` query for the stage, and the
+ * training activity's last heartbeat for iteration, loss and RMSE (heartbeats add no history).
+ */
+export async function readProgress(handle: WorkflowHandle): Promise<TrainingProgress | null> {
+  let fromQuery: TrainingProgress | null = null;
+  try {
+    fromQuery = await handle.query<TrainingProgress>('progress');
+  } catch {
+    fromQuery = null;
+  }
+  const desc = await handle.describe();
+  for (const act of desc.raw.pendingActivities ?? []) {
+    const payload = act.heartbeatDetails?.payloads?.[0];
+    if (!payload) continue;
+    const beat = defaultPayloadConverter.fromPayload<TrainingProgress | null>(payload);
+    if (beat && beat.iteration !== null) return { ...(fromQuery ?? beat), ...beat };
+  }
+  return fromQuery;
+}
+
+export async function waitForArtifact(
+  handle: WorkflowHandle,
+  onProgress?: (p: TrainingProgress) => void,
+  pollMs = 1000,
+): Promise<PotentialArtifact> {
+  const result = handle.result() as Promise<PotentialArtifact>;
+  if (!onProgress) return result;
+  let done = false;
+  void result.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  while (!done) {
+    const p = await readProgress(handle).catch(() => null);
+    if (p && !done) onProgress(p);
+    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, pollMs))]);
+  }
+  return result;
+}

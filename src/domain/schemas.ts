@@ -1,0 +1,224 @@
+/**
+ * The domain model, as zod schemas with inferred types of the same name. Pure code: workflows
+ * import it to validate their input inside the sandbox, so nothing here may do I/O.
+ *
+ * Units follow ASE and pacemaker: lengths in Å, energies in eV, forces in eV/Å, stress in eV/Å³.
+ */
+import { z } from 'zod';
+import { isChemicalSymbol } from './elements.js';
+
+/** A finite number: NaN and ±Infinity are rejected with the value shown. */
+const Finite = z.number().refine(Number.isFinite, { error: 'expected a finite number' });
+const Vec3 = z.tuple([Finite, Finite, Finite]);
+const Matrix3 = z.tuple([Vec3, Vec3, Vec3]);
+
+export const ChemicalSymbolSchema = z
+  .string()
+  .refine(isChemicalSymbol, { error: 'unknown chemical symbol' });
+
+export const Structure = z
+  .object({
+    /** One chemical symbol per atom. */
+    symbols: z.array(ChemicalSymbolSchema).min(1, 'a structure needs at least one atom'),
+    /** Cartesian positions, Å, shape `[natoms, 3]`. */
+    positions: z.array(Vec3),
+    /** Lattice vectors as rows, Å, shape `[3, 3]`. */
+    cell: Matrix3,
+    /** Periodicity along each lattice vector, shape `[3]`. */
+    pbc: z.tuple([z.boolean(), z.boolean(), z.boolean()]),
+  })
+  .superRefine((s, ctx) => {
+    if (s.positions.length !== s.symbols.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['positions'],
+        message: `has ${s.positions.length} rows but the structure has ${s.symbols.length} atoms`,
+        input: s.positions.length,
+      });
+    }
+  });
+export type Structure = z.infer<typeof Structure>;
+
+export const CalculationResult = z
+  .object({
+    structure: Structure,
+    /** Total energy, eV. */
+    energy: Finite,
+    /** Forces, eV/Å, shape `[natoms, 3]`. */
+    forces: z.array(Vec3),
+    /** Stress, eV/Å³: Voigt `[6]` (xx yy zz yz xz xy) or `[3, 3]`. */
+    stress: z.union([z.tuple([Finite, Finite, Finite, Finite, Finite, Finite]), Matrix3]).optional(),
+    /** Virial, eV, `[3, 3]`. */
+    virial: Matrix3.optional(),
+    /** Free-form label carried into the dataset's `name` column. */
+    name: z.string().optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.forces.length !== r.structure.symbols.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['forces'],
+        message: `has ${r.forces.length} rows but the structure has ${r.structure.symbols.length} atoms`,
+        input: r.forces.length,
+      });
+    }
+  });
+export type CalculationResult = z.infer<typeof CalculationResult>;
+
+/** Top-level sections of pacemaker's input.yaml that the pass-through may set. */
+const PacemakerInputOverrides = z
+  .object({
+    metadata: z.record(z.string(), z.string()).optional(),
+    potential: z.record(z.string(), z.unknown()).optional(),
+    data: z.record(z.string(), z.unknown()).optional(),
+    fit: z.record(z.string(), z.unknown()).optional(),
+    backend: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+/** Keys the typed fields own: setting them through `input` as well would be ambiguous. */
+export const OWNED_INPUT_KEYS: Readonly<Record<string, string>> = {
+  'potential.elements': 'elements',
+  'potential.bonds.ALL.rcut': 'cutoff',
+  'fit.maxiter': 'max_epochs',
+  'fit.loss.kappa': 'kappa',
+  'backend.batch_size': 'batch_size',
+  'backend.evaluator': 'evaluator',
+  'potential.functions.number_of_functions_per_element': 'functions_per_element',
+};
+
+function getPath(obj: unknown, path: string[]): unknown {
+  let cur: unknown = obj;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
+/**
+ * The seed's PacemakerTrainerConfig. Field names follow the seed (snake_case, as in
+ * pacemaker's own input.yaml) so a config file reads the same in Python and here.
+ */
+export const PacemakerTrainerConfig = z
+  .object({
+    /** Radial cutoff, Å: top-level `cutoff` and `bonds.ALL.rcut`. */
+    cutoff: Finite.refine((v) => v > 0 && v <= 20, { error: 'must be > 0 and <= 20 Å' }),
+    /** Maximum rank of the basis functions (body order = rank + 1): length of nradmax/lmax_by_orders. */
+    order: z.number().int().min(1).max(6).default(3),
+    elements: z
+      .array(ChemicalSymbolSchema)
+      .min(1, 'at least one element is required')
+      .refine((els) => new Set(els).size === els.length, { error: 'lists an element twice' }),
+    /** `backend.batch_size`: chunks the loss evaluation (BFGS stays full-batch). */
+    batch_size: z.number().int().min(1).default(10),
+    /** `fit.maxiter`: optimizer iterations. */
+    max_epochs: z.number().int().min(1, 'must be at least 1').default(100),
+    evaluator: z.enum(['pyace', 'tensorpot']).default('tensorpot'),
+    functions_per_element: z.number().int().min(1).default(20),
+    /** `fit.loss.kappa`: weight of forces (1 - kappa on energies). */
+    kappa: Finite.refine((v) => v >= 0 && v <= 1, { error: 'must be within [0, 1]' }).default(0.3),
+    seed: z.number().int().min(0).default(42),
+    /** Fraction (0 < x < 1) of structures held out as the test set; 0 disables it. */
+    test_size: Finite.refine((v) => v >= 0 && v < 1, { error: 'must be within [0, 1)' }).default(0.1),
+    /** Any other pacemaker input.yaml key, merged over the generated sections. */
+    input: PacemakerInputOverrides.default({}),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    for (const [dotted, field] of Object.entries(OWNED_INPUT_KEYS)) {
+      const path = dotted.split('.');
+      const v = getPath(cfg.input, path);
+      if (v !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['input', ...path],
+          message: `is set by the typed field \`${field}\`; set \`${field}\` instead`,
+          input: v,
+        });
+      }
+    }
+  });
+export type PacemakerTrainerConfig = z.infer<typeof PacemakerTrainerConfig>;
+export type PacemakerTrainerConfigInput = z.input<typeof PacemakerTrainerConfig>;
+
+/** Trainer configuration, discriminated by engine so other engines can join later. */
+export const TrainerConfig = z.discriminatedUnion('engine', [
+  z.object({ engine: z.literal('pacemaker'), pacemaker: PacemakerTrainerConfig }).strict(),
+]);
+export type TrainerConfig = z.infer<typeof TrainerConfig>;
+export type TrainerConfigInput = z.input<typeof TrainerConfig>;
+
+/** Error and accuracy figures as pacemaker reports them. */
+export const ErrorMetrics = z.object({
+  /** Energy RMSE, meV/atom. */
+  energy_rmse_mev_per_atom: z.number(),
+  /** Force RMSE per component, meV/Å. */
+  force_rmse_mev_per_a: z.number(),
+  energy_mae_mev_per_atom: z.number().nullable(),
+  force_mae_mev_per_a: z.number().nullable(),
+  iterations: z.number().int(),
+  loss: z.number().nullable(),
+});
+export type ErrorMetrics = z.infer<typeof ErrorMetrics>;
+
+export const FileRef = z.object({ path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+export type FileRef = z.infer<typeof FileRef>;
+
+/** The seed's PotentialArtifact, extended with what makes a potential traceable. */
+export const PotentialArtifact = z.object({
+  /** The `.yace` file, absolute path. */
+  path: z.string(),
+  /** The pacemaker potential YAML the `.yace` was converted from. */
+  potentialYaml: z.string(),
+  metrics: z.object({ train: ErrorMetrics, test: ErrorMetrics.nullable() }),
+  /** e.g. `generation_005`. */
+  version: z.string(),
+  parentVersion: z.string().nullable(),
+  datasetSha256: z.string(),
+  configSha256: z.string(),
+  /** Every file of the generation folder that matters, with its hash. */
+  files: z.record(z.string(), FileRef),
+  /** True when the pacemaker simulator, not pacemaker, produced it. */
+  simulated: z.boolean(),
+  /** `pacemaker -v` or the simulator's version line. */
+  trainerVersion: z.string(),
+});
+export type PotentialArtifact = z.infer<typeof PotentialArtifact>;
+
+/** Campaign names become folder names and workflow ids. */
+export const CampaignName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+/** The single JSON object a training generation starts from (CLI, UI, parent workflow). */
+export const TrainPotentialInput = z
+  .object({
+    campaign: CampaignName,
+    generation: z.number().int().min(0).max(999),
+    config: TrainerConfig,
+    /** Result files (JSON array or JSONL of CalculationResult) readable by the workers. */
+    results: z.array(z.string().min(1)).default([]),
+    /** Pacemaker potential YAML to fine-tune from. */
+    initialPotential: z.string().min(1).nullable().default(null),
+    parentVersion: z.string().nullable().default(null),
+  })
+  .strict();
+export type TrainPotentialInput = z.infer<typeof TrainPotentialInput>;
+export type TrainPotentialInputRaw = z.input<typeof TrainPotentialInput>;
+
+/** Renders a zod error as one line per issue: `path.to.field: message (got value)`. */
+export function describeIssues(error: z.ZodError, prefix = ''): string {
+  return error.issues
+    .map((iss) => {
+      const path = [prefix, ...iss.path.map(String)].filter((p) => p !== '').join('.');
+      const got = iss.code !== 'unrecognized_keys' && 'input' in iss && iss.input !== undefined ? ` (got ${shortRepr(iss.input)})` : '';
+      return `${path || '(root)'}: ${iss.message}${got}`;
+    })
+    .join('\n');
+}
+
+function shortRepr(v: unknown): string {
+  const s = typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}

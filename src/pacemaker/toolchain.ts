@@ -1,0 +1,96 @@
+/**
+ * Finds the pacemaker installation to run: a configured bin folder or Python, else `pacemaker`
+ * on PATH, else the simulator shipped with this project (which then says so, loudly).
+ */
+import { access, constants } from 'node:fs/promises';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { execa } from 'execa';
+import { ToolchainMissingError } from '../errors.js';
+import { SIMULATOR_BIN, VENV_PYTHON } from '../paths.js';
+
+export const PACEMAKER_PROGRAMS = ['pacemaker', 'pace_yaml2yace', 'pace_activeset', 'pace_select'] as const;
+export type PacemakerProgram = (typeof PACEMAKER_PROGRAMS)[number];
+
+export interface Toolchain {
+  kind: 'pacemaker' | 'simulator';
+  /** Folder holding the programs. */
+  binDir: string;
+  /** Python that runs the dataset bridge: the installation's own when it has one. */
+  python: string;
+  /** What `pacemaker -v` printed (or the simulator's version). */
+  version: string;
+  command(program: PacemakerProgram): string[];
+}
+
+/**
+ * `auto` looks for a real installation and falls back to the simulator; `simulator` forces it;
+ * anything else is a bin folder or a Python executable of a pacemaker installation.
+ */
+export type PacemakerLocation = 'auto' | 'simulator' | (string & {});
+
+export const SIMULATOR_NOTICE =
+  'pacemaker simulator in use: no real pacemaker was found, so potentials are SIMULATED (set pacemaker location or put pacemaker on PATH)';
+
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function findOnPath(name: string): Promise<string | null> {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '' || resolve(dir) === SIMULATOR_BIN) continue;
+    const candidate = join(dir, name);
+    if (await isExecutable(candidate)) return candidate;
+  }
+  return null;
+}
+
+async function fromBinDir(binDir: string, python: string | null): Promise<Toolchain> {
+  const missing: string[] = [];
+  for (const p of PACEMAKER_PROGRAMS) if (!(await isExecutable(join(binDir, p)))) missing.push(p);
+  if (missing.length > 0) {
+    throw new ToolchainMissingError(
+      `pacemaker installation at ${binDir} lacks ${missing.join(', ')}; install pacemaker from source (ICAMS/python-ace, pip install .) — PyPI's python-ace 0.2.8 has no pace_select/pace_activeset`,
+    );
+  }
+  const py = python ?? ((await isExecutable(join(binDir, 'python'))) ? join(binDir, 'python') : VENV_PYTHON);
+  const v = await execa(join(binDir, 'pacemaker'), ['-v'], { reject: false, timeout: 60_000 });
+  const version = `${v.stdout}\n${v.stderr}`.trim().split('\n').find((l) => /\d+\.\d+/.test(l)) ?? 'unknown';
+  return {
+    kind: 'pacemaker',
+    binDir,
+    python: py,
+    version: version.trim(),
+    command: (program) => [join(binDir, program)],
+  };
+}
+
+export function simulatorToolchain(): Toolchain {
+  return {
+    kind: 'simulator',
+    binDir: SIMULATOR_BIN,
+    python: VENV_PYTHON,
+    version: 'pacemaker-simulator (mlip-trainer)',
+    command: (program) => [join(SIMULATOR_BIN, program)],
+  };
+}
+
+export async function resolveToolchain(location: PacemakerLocation = 'auto'): Promise<Toolchain> {
+  if (location === 'simulator') return simulatorToolchain();
+  if (location !== 'auto') {
+    const abs = resolve(location);
+    if (await isExecutable(join(abs, 'pacemaker'))) return fromBinDir(abs, null);
+    // A Python executable of the installation: its programs sit beside it.
+    if ((await isExecutable(abs)) && /python[\d.]*$/.test(abs)) return fromBinDir(dirname(abs), abs);
+    throw new ToolchainMissingError(
+      `pacemaker location ${JSON.stringify(location)} is neither a folder with a pacemaker program nor a Python executable; set it to 'auto', 'simulator', a bin folder or a Python path`,
+    );
+  }
+  const onPath = await findOnPath('pacemaker');
+  if (onPath !== null) return fromBinDir(dirname(onPath), null);
+  return simulatorToolchain();
+}

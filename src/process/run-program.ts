@@ -1,0 +1,156 @@
+/**
+ * The one way this project runs an external program: an argument array (never a shell string),
+ * its own working directory, every output line appended to a log file, a timeout, a cancel
+ * signal, and the whole process group killed on stop (SIGTERM, then SIGKILL).
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { execa } from 'execa';
+
+export interface RunOptions {
+  /** argv[0] and the arguments that follow it. */
+  command: readonly string[];
+  cwd: string;
+  /** Appended to, like pacemaker's own log. */
+  logFile: string;
+  env?: Record<string, string | undefined>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Called for every line of stdout and stderr as it arrives. */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Called once the process exists, e.g. to record its pid for a later attempt. */
+  onSpawn?: (pid: number) => void | Promise<void>;
+  /** Time between SIGTERM and SIGKILL. */
+  killGraceMs?: number;
+  stdin?: string;
+}
+
+export interface RunResult {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  cancelled: boolean;
+  durationMs: number;
+  /** The last lines of output, for error messages. */
+  tail: string[];
+  stdout: string;
+}
+
+const TAIL_LINES = 40;
+
+export async function runProgram(opts: RunOptions): Promise<RunResult> {
+  const [file, ...args] = opts.command;
+  if (file === undefined) throw new TypeError('runProgram: `command` must not be empty');
+  if (opts.timeoutMs !== undefined && !(Number.isFinite(opts.timeoutMs) && opts.timeoutMs > 0)) {
+    throw new TypeError(`runProgram: expected \`timeoutMs\` to be a positive number, got \`${String(opts.timeoutMs)}\``);
+  }
+  await mkdir(opts.cwd, { recursive: true });
+  await mkdir(dirname(opts.logFile), { recursive: true });
+  const log = createWriteStream(opts.logFile, { flags: 'a' });
+  const tail: string[] = [];
+  const stdoutParts: string[] = [];
+  const started = Date.now();
+
+  const child = execa(file, args, {
+    cwd: opts.cwd,
+    env: opts.env ?? {},
+    extendEnv: true,
+    detached: true, // own process group, so the whole tree can be killed
+    reject: false,
+    ...(opts.stdin !== undefined ? { input: opts.stdin } : { stdin: 'ignore' as const }),
+    buffer: false,
+    stripFinalNewline: false,
+  });
+
+  let timedOut = false;
+  let cancelled = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const killGroup = () => {
+    if (child.pid === undefined) return;
+    signalGroup(child.pid, 'SIGTERM');
+    killTimer ??= setTimeout(() => signalGroup(child.pid!, 'SIGKILL'), opts.killGraceMs ?? 5000);
+  };
+  const onAbort = () => {
+    cancelled = true;
+    killGroup();
+  };
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const timeout =
+    opts.timeoutMs !== undefined
+      ? setTimeout(() => {
+          timedOut = true;
+          killGroup();
+        }, opts.timeoutMs)
+      : undefined;
+
+  if (child.pid !== undefined) await opts.onSpawn?.(child.pid);
+
+  const pump = (stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr') =>
+    new Promise<void>((resolve) => {
+      if (!stream) return resolve();
+      let partial = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        log.write(chunk);
+        if (name === 'stdout') stdoutParts.push(chunk);
+        const lines = (partial + chunk).split(/\r?\n/);
+        partial = lines.pop() ?? '';
+        for (const line of lines) emit(line, name);
+      });
+      stream.on('end', () => {
+        if (partial !== '') emit(partial, name);
+        resolve();
+      });
+      stream.on('error', () => resolve());
+    });
+  const emit = (line: string, name: 'stdout' | 'stderr') => {
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
+    opts.onLine?.(line, name);
+  };
+
+  const [result] = await Promise.all([child, pump(child.stdout, 'stdout'), pump(child.stderr, 'stderr')]);
+  clearTimeout(timeout);
+  clearTimeout(killTimer);
+  opts.signal?.removeEventListener('abort', onAbort);
+  // The leader may be gone while its children live on: make sure the group is gone too.
+  if (child.pid !== undefined && (cancelled || timedOut)) {
+    signalGroup(child.pid, 'SIGKILL');
+    const until = Date.now() + 3000;
+    while (groupAlive(child.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise<void>((resolve) => log.end(resolve));
+
+  return {
+    exitCode: result.exitCode ?? null,
+    signal: result.signal ?? null,
+    timedOut,
+    cancelled,
+    durationMs: Date.now() - started,
+    tail,
+    stdout: stdoutParts.join(''),
+  };
+}
+
+/** Signals a process group; a group that is already gone is not an error. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
+/** True while any process of the group is alive. */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

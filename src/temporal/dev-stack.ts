@@ -1,0 +1,72 @@
+/** The embedded stack of temporal-dev.yml: a dev server plus one worker, in this process. */
+import { join } from 'node:path';
+import type { Worker } from '@temporalio/worker';
+import type { DevStackConfig } from '../config/load.js';
+import { resolveToolchain, type Toolchain } from '../pacemaker/toolchain.js';
+import { freePort, startDevServer, type DevServer } from './dev-server.js';
+import { createTrainerWorker } from './worker.js';
+
+export interface DevStack {
+  server: DevServer;
+  worker: Worker;
+  toolchain: Toolchain;
+  taskQueue: string;
+  workspace: string;
+  /** Stops the worker (letting activities finish their grace time), then the server. */
+  stop(): Promise<void>;
+}
+
+export interface DevStackOptions {
+  /** Pick free ports instead of failing when the configured ones are taken. */
+  anyFreePort?: boolean;
+  env?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+export async function startDevStack(cfg: DevStackConfig, opts: DevStackOptions = {}): Promise<DevStack> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const toolchain = await resolveToolchain(cfg.worker.pacemaker);
+  let { port, uiPort } = cfg.server;
+  if (opts.anyFreePort) {
+    port = await freePort(cfg.server.ip);
+    uiPort = await freePort(cfg.server.ip);
+  }
+  const server = await startDevServer({
+    ip: cfg.server.ip,
+    port,
+    uiPort,
+    namespace: cfg.server.namespace,
+    dbFile: cfg.server.dbFile,
+    searchAttributes: cfg.server.searchAttributes,
+    logFile: join(cfg.worker.workspace, '..', 'temporal-dev.log'),
+  });
+  try {
+    const { worker, connection } = await createTrainerWorker({
+      address: server.address,
+      namespace: server.namespace,
+      taskQueue: cfg.worker.taskQueue,
+      workspaceRoot: cfg.worker.workspace,
+      toolchain,
+      ...(opts.env ? { env: opts.env } : {}),
+    });
+    log(`Temporal dev server: ${server.address} (namespace ${server.namespace}), Web UI: ${server.uiUrl ?? 'off'}`);
+    log(`worker on task queue '${cfg.worker.taskQueue}', workspace ${cfg.worker.workspace}, ${toolchain.kind === 'simulator' ? 'pacemaker SIMULATOR' : `pacemaker ${toolchain.version} in ${toolchain.binDir}`}`);
+    const running = worker.run();
+    return {
+      server,
+      worker,
+      toolchain,
+      taskQueue: cfg.worker.taskQueue,
+      workspace: cfg.worker.workspace,
+      async stop() {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch(() => undefined);
+        await connection.close();
+        await server.stop();
+      },
+    };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
