@@ -76,5 +76,6 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Potenti
     forceRmse: artifact.metrics.train.force_rmse_mev_per_a,
     etaSeconds: 0,
   };
-  return artifact;
+  // The dataset step's program time joins the trainer's, so callers see where time went.
+  return { ...artifact, timings: { ...artifact.timings, datasetSeconds: dataset.programSeconds } };
 }

@@ -21,7 +21,7 @@ export async function loadYamlFile<S extends z.ZodType>(file: string, schema: S)
   }
   const r = schema.safeParse(doc ?? {}, { reportInput: true });
   if (!r.success) throw new BadInputError(`${file}: invalid configuration:\n${describeIssues(r.error).replace(/^/gm, '  ')}`);
-  return r.data as z.infer<S>;
+  return r.data;
 }
 
 /**

@@ -17,13 +17,15 @@ export interface BridgeOptions {
   timeoutMs?: number;
 }
 
-export async function runBridge<T>(command: string, args: string[], opts: BridgeOptions): Promise<T> {
+/** The bridge's JSON answer, plus how long the Python process ran. */
+export async function runBridge<T extends object>(command: string, args: string[], opts: BridgeOptions): Promise<T & { programSeconds: number }> {
   const logFile = opts.logFile ?? join(tmpdir(), 'mlip-trainer-bridge.log');
   const res = await runProgram({
     command: [opts.python, BRIDGE_SCRIPT, command, ...args],
     cwd: process.cwd(),
     logFile,
     timeoutMs: opts.timeoutMs ?? 30 * 60_000,
+    captureStdout: true,
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   const last = res.stdout.trim().split('\n').pop() ?? '';
@@ -44,5 +46,5 @@ export async function runBridge<T>(command: string, args: string[], opts: Bridge
       { program: 'mlip_bridge.py', exitCode: res.exitCode, signal: res.signal, logFile, known: null },
     );
   }
-  return parsed as T;
+  return { ...(parsed as T), programSeconds: res.durationMs / 1000 };
 }

@@ -19,6 +19,8 @@ export interface DatasetSummary {
   /** sha256 of the dataset file: its version. */
   sha256: string;
   elements: string[];
+  /** Wall time of the bridge process, s (0 when nothing ran). */
+  programSeconds: number;
 }
 
 export class DatasetStore {
@@ -52,12 +54,12 @@ export class DatasetStore {
   }
 
   async summary(): Promise<DatasetSummary> {
-    if (!(await exists(this.path))) return { path: this.path, added: 0, total: 0, sha256: '', elements: [] };
+    if (!(await exists(this.path))) return { path: this.path, added: 0, total: 0, sha256: '', elements: [], programSeconds: 0 };
     const s = await runBridge<{ rows: number; sha256: string; elements: string[] }>(
       'summary',
       ['--dataset', this.path],
       this.bridge,
     );
-    return { path: this.path, added: 0, total: s.rows, sha256: s.sha256, elements: s.elements };
+    return { path: this.path, added: 0, total: s.rows, sha256: s.sha256, elements: s.elements, programSeconds: s.programSeconds };
   }
 }

@@ -52,6 +52,7 @@ export function buildPacemakerInput(cfg: PacemakerTrainerConfig, data: InputData
     },
     data: {
       filename: data.filename,
+      reference_energy: cfg.reference_energy,
       ...(data.testFilename !== undefined
         ? { test_filename: data.testFilename }
         : cfg.test_size > 0

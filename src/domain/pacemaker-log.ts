@@ -39,6 +39,46 @@ export function parseIterationLine(line: string): IterationLine | null {
   };
 }
 
+const STATS_ITERATION_RE = new RegExp(String.raw`^\s*Iteration:\s+#(\d+)\s+Loss:\s+Total:\s+(${NUM})`, 'i');
+const STATS_RMSE_RE = new RegExp(String.raw`^\s*RMSE:\s+(${NUM})\s+(${NUM})\s+(${NUM})\s+(${NUM})`, 'i');
+
+/**
+ * A parser for pacemaker's output as a stream of lines. On every `display_step` iteration
+ * pacemaker prints a multi-line FIT STATS block instead of the one-line form, with the
+ * iteration and loss on one line and the RMSE row a few lines later; both forms are read.
+ */
+export function createIterationParser(): (line: string) => IterationLine | null {
+  let pending: { iteration: number; loss: number } | null = null;
+  return (line) => {
+    const one = parseIterationLine(line);
+    if (one) {
+      pending = null;
+      return one;
+    }
+    const head = STATS_ITERATION_RE.exec(line);
+    if (head) {
+      pending = { iteration: Number(head[1]), loss: Number(head[2]) };
+      return null;
+    }
+    const rmse = pending ? STATS_RMSE_RE.exec(line) : null;
+    if (pending && rmse) {
+      const it: IterationLine = {
+        iteration: pending.iteration,
+        evals: 0,
+        loss: pending.loss,
+        energyRmseMevPerAtom: Number(rmse[1]),
+        energyRmseLowMevPerAtom: Number(rmse[2]),
+        forceRmseMevPerA: Number(rmse[3]),
+        forceRmseLowMevPerA: Number(rmse[4]),
+        timePerEvalMicrosPerAtom: null,
+      };
+      pending = null;
+      return it;
+    }
+    return null;
+  };
+}
+
 /** A whitespace table with a header row (metrics.txt, cycle_metrics.txt, ...). */
 export function parseMetricsTable(text: string): Record<string, number>[] {
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));

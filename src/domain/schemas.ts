@@ -85,7 +85,12 @@ export const OWNED_INPUT_KEYS: Readonly<Record<string, string>> = {
   'backend.batch_size': 'batch_size',
   'backend.evaluator': 'evaluator',
   'potential.functions.number_of_functions_per_element': 'functions_per_element',
+  'data.reference_energy': 'reference_energy',
+  'data.test_size': 'test_size',
 };
+
+/** Keys written by the dataset stage, never by users. */
+const DATASET_OWNED_KEYS = ['data.filename', 'data.test_filename'];
 
 function getPath(obj: unknown, path: string[]): unknown {
   let cur: unknown = obj;
@@ -121,6 +126,13 @@ export const PacemakerTrainerConfig = z
     seed: z.number().int().min(0).default(42),
     /** Fraction (0 < x < 1) of structures held out as the test set; 0 disables it. */
     test_size: Finite.refine((v) => v >= 0 && v < 1, { error: 'must be within [0, 1)' }).default(0.1),
+    /**
+     * `data.reference_energy`: single-atom energies subtracted from the total energies (eV).
+     * `auto` lets pacemaker fit them by least squares; needed because the dataset stores `energy`.
+     */
+    reference_energy: z
+      .union([z.literal('auto'), Finite, z.record(z.string(), Finite)])
+      .default('auto'),
     /** Any other pacemaker input.yaml key, merged over the generated sections. */
     input: PacemakerInputOverrides.default({}),
   })
@@ -136,6 +148,20 @@ export const PacemakerTrainerConfig = z
           message: `is set by the typed field \`${field}\`; set \`${field}\` instead`,
           input: v,
         });
+      }
+    }
+    for (const dotted of DATASET_OWNED_KEYS) {
+      const path = dotted.split('.');
+      const v = getPath(cfg.input, path);
+      if (v !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['input', ...path], message: 'is written by the dataset stage; pass result files instead', input: v });
+      }
+    }
+    if (typeof cfg.reference_energy === 'object') {
+      for (const el of cfg.elements) {
+        if (!(el in cfg.reference_energy)) {
+          ctx.addIssue({ code: 'custom', path: ['reference_energy', el], message: 'is missing: give a single-atom energy for every element, or use auto', input: undefined });
+        }
       }
     }
   });
@@ -183,6 +209,8 @@ export const PotentialArtifact = z.object({
   simulated: z.boolean(),
   /** `pacemaker -v` or the simulator's version line. */
   trainerVersion: z.string(),
+  /** Wall time of the programs themselves, s: what orchestration overhead is measured against. */
+  timings: z.object({ pacemakerSeconds: z.number(), conversionSeconds: z.number(), datasetSeconds: z.number().optional() }),
 });
 export type PotentialArtifact = z.infer<typeof PotentialArtifact>;
 

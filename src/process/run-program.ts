@@ -24,6 +24,8 @@ export interface RunOptions {
   /** Time between SIGTERM and SIGKILL. */
   killGraceMs?: number;
   stdin?: string;
+  /** Keep stdout in memory for `RunResult.stdout` (small outputs only, e.g. a JSON answer). */
+  captureStdout?: boolean;
 }
 
 export interface RunResult {
@@ -32,8 +34,9 @@ export interface RunResult {
   timedOut: boolean;
   cancelled: boolean;
   durationMs: number;
-  /** The last lines of output, for error messages. */
+  /** The last lines of stderr (or of stdout when stderr was silent), for error messages. */
   tail: string[];
+  /** Captured stdout when `captureStdout` was set, else ''. */
   stdout: string;
 }
 
@@ -48,7 +51,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   await mkdir(opts.cwd, { recursive: true });
   await mkdir(dirname(opts.logFile), { recursive: true });
   const log = createWriteStream(opts.logFile, { flags: 'a' });
-  const tail: string[] = [];
+  const tails: Record<'stdout' | 'stderr', string[]> = { stdout: [], stderr: [] };
   const stdoutParts: string[] = [];
   const started = Date.now();
 
@@ -94,8 +97,9 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
       stream.setEncoding('utf8');
       stream.on('data', (chunk: string) => {
         log.write(chunk);
-        if (name === 'stdout') stdoutParts.push(chunk);
-        const lines = (partial + chunk).split(/\r?\n/);
+        if (name === 'stdout' && opts.captureStdout) stdoutParts.push(chunk);
+        // SciPy's progress ends its records with a bare \r: treat it as a line end too.
+        const lines = (partial + chunk).split(/\r\n|\r|\n/);
         partial = lines.pop() ?? '';
         for (const line of lines) emit(line, name);
       });
@@ -106,6 +110,8 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
       stream.on('error', () => resolve());
     });
   const emit = (line: string, name: 'stdout' | 'stderr') => {
+    if (line.trim() === '') return;
+    const tail = tails[name];
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.shift();
     opts.onLine?.(line, name);
@@ -129,7 +135,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     timedOut,
     cancelled,
     durationMs: Date.now() - started,
-    tail,
+    tail: tails.stderr.length > 0 ? tails.stderr : tails.stdout,
     stdout: stdoutParts.join(''),
   };
 }

@@ -46,7 +46,7 @@ function envConnectConfig(opts: ConnectOptions) {
 
 export async function connectClient(opts: ConnectOptions = {}): Promise<Client> {
   const cfg = envConnectConfig(opts);
-  const connection = await Connection.connect(cfg.connectionOptions as Parameters<typeof Connection.connect>[0]);
+  const connection = await Connection.connect(cfg.connectionOptions);
   return new Client({ connection, namespace: cfg.namespace });
 }
 

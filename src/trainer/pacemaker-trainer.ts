@@ -9,7 +9,8 @@ import yaml from 'js-yaml';
 import { BadInputError, OutOfMemoryError, OutputMissingError, ProgramFailedError } from '../errors.js';
 import { buildPacemakerInput, forContinuation, type PacemakerInput } from '../domain/input-yaml.js';
 import { CAMPAIGN_LAYOUT, generationVersion } from '../domain/naming.js';
-import { parseIterationLine, parseMetricsTable, recogniseFailure } from '../domain/pacemaker-log.js';
+import { createIterationParser, parseMetricsTable, recogniseFailure } from '../domain/pacemaker-log.js';
+import { describePotential } from '../domain/potential.js';
 import { INITIAL_PROGRESS, advanceProgress, type TrainingProgress } from '../domain/progress.js';
 import {
   PotentialArtifact,
@@ -19,6 +20,7 @@ import {
   type PacemakerTrainerConfig,
 } from '../domain/schemas.js';
 import { DatasetStore, type DatasetSummary } from '../dataset/store.js';
+import { runBridge } from '../dataset/bridge.js';
 import { runProgram } from '../process/run-program.js';
 import type { Toolchain, PacemakerProgram } from '../pacemaker/toolchain.js';
 import { canonicalJson, exists, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
@@ -106,8 +108,9 @@ export class PacemakerTrainer implements Trainer {
     await writeFileAtomic(join(dir, 'input.yaml'), yaml.dump(input, { noRefs: true, lineWidth: 120 }));
 
     const started = Date.now();
-    await this.run('pacemaker', args, ctx, this.opts.trainingTimeoutMs, (line) => {
-      const it = parseIterationLine(line);
+    const parse = createIterationParser();
+    const pacemakerMs = await this.run('pacemaker', args, ctx, this.opts.trainingTimeoutMs, (line) => {
+      const it = parse(line);
       if (it) {
         progress = advanceProgress(progress, it, this.opts.config.max_epochs, (Date.now() - started) / 1000);
         ctx.onProgress?.(progress);
@@ -118,7 +121,7 @@ export class PacemakerTrainer implements Trainer {
     }
 
     ctx.onProgress?.({ ...progress, stage: 'converting' });
-    await this.run('pace_yaml2yace', ['output_potential.yaml', '-o', 'output_potential.yace'], ctx, 10 * 60_000);
+    const conversionMs = await this.run('pace_yaml2yace', ['output_potential.yaml', '-o', 'output_potential.yace'], ctx, 10 * 60_000);
     if (!(await exists(join(dir, 'output_potential.yace')))) {
       throw new OutputMissingError(`pace_yaml2yace wrote no output_potential.yace in ${dir}`);
     }
@@ -131,10 +134,7 @@ export class PacemakerTrainer implements Trainer {
     const artifact = PotentialArtifact.parse({
       path: join(dir, 'output_potential.yace'),
       potentialYaml: join(dir, 'output_potential.yaml'),
-      metrics: {
-        train: await readFinalMetrics(join(dir, 'metrics.txt')),
-        test: (await exists(join(dir, 'test_metrics.txt'))) ? await readFinalMetrics(join(dir, 'test_metrics.txt')) : null,
-      },
+      metrics: await this.collectMetrics(),
       version: this.version,
       parentVersion: this.opts.parentVersion ?? null,
       datasetSha256,
@@ -142,10 +142,38 @@ export class PacemakerTrainer implements Trainer {
       files,
       simulated: this.opts.toolchain.kind === 'simulator',
       trainerVersion: this.opts.toolchain.version,
+      timings: { pacemakerSeconds: pacemakerMs / 1000, conversionSeconds: conversionMs / 1000 },
     } satisfies PotentialArtifact);
     await writeFileAtomic(join(dir, 'artifact.json'), JSON.stringify(artifact, null, 2) + '\n');
     ctx.onProgress?.({ ...progress, stage: 'done' });
     return artifact;
+  }
+
+  /**
+   * Train errors from metrics.txt; test errors from test_metrics.txt, or recomputed from
+   * test_pred.pckl.gzip when that table is empty (as with the pyace evaluator).
+   */
+  private async collectMetrics(): Promise<{ train: ErrorMetrics; test: ErrorMetrics | null }> {
+    const dir = this.generationDir;
+    const train = await readFinalMetrics(join(dir, 'metrics.txt'));
+    if (!train) throw new OutputMissingError(`${join(dir, 'metrics.txt')} has no rows: pacemaker did not fit`);
+    let test = await readFinalMetrics(join(dir, 'test_metrics.txt'));
+    if (!test && (await exists(join(dir, 'test_pred.pckl.gzip')))) {
+      const m = await runBridge<Omit<ErrorMetrics, 'iterations' | 'loss'>>(
+        'pred-metrics',
+        ['--pred', join(dir, 'test_pred.pckl.gzip')],
+        { python: this.opts.toolchain.python, logFile: join(dir, 'bridge.log') },
+      );
+      test = {
+        energy_rmse_mev_per_atom: m.energy_rmse_mev_per_atom,
+        force_rmse_mev_per_a: m.force_rmse_mev_per_a,
+        energy_mae_mev_per_atom: m.energy_mae_mev_per_atom,
+        force_mae_mev_per_a: m.force_mae_mev_per_a,
+        iterations: train.iterations,
+        loss: null,
+      };
+    }
+    return { train, test };
   }
 
   /** A finished generation with intact files, trained on the same data and config. */
@@ -174,11 +202,22 @@ export class PacemakerTrainer implements Trainer {
     } catch (err) {
       throw new BadInputError(`initialPotential: cannot read ${path}: ${(err as Error).message}`);
     }
-    const elements = (doc as { elements?: unknown } | null)?.elements;
-    const want = [...this.opts.config.elements].sort();
-    if (!Array.isArray(elements) || [...(elements as string[])].sort().join(',') !== want.join(',')) {
+    const shape = describePotential(doc);
+    if (shape === null) throw new BadInputError(`initialPotential: ${path} is not a pacemaker potential YAML (no species or elements)`);
+    const want = [...this.opts.config.elements].sort().join(',');
+    if ([...shape.elements].sort().join(',') !== want) {
       throw new BadInputError(
-        `initialPotential: ${path} has elements ${JSON.stringify(elements)} but the config has ${JSON.stringify(this.opts.config.elements)}`,
+        `initialPotential: ${path} has elements [${shape.elements.join(', ')}] but the config has [${this.opts.config.elements.join(', ')}]`,
+      );
+    }
+    if (shape.cutoff !== null && Math.abs(shape.cutoff - this.opts.config.cutoff) > 1e-6) {
+      throw new BadInputError(
+        `initialPotential: ${path} has cutoff ${shape.cutoff} Å but the config has cutoff ${this.opts.config.cutoff} Å; continuing would silently keep ${shape.cutoff}`,
+      );
+    }
+    if (shape.fitCycles > 0) {
+      throw new BadInputError(
+        `initialPotential: ${path} carries _fit_cycles: ${shape.fitCycles}, so pacemaker would skip fitting (upstream issue #77); use output_potential.yaml or interim_potential_0.yaml`,
       );
     }
   }
@@ -189,7 +228,7 @@ export class PacemakerTrainer implements Trainer {
     ctx: TrainerRunContext,
     timeoutMs: number | undefined,
     onLine?: (line: string) => void,
-  ): Promise<void> {
+  ): Promise<number> {
     const logFile = join(this.generationDir, `${program}.out`);
     const res = await runProgram({
       command: [...this.opts.toolchain.command(program), ...args],
@@ -200,7 +239,7 @@ export class PacemakerTrainer implements Trainer {
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(onLine ? { onLine } : {}),
     });
-    if (res.exitCode === 0) return;
+    if (res.exitCode === 0) return res.durationMs;
     const tail = res.tail.join('\n');
     const how = res.cancelled
       ? 'was cancelled'
@@ -218,12 +257,18 @@ export class PacemakerTrainer implements Trainer {
   }
 }
 
-/** Final errors from pacemaker's metrics table (eV/atom and eV/Å) in meV/atom and meV/Å. */
-export async function readFinalMetrics(path: string): Promise<ErrorMetrics> {
+/**
+ * Final errors from pacemaker's metrics table (eV/atom and eV/Å) in meV/atom and meV/Å, or
+ * null when the table has only its header (pacemaker's pyace evaluator never fills the test
+ * tables).
+ */
+export async function readFinalMetrics(path: string): Promise<ErrorMetrics | null> {
+  if (!(await exists(path))) return null;
   const rows = parseMetricsTable(await readFile(path, 'utf8'));
   const last = rows.at(-1);
-  if (!last || !Number.isFinite(last.rmse_epa) || !Number.isFinite(last.rmse_f_comp)) {
-    throw new OutputMissingError(`${path} has no final row with rmse_epa and rmse_f_comp`);
+  if (!last) return null;
+  if (!Number.isFinite(last.rmse_epa) || !Number.isFinite(last.rmse_f_comp)) {
+    throw new OutputMissingError(`${path}: last row has no numeric rmse_epa and rmse_f_comp`);
   }
   const mev = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? null : v * 1000);
   return {
@@ -231,7 +276,8 @@ export async function readFinalMetrics(path: string): Promise<ErrorMetrics> {
     force_rmse_mev_per_a: last.rmse_f_comp! * 1000,
     energy_mae_mev_per_atom: mev(last.mae_epa),
     force_mae_mev_per_a: mev(last.mae_f_comp),
-    iterations: rows.length,
+    // Row 0 is the initial state, so the last iter_num is the number of iterations done.
+    iterations: Number.isFinite(last.iter_num) ? last.iter_num! : rows.length - 1,
     loss: Number.isFinite(last.loss) ? last.loss! : null,
   };
 }

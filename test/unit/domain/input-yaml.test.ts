@@ -33,7 +33,7 @@ test('input.yaml from a config contains cutoff: 5.0 and every configured value w
   const fit = doc.fit as { maxiter: number; loss: { kappa: number } };
   assert.equal(fit.maxiter, 250);
   assert.equal(fit.loss.kappa, 0.4);
-  assert.deepEqual(doc.data, { filename: '/ws/data/accumulated.pckl.gzip', test_size: 0.1 });
+  assert.deepEqual(doc.data, { filename: '/ws/data/accumulated.pckl.gzip', reference_energy: 'auto', test_size: 0.1 });
 });
 
 test('the sections pacemaker crashes without are always present', () => {
@@ -43,7 +43,7 @@ test('the sections pacemaker crashes without are always present', () => {
 
 test('a test file replaces test_size', () => {
   const doc = buildPacemakerInput(cfg, { filename: 'train.pckl.gzip', testFilename: 'test.pckl.gzip' });
-  assert.deepEqual(doc.data, { filename: 'train.pckl.gzip', test_filename: 'test.pckl.gzip' });
+  assert.deepEqual(doc.data, { filename: 'train.pckl.gzip', reference_energy: 'auto', test_filename: 'test.pckl.gzip' });
 });
 
 test('pass-through keys merge into the generated sections without dropping siblings', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseIterationLine, parseMetricsTable, recogniseFailure } from '../../../src/domain/pacemaker-log.js';
+import { createIterationParser, parseIterationLine, parseMetricsTable, recogniseFailure } from '../../../src/domain/pacemaker-log.js';
 import { advanceProgress, INITIAL_PROGRESS } from '../../../src/domain/progress.js';
 
 // Copied from a real pacemaker run (see shared/reference/pacemaker.md).
@@ -44,4 +44,31 @@ test('known failures are recognised by their log', () => {
   assert.equal(recogniseFailure('tensorflow.python.framework.errors_impl.ResourceExhaustedError: OOM when allocating tensor')?.kind, 'OutOfMemory');
   assert.equal(recogniseFailure("AttributeError: 'NoneType' object has no attribute 'get'")?.kind, 'MissingSection');
   assert.equal(recogniseFailure('all good'), null);
+});
+
+// Verbatim from a real pacemaker 0.2.7+172 run with display_step: 2 (stderr).
+const FIT_STATS_BLOCK = `2026/11/30 05:05:52 I - 
+--------------------------------------------FIT STATS--------------------------------------------
+Iteration:  #2   Loss:    Total:  3.8892e-01 (100%) 
+                         Energy:  1.3406e-02 (  3%) 
+                          Force:  3.7552e-01 ( 97%) 
+Number of params./funcs:     51/20                                   Avg. time:     125.51 mcs/at
+-------------------------------------------------------------------------------------------------
+           Energy/at, meV/at   Energy_low/at, meV/at      Force, meV/A        Force_low, meV/A   
+   RMSE:          138.39               138.39               645.94                  645.94
+    MAE:          103.25               103.25               451.83                  451.83
+ MAX_AE:          436.97               436.97              3358.18                 3358.18
+-------------------------------------------------------------------------------------------------
+2026/11/30 05:05:53 I - Iteration   #3    (261 evals):      Loss: 3.7977e-01 | RMSE Energy(low): 405.57 (405.57) meV/at | Forces(low): 542.25 (542.25) meV/A | Time/eval: 124.19 mcs/at`;
+
+test('display-step iterations are read from the FIT STATS block, the others from their one line', () => {
+  const parse = createIterationParser();
+  const got = FIT_STATS_BLOCK.split('\n').map(parse).filter((x) => x !== null);
+  assert.deepEqual(
+    got.map((g) => [g.iteration, g.loss, g.energyRmseMevPerAtom, g.forceRmseMevPerA]),
+    [
+      [2, 0.38892, 138.39, 645.94],
+      [3, 0.37977, 405.57, 542.25],
+    ],
+  );
 });

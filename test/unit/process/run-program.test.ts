@@ -27,8 +27,17 @@ test('runProgram passes arguments verbatim, logs every line and reports the exit
 
 test('runProgram runs in the given working directory', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'run-'));
-  const r = await runProgram({ command: ['pwd'], cwd: join(dir, 'sub'), logFile: join(dir, 'log.txt') });
+  const r = await runProgram({ command: ['pwd'], cwd: join(dir, 'sub'), logFile: join(dir, 'log.txt'), captureStdout: true });
   assert.equal(r.stdout.trim(), join(dir, 'sub'));
+});
+
+test("carriage-return records (SciPy's Eval lines) are separate lines", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'run-'));
+  const prog = await fakeProgram(dir, 'cr', String.raw`printf 'Eval 1: loss=3Eval 2: loss=2done
+'`);
+  const lines: string[] = [];
+  await runProgram({ command: [prog], cwd: dir, logFile: join(dir, 'log.txt'), onLine: (l) => lines.push(l) });
+  assert.deepEqual(lines, ['Eval 1: loss=3', 'Eval 2: loss=2', 'done']);
 });
 
 test('cancelling kills the whole process group, grandchildren included', async () => {

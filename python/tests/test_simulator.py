@@ -1,0 +1,434 @@
+"""sim/pacemaker_sim.py keeps the contracts of pacemaker's real programs (flags, files, log formats, exit codes)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+PYTHON_DIR = Path(__file__).resolve().parents[1]
+REPO = PYTHON_DIR.parent
+SIM = REPO / "sim" / "pacemaker_sim.py"
+SIM_BIN = REPO / "sim" / "bin"
+sys.path.insert(0, str(PYTHON_DIR))
+
+import mlip_bridge  # noqa: E402
+
+# The real line, copied from a pacemaker run, and a pattern for it.
+REAL_ITERATION_LINE = ("2026-11-30 04:44:45,637 I - Iteration   #1    (454 evals):      Loss: 2.0918e-01 | RMSE "
+                       "Energy(low): 129.61 (129.61) meV/at | Forces(low): 468.36 (468.36) meV/A | Time/eval: 118.99 "
+                       "mcs/at")
+ITERATION_LINE = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} I - Iteration   #(\d+) +\((\d+) evals\): +Loss: (\d\.\d{4}e[+-]\d\d) "
+    r"\| RMSE Energy\(low\): (\d+\.\d\d) \((\d+\.\d\d)\) meV/at \| Forces\(low\): (\d+\.\d\d) \((\d+\.\d\d)\) meV/A "
+    r"\| Time/eval: +(\d+\.\d\d) mcs/at$")
+SIM_COMMENT = "# SIMULATED by mlip-trainer's pacemaker simulator: not a real ACE potential"
+
+INPUT_YAML = """\
+cutoff: 5.0
+seed: 42
+potential:
+  deltaSplineBins: 0.001
+  elements: [Cu, Ni]
+  embeddings: {ALL: {npot: FinnisSinclairShiftedScaled, fs_parameters: [1, 1, 1, 0.5], ndensity: 2}}
+  bonds: {ALL: {radbase: SBessel, radparameters: [5.25], rcut: 5.0, dcut: 0.01, NameOfCutoffFunction: cos}}
+  functions:
+    number_of_functions_per_element: 10
+    ALL: {nradmax_by_orders: [8, 3, 2], lmax_by_orders: [0, 2, 1]}
+data: {filename: data.pckl.gzip, test_size: 0.25, reference_energy: auto}
+fit: {loss: {kappa: 0.3, L1_coeffs: 1e-8, L2_coeffs: 1e-8}, optimizer: BFGS, maxiter: MAXITER}
+backend: {evaluator: pyace, parallel_mode: serial, display_step: 5}
+"""
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+    cwd: Path
+
+    def log(self) -> str:
+        return (self.cwd / "log.txt").read_text()
+
+
+def sim(program: str, *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> Run:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PACEMAKER_SIM_")}
+    full_env.update(env or {})
+    done = subprocess.run([sys.executable, str(SIM), program, *args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+    return Run(done.returncode, done.stdout, done.stderr, cwd)
+
+
+def write_input(folder: Path, maxiter: int = 20, text: str = INPUT_YAML, name: str = "input.yaml") -> Path:
+    path = folder / name
+    path.write_text(text.replace("MAXITER", str(maxiter)))
+    return path
+
+
+def make_dataset(path: Path, count: int, seed: int) -> Path:
+    results = path.with_suffix(".jsonl")
+    mlip_bridge.main(["label-emt", "--out", str(results), "--count", str(count), "--elements", "Cu,Ni", "--seed",
+                      str(seed)])
+    mlip_bridge.main(["append", "--dataset", str(path), "--results", str(results)])
+    return path
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("data")
+    return {
+        "train": make_dataset(folder / "data.pckl.gzip", 8, seed=11),
+        "pool": make_dataset(folder / "pool.pckl.gzip", 30, seed=12),
+        "one": make_dataset(folder / "one.pckl.gzip", 1, seed=13),
+    }
+
+
+def workdir(tmp_path: Path, datasets: dict[str, Path], maxiter: int = 20) -> Path:
+    shutil.copy(datasets["train"], tmp_path / "data.pckl.gzip")
+    write_input(tmp_path, maxiter)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory, datasets: dict[str, Path]) -> Run:
+    """One complete 20-iteration run, shared read-only by several tests."""
+    folder = workdir(tmp_path_factory.mktemp("finished"), datasets)
+    run = sim("pacemaker", "input.yaml", cwd=folder)
+    assert run.returncode == 0, run.stderr
+    return run
+
+
+def metrics_table(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep=r"\s+")
+
+
+def sim_state(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())["sim_state"]
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def test_the_iteration_pattern_matches_a_line_from_a_real_pacemaker_run() -> None:
+    assert ITERATION_LINE.match(REAL_ITERATION_LINE)
+
+
+def test_a_full_run_writes_every_file_pacemaker_writes(finished: Run) -> None:
+    expected = ["target_potential.yaml", "fitting_data_info.pckl.gzip", "test_data_info.pckl.gzip",
+                "interim_potential_0.yaml", "interim_potential_best_cycle.yaml", "output_potential.yaml",
+                "metrics.txt", "test_metrics.txt", "cycle_metrics.txt", "test_cycle_metrics.txt",
+                "train_pred.pckl.gzip", "test_pred.pckl.gzip", "train_ef-distributions.png", "log.txt"]
+    for name in expected:
+        assert (finished.cwd / name).is_file(), name
+    pngs = list((finished.cwd / "report").glob("*.png"))
+    assert pngs and all(p.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for p in pngs)
+
+
+def test_iteration_lines_have_the_real_format_and_fit_stats_replace_every_display_step(finished: Run) -> None:
+    log = finished.log()
+    numbers = [int(m.group(1)) for m in map(ITERATION_LINE.match, log.splitlines()) if m]
+    assert numbers == [i for i in range(1, 21) if i % 5]
+    assert log.count("-FIT STATS-") == 4 and log.count("-INIT STATS-") == 1
+    assert "Cycle last iteration:" in log
+    header = re.search(r"\n\s+Energy/at, meV/at\s+Energy_low/at, meV/at\s+Force, meV/A\s+Force_low, meV/A", log)
+    assert header and re.search(r"\n\s+RMSE:\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\n\s+MAE:", log)
+    assert "I - Iteration" in finished.stderr and "I - Iteration" not in finished.stdout
+    assert re.search(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d I - Start pacemaker$", finished.stderr, re.M)
+
+
+def test_metrics_tables_parse_and_the_loss_decreases(finished: Run) -> None:
+    metrics = metrics_table(finished.cwd / "metrics.txt")
+    assert list(metrics.columns[:12]) == ["ladder_step", "cycle_step", "iter_num", "loss", "e_loss_contrib",
+                                          "f_loss_contrib", "reg_loss", "rmse_epa", "rmse_f_comp", "low_rmse_epa",
+                                          "low_rmse_f_comp", "mae_f_comp"]
+    assert list(metrics["iter_num"]) == list(range(21))
+    assert (np.diff(metrics["loss"]) < 0).all()
+    cycle = metrics_table(finished.cwd / "cycle_metrics.txt")
+    assert "iter_num" not in cycle.columns and len(cycle) == 1
+    assert cycle["loss"][0] == pytest.approx(metrics["loss"].iloc[-1])
+    assert len(metrics_table(finished.cwd / "test_metrics.txt")) == 0  # pyace evaluator: no test metrics
+
+
+def test_predictions_reproduce_the_logged_rmse(finished: Run) -> None:
+    pred = pd.read_pickle(finished.cwd / "train_pred.pckl.gzip", compression="gzip")
+    assert {"energy_pred", "forces_pred", "NUMBER_OF_ATOMS", "energy_corrected"} <= set(pred.columns)
+    assert "ase_atoms" not in pred.columns
+    rmse_e = np.sqrt(np.mean(((pred["energy_pred"] - pred["energy_corrected"]) / pred["NUMBER_OF_ATOMS"]) ** 2))
+    rmse_f = np.sqrt(np.mean((np.vstack(pred["forces_pred"]) - np.vstack(pred["forces"])) ** 2))
+    cycle = metrics_table(finished.cwd / "cycle_metrics.txt")
+    assert rmse_e == pytest.approx(cycle["rmse_epa"][0], rel=1e-9)
+    assert rmse_f == pytest.approx(cycle["rmse_f_comp"][0], rel=1e-9)
+    assert len(pd.read_pickle(finished.cwd / "test_pred.pckl.gzip", compression="gzip")) == 2
+
+
+def test_every_potential_says_it_is_simulated_and_only_best_cycle_carries_fit_cycles(finished: Run) -> None:
+    for name in ("target_potential.yaml", "interim_potential_0.yaml", "interim_potential_best_cycle.yaml",
+                 "output_potential.yaml"):
+        text = (finished.cwd / name).read_text()
+        doc = yaml.safe_load(text)
+        assert text.splitlines()[0] == SIM_COMMENT and doc["simulated"] is True, name
+        assert {"metadata", "global", "species", "cutoff", "sim_state"} <= set(doc), name
+    best = yaml.safe_load((finished.cwd / "interim_potential_best_cycle.yaml").read_text())
+    assert best["metadata"]["_fit_cycles"] == 1
+    for name in ("interim_potential_0.yaml", "output_potential.yaml"):
+        assert "_fit_cycles" not in yaml.safe_load((finished.cwd / name).read_text())["metadata"]
+    state = sim_state(finished.cwd / "output_potential.yaml")
+    assert state["iterations_done"] == 20 and set(state["reference_energies"]) == {"Cu", "Ni"}
+    assert sim_state(finished.cwd / "target_potential.yaml")["iterations_done"] == 0
+
+
+def test_the_same_inputs_give_the_same_numbers(tmp_path: Path, datasets: dict[str, Path], finished: Run) -> None:
+    run = sim("pacemaker", "input.yaml", cwd=workdir(tmp_path, datasets))
+    assert run.returncode == 0
+    assert (tmp_path / "metrics.txt").read_bytes() == (finished.cwd / "metrics.txt").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("edit", "args", "error"),
+    [
+        (None, ["-p", "x.yaml", "-ip", "y.yaml"], "ValueError: Couldn't combine `initial_potential`"),
+        ("cutoff: 5.0\n", [], "ValueError: No 'cutoff' provided"),
+        ("backend: {evaluator: pyace, parallel_mode: serial, display_step: 5}\n", [], "AttributeError:"),
+        (None, ["-d", "missing.pckl.gzip"], "FileNotFoundError:"),
+    ],
+)
+def test_input_traps_fail_like_the_real_program(tmp_path: Path, datasets: dict[str, Path], edit: str | None,
+                                                args: list[str], error: str) -> None:
+    folder = workdir(tmp_path, datasets)
+    if edit:
+        (folder / "input.yaml").write_text((folder / "input.yaml").read_text().replace(edit, ""))
+    run = sim("pacemaker", "input.yaml", *args, cwd=folder)
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines()[-1].startswith(error)
+
+
+def test_a_yaml_without_potential_section_is_an_attribute_error(tmp_path: Path, datasets: dict[str, Path]) -> None:
+    folder = workdir(tmp_path, datasets)
+    text = (folder / "input.yaml").read_text()
+    start, end = text.index("potential:"), text.index("data:")
+    (folder / "input.yaml").write_text(text[:start] + text[end:])
+    run = sim("pacemaker", cwd=folder)  # input.yaml is the default input
+    assert run.returncode == 1 and "AttributeError" in run.stderr.splitlines()[-1]
+
+
+def test_a_crash_then_a_resume_from_a_copy_of_the_interim_potential_completes_the_iterations(
+        tmp_path: Path, datasets: dict[str, Path], finished: Run) -> None:
+    folder = workdir(tmp_path, datasets)
+    iter_log = tmp_path / "iterations.log"
+    env = {"PACEMAKER_SIM_ITER_LOG": str(iter_log)}
+    crashed = sim("pacemaker", "input.yaml", cwd=folder, env={**env, "PACEMAKER_SIM_CRASH_AT_ITER": "7"})
+    assert crashed.returncode == 1
+    assert crashed.stderr.strip().splitlines()[-1] == "RuntimeError: simulated crash at iteration 7"
+    assert not (folder / "output_potential.yaml").exists()
+    assert sim_state(folder / "interim_potential_0.yaml")["iterations_done"] == 6
+    assert iter_log.read_text().splitlines() == [f"iteration {i}" for i in range(1, 7)]
+
+    shutil.copy(folder / "interim_potential_0.yaml", folder / "resume.yaml")
+    write_input(folder, maxiter=20 - 6)
+    resumed = sim("pacemaker", "input.yaml", "-p", "resume.yaml", cwd=folder, env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert iter_log.read_text().splitlines() == [f"iteration {i}" for i in range(1, 21)]
+    final, uninterrupted = sim_state(folder / "output_potential.yaml"), sim_state(finished.cwd / "output_potential.yaml")
+    assert final["iterations_done"] == 20
+    assert final["loss"] == pytest.approx(uninterrupted["loss"], rel=1e-9)
+
+
+def test_fine_tuning_starts_from_the_parents_final_loss(tmp_path: Path, datasets: dict[str, Path],
+                                                        finished: Run) -> None:
+    folder = workdir(tmp_path, datasets, maxiter=3)
+    shutil.copy(finished.cwd / "output_potential.yaml", folder / "parent.yaml")
+    run = sim("pacemaker", "input.yaml", "-p", "parent.yaml", "-o", "child.yaml", cwd=folder)
+    assert run.returncode == 0, run.stderr
+    first_loss = metrics_table(folder / "metrics.txt")["loss"][0]
+    assert first_loss == pytest.approx(sim_state(folder / "parent.yaml")["loss"], rel=1e-12)
+    assert sim_state(folder / "child.yaml")["iterations_done"] == 23
+
+
+def test_restarting_from_the_best_cycle_potential_does_no_iterations(tmp_path: Path, datasets: dict[str, Path],
+                                                                     finished: Run) -> None:
+    folder = workdir(tmp_path, datasets)
+    shutil.copy(finished.cwd / "interim_potential_best_cycle.yaml", folder / "best.yaml")
+    run = sim("pacemaker", "input.yaml", "-p", "best.yaml", cwd=folder)
+    log = run.log()
+    assert "Number of finished fit cycles (1) >= number of expected fit cycles (1)" in log
+    assert not any(ITERATION_LINE.match(line) for line in log.splitlines())
+    assert len(metrics_table(folder / "metrics.txt")) == 0
+    assert (folder / "output_potential.yaml").is_file()
+    # upstream then fails in the prediction step (its fit backend was never set up)
+    assert run.returncode == 1 and "couldn't be None" in run.stderr.splitlines()[-1]
+    assert sim("pacemaker", "input.yaml", "-p", "best.yaml", "--no-predict", cwd=folder).returncode == 0
+
+
+def test_ladder_step_with_a_potential_file_silently_starts_from_an_empty_potential(
+        tmp_path: Path, datasets: dict[str, Path], finished: Run) -> None:
+    folder = workdir(tmp_path, datasets)
+    write_input(folder, text=INPUT_YAML.replace("maxiter: MAXITER", "maxiter: 2, ladder_step: 10"))
+    shutil.copy(finished.cwd / "output_potential.yaml", folder / "parent.yaml")
+    run = sim("pacemaker", "input.yaml", "-p", "parent.yaml", cwd=folder)
+    assert run.returncode == 0, run.stderr
+    assert "Initial potential is NOT provided, starting from empty potential" in run.log()
+    assert "Current basis set size: 0 B-functions" in run.log()
+    first_loss = metrics_table(folder / "metrics.txt")["loss"][0]
+    assert first_loss > 10 * sim_state(folder / "parent.yaml")["loss"]
+    assert len(metrics_table(folder / "ladder_metrics.txt")) == 2
+
+
+def test_out_of_memory_injection_fails_before_the_first_iteration(tmp_path: Path, datasets: dict[str, Path]) -> None:
+    folder = workdir(tmp_path, datasets)
+    run = sim("pacemaker", "input.yaml", cwd=folder, env={"PACEMAKER_SIM_OOM_ABOVE_BATCH": "4"})
+    assert run.returncode == 1
+    assert "ResourceExhaustedError: OOM when allocating tensor with shape[" in run.stderr.splitlines()[-1]
+    assert not (folder / "interim_potential_0.yaml").exists()
+
+
+def test_tensorpot_recovers_from_out_of_memory_by_reducing_the_batch_size(tmp_path: Path,
+                                                                          datasets: dict[str, Path]) -> None:
+    folder = workdir(tmp_path, datasets, maxiter=5)
+    text = (folder / "input.yaml").read_text().replace("evaluator: pyace, parallel_mode: serial",
+                                                       "evaluator: tensorpot, batch_size: 10")
+    (folder / "input.yaml").write_text(text)
+    run = sim("pacemaker", "input.yaml", cwd=folder, env={"PACEMAKER_SIM_OOM_ABOVE_BATCH": "4"})
+    assert run.returncode == 0, run.stderr
+    assert "Decrease batch size (by factor 1.618): 10 -> 6" in run.log()
+    assert "Decrease batch size (by factor 1.618): 6 -> 3" in run.log()
+    assert list(metrics_table(folder / "test_metrics.txt")["iter_num"]) == [0, 5]
+
+
+def test_early_stopping_crash_injection_leaves_no_output_potential(tmp_path: Path, datasets: dict[str, Path]) -> None:
+    folder = workdir(tmp_path, datasets)
+    write_input(folder, text=INPUT_YAML.replace("maxiter: MAXITER", "maxiter: 20, early_stopping_patience: 5"))
+    run = sim("pacemaker", "input.yaml", cwd=folder, env={"PACEMAKER_SIM_EARLY_STOP_CRASH": "1"})
+    assert run.returncode == 1 and "TestLossChangeTooSmallException" in run.stderr.splitlines()[-1]
+    assert not (folder / "output_potential.yaml").exists()
+
+
+def test_exit_code_injection_still_writes_the_outputs(tmp_path: Path, datasets: dict[str, Path]) -> None:
+    folder = workdir(tmp_path, datasets, maxiter=2)
+    run = sim("pacemaker", "input.yaml", cwd=folder, env={"PACEMAKER_SIM_EXIT_CODE": "3"})
+    assert run.returncode == 3 and (folder / "output_potential.yaml").is_file()
+
+
+def test_a_hung_run_writes_its_pid_and_dies_on_sigterm(tmp_path: Path, datasets: dict[str, Path]) -> None:
+    folder = workdir(tmp_path, datasets)
+    pidfile, iter_log = tmp_path / "pid", tmp_path / "iterations.log"
+    env = {**os.environ, "MLIP_SIM_PYTHON": sys.executable, "PACEMAKER_SIM_HANG_AT_ITER": "3", "PACEMAKER_SIM_PIDFILE": str(pidfile),
+           "PACEMAKER_SIM_ITER_LOG": str(iter_log)}
+    process = subprocess.Popen([str(SIM_BIN / "pacemaker"), "input.yaml"], cwd=folder, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (iter_log.exists() and len(iter_log.read_text().split("\n")) > 2):
+            time.sleep(0.05)
+        time.sleep(0.2)
+        assert process.poll() is None
+        assert int(pidfile.read_text()) == process.pid  # the sh wrapper execs python
+        assert iter_log.read_text().splitlines() == ["iteration 1", "iteration 2"]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=5) == -signal.SIGTERM
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_dry_run_writes_an_unfitted_target_potential(tmp_path: Path, datasets: dict[str, Path]) -> None:
+    folder = workdir(tmp_path, datasets)
+    run = sim("pacemaker", "input.yaml", "--dry-run", cwd=folder)
+    assert run.returncode == 0 and "Dry run is finished" in run.log()
+    assert sim_state(folder / "target_potential.yaml")["iterations_done"] == 0
+    assert not (folder / "interim_potential_0.yaml").exists() and not (folder / "output_potential.yaml").exists()
+
+
+def test_version_says_simulator(tmp_path: Path) -> None:
+    run = sim("pacemaker", "-v", cwd=tmp_path)
+    assert run.returncode == 0 and "simulator" in run.stdout
+
+
+def test_pace_activeset_writes_an_asi_with_one_square_matrix_per_element(tmp_path: Path, datasets: dict[str, Path],
+                                                                         finished: Run) -> None:
+    shutil.copy(finished.cwd / "output_potential.yaml", tmp_path / "pot.yaml")
+    run = sim("pace_activeset", "pot.yaml", "-d", str(datasets["pool"]), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    asi = np.load(tmp_path / "pot.asi")
+    assert {k: asi[k].shape for k in asi} == {"Cu": (10, 10), "Ni": (10, 10)}
+    again = tmp_path / "again"
+    again.mkdir()
+    shutil.copy(tmp_path / "pot.yaml", again / "pot.yaml")
+    sim("pace_activeset", "pot.yaml", "-d", str(datasets["pool"]), cwd=again)
+    assert (again / "pot.asi").read_bytes() == (tmp_path / "pot.asi").read_bytes()
+
+
+def test_pace_activeset_fails_when_an_element_has_fewer_atoms_than_functions(
+        tmp_path: Path, datasets: dict[str, Path], finished: Run) -> None:
+    shutil.copy(finished.cwd / "output_potential.yaml", tmp_path / "pot.yaml")
+    run = sim("pace_activeset", "pot.yaml", "-d", str(datasets["one"]), "-a", cwd=tmp_path)
+    assert run.returncode == 1 and "under-determined" in run.stderr
+    assert not (tmp_path / "pot.asi").exists()
+    batch = sim("pace_activeset", "pot.yaml", "-d", str(datasets["pool"]), "-b", "5", cwd=tmp_path)
+    assert batch.returncode == 1 and "Please use --all-atoms option" in batch.stderr
+
+
+def test_pace_select_returns_at_most_the_active_set_size_and_at_most_the_cap(
+        tmp_path: Path, datasets: dict[str, Path], finished: Run) -> None:
+    shutil.copy(finished.cwd / "output_potential.yaml", tmp_path / "pot.yaml")
+    pool = pd.read_pickle(datasets["pool"], compression="gzip")
+    run = sim("pace_select", "-p", "pot.yaml", "-m", "1000", "-o", "selected.pkl.gz", str(datasets["pool"]),
+              cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    selected = pd.read_pickle(tmp_path / "selected.pkl.gz")
+    assert 0 < len(selected) <= 2 * 10 and len(selected) < len(pool)
+    assert list(selected.columns) == list(pool.columns)
+    assert set(selected["name"]) <= set(pool["name"])
+    capped = sim("pace_select", "-p", "pot.yaml", "-m", "3", "-o", "three.pkl.gz", str(datasets["pool"]),
+                 cwd=tmp_path)
+    assert capped.returncode == 0 and len(pd.read_pickle(tmp_path / "three.pkl.gz")) == 3
+
+
+def test_pace_select_uses_the_asi_next_to_the_potential_and_rejects_unknown_elements(
+        tmp_path: Path, datasets: dict[str, Path], finished: Run) -> None:
+    shutil.copy(finished.cwd / "output_potential.yaml", tmp_path / "pot.yaml")
+    assert sim("pace_activeset", "pot.yaml", "-d", str(datasets["train"]), "-a", cwd=tmp_path).returncode == 0
+    run = sim("pace_select", "-p", "pot.yaml", "-o", "sel.pkl.gz", str(datasets["one"]), cwd=tmp_path)
+    assert run.returncode == 0 and "Loading Active Set Inverted  from pot.asi" in run.stderr
+    doc = yaml.safe_load((tmp_path / "pot.yaml").read_text())
+    doc["species"] = [b for b in doc["species"] if "Ni" not in b["speciesblock"].split()]
+    (tmp_path / "cu_only.yaml").write_text(yaml.safe_dump(doc))
+    bad = sim("pace_select", "-p", "cu_only.yaml", "-o", "x.pkl.gz", str(datasets["pool"]), cwd=tmp_path)
+    assert bad.returncode == 1 and "not in the potential" in bad.stderr
+
+
+def test_pace_yaml2yace_and_pace_info(tmp_path: Path, finished: Run) -> None:
+    shutil.copy(finished.cwd / "output_potential.yaml", tmp_path / "pot.yaml")
+    run = sim("pace_yaml2yace", "pot.yaml", cwd=tmp_path)
+    assert run.returncode == 0 and "Saving Ctilde-basis to 'pot.yace'" in run.stdout
+    lines = (tmp_path / "pot.yace").read_text().splitlines()  # like real .yace files: `[0, 0]:` keys, no safe_load
+    assert lines[:3] == [SIM_COMMENT, "simulated: true", "elements: [Cu, Ni]"]
+    assert {"bonds:", "functions:", "embeddings:"} <= set(lines)
+    assert sim("pace_yaml2yace", "pot.yaml", "-o", "other.yace", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "other.yace").is_file()
+    assert sim("pace_yaml2yace", "missing.yaml", cwd=tmp_path).returncode == 1
+    info = sim("pace_info", "pot.yaml", cwd=tmp_path)
+    assert info.returncode == 0 and "Available element(s): Cu Ni" in info.stdout
+    assert "Total number of functions:  20" in info.stdout
+
+
+def test_the_sh_wrappers_are_executable_and_run_the_simulator(tmp_path: Path) -> None:
+    for program in ("pacemaker", "pace_select", "pace_activeset", "pace_yaml2yace", "pace_info"):
+        assert os.access(SIM_BIN / program, os.X_OK), program
+    env = {**os.environ, "MLIP_SIM_PYTHON": sys.executable}
+    done = subprocess.run([str(SIM_BIN / "pacemaker"), "--version"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True)
+    assert done.returncode == 0 and "simulator" in done.stdout

@@ -1,0 +1,34 @@
+/** Reading what matters from a pacemaker potential YAML (parsed), in either of its shapes. */
+
+export interface PotentialShape {
+  elements: string[];
+  /** Largest radial cutoff, Å. */
+  cutoff: number | null;
+  /** Fit cycles already done (`_fit_cycles` in metadata): non-zero makes pacemaker skip fitting. */
+  fitCycles: number;
+}
+
+/**
+ * A fitted potential (output_potential.yaml) lists species blocks (`speciesblock: Cu`,
+ * `speciesblock: Cu Ni`, each with `rcutij`); an input-style shape lists `elements` and `cutoff`.
+ */
+export function describePotential(doc: unknown): PotentialShape | null {
+  if (doc === null || typeof doc !== 'object') return null;
+  const d = doc as Record<string, unknown>;
+  const meta = (d.metadata ?? {}) as Record<string, unknown>;
+  const fitCycles = Number(meta._fit_cycles ?? d._fit_cycles ?? 0) || 0;
+  if (Array.isArray(d.species)) {
+    const blocks = d.species as Record<string, unknown>[];
+    const elements = blocks
+      .map((b) => String(b.speciesblock ?? '').trim().split(/\s+/))
+      .filter((t) => t.length === 1 && t[0] !== '')
+      .map((t) => t[0]!);
+    const cuts = blocks.map((b) => Number(b.rcutij)).filter(Number.isFinite);
+    return { elements, cutoff: cuts.length > 0 ? Math.max(...cuts) : null, fitCycles };
+  }
+  if (Array.isArray(d.elements)) {
+    const cutoff = Number(d.cutoff);
+    return { elements: (d.elements as unknown[]).map(String), cutoff: Number.isFinite(cutoff) ? cutoff : null, fitCycles };
+  }
+  return null;
+}
