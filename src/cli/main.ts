@@ -1,6 +1,7 @@
 /** The `mlip-trainer` command line. */
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { TrainerError } from '../errors.js';
 import { loadDevStackConfig, loadTrainerConfig } from '../config/load.js';
 import { PROJECT_ROOT } from '../paths.js';
@@ -12,6 +13,9 @@ import { readResultsFile } from '../dataset/results-file.js';
 import { ProgressPrinter } from './progress.js';
 import { runDemo } from './demo.js';
 import { labelEmt } from '../dataset/emt.js';
+
+// Worker chatter (state changes, retried attempts) stays out of the terminal unless asked for.
+Runtime.install({ logger: new DefaultLogger((process.env.MLIP_LOG_LEVEL ?? 'WARN') as 'WARN') });
 
 const program = new Command()
   .name('mlip-trainer')

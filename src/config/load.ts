@@ -71,6 +71,8 @@ export type DevStackConfig = z.infer<typeof DevStackConfig>;
 /** Loads temporal-dev.yml with relative paths resolved against its folder. */
 export async function loadDevStackConfig(file: string): Promise<DevStackConfig> {
   const cfg = await loadYamlFile(file, DevStackConfig);
+  // MLIP_PACEMAKER points every entry point at one installation without editing the file.
+  if (process.env.MLIP_PACEMAKER) cfg.worker.pacemaker = process.env.MLIP_PACEMAKER;
   const base = dirname(resolve(file));
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   return {

@@ -20,7 +20,7 @@ export function describePotential(doc: unknown): PotentialShape | null {
   if (Array.isArray(d.species)) {
     const blocks = d.species as Record<string, unknown>[];
     const elements = blocks
-      .map((b) => String(b.speciesblock ?? '').trim().split(/\s+/))
+      .map((b) => (typeof b.speciesblock === 'string' ? b.speciesblock : '').trim().split(/\s+/))
       .filter((t) => t.length === 1 && t[0] !== '')
       .map((t) => t[0]!);
     const cuts = blocks.map((b) => Number(b.rcutij)).filter(Number.isFinite);

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { Connection } from '@temporalio/client';
 import { ToolchainMissingError } from '../errors.js';
 import { VENV_DIR } from '../paths.js';
 import { exists } from '../util/files.js';
@@ -105,6 +106,24 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
       throw new ToolchainMissingError(`temporal dev server did not accept connections on ${ip}:${opts.port}; see ${opts.logFile}`);
     }
     await new Promise((r) => setTimeout(r, 200));
+  }
+  // The port opens before the frontend is healthy and the namespace exists: wait for both.
+  for (;;) {
+    try {
+      const conn = await Connection.connect({ address: `${ip}:${opts.port}`, connectTimeout: 2000 });
+      try {
+        await conn.workflowService.describeNamespace({ namespace });
+        break;
+      } finally {
+        await conn.close();
+      }
+    } catch (err) {
+      if (exited || Date.now() > deadline) {
+        signalGroup(pid, 'SIGKILL');
+        throw new ToolchainMissingError(`temporal dev server on ${ip}:${opts.port} did not become healthy: ${(err as Error).message}; see ${opts.logFile}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   return {

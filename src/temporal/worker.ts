@@ -57,6 +57,11 @@ export interface TrainerWorkerOptions extends ConnectOptions, ActivityDeps {
   maxConcurrentActivityTaskExecutions?: number;
   /** How long running activities get to stop cleanly on shutdown. */
   shutdownGraceTime?: string;
+  /**
+   * Longest gap between heartbeats actually sent to the server. The SDK's default (up to 60 s)
+   * would make live progress lag by a minute; heartbeat details are what `watch` shows.
+   */
+  maxHeartbeatThrottleInterval?: string;
 }
 
 export async function createTrainerWorker(opts: TrainerWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
@@ -72,6 +77,7 @@ export async function createTrainerWorker(opts: TrainerWorkerOptions): Promise<{
     activities: createActivities(opts),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 2,
     shutdownGraceTime: (opts.shutdownGraceTime ?? '10s') as '10s',
+    maxHeartbeatThrottleInterval: (opts.maxHeartbeatThrottleInterval ?? '10s') as '10s',
   });
   return { worker, connection };
 }

@@ -63,6 +63,7 @@ export async function startTestStack(): Promise<TestStack> {
         workflowBundle: bundle,
         shutdownGraceTime: '2s',
         heartbeatEveryMs: 500,
+        maxHeartbeatThrottleInterval: '1s',
         ...o,
       });
       const running = worker.run();

@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import yaml from 'js-yaml';
+import { describePotential } from '../../../src/domain/potential.js';
+
+// The head of a real output_potential.yaml (pacemaker 0.2.7+172), trimmed.
+const REAL = `
+metadata:
+  _loss: 0.26980336021809714
+  pacemaker_version: 0.2.7+172.gd1c213a
+global:
+  DeltaSplineBins: 0.001
+species:
+  - speciesblock: Cu
+    rcutij: 5
+    nbody: []
+  - speciesblock: Cu Ni
+    rcutij: 5
+  - speciesblock: Ni
+    rcutij: 5
+`;
+
+test('elements and cutoff are read from the species blocks of a fitted potential', () => {
+  assert.deepEqual(describePotential(yaml.load(REAL)), { elements: ['Cu', 'Ni'], cutoff: 5, fitCycles: 0 });
+});
+
+test('the best-cycle checkpoint is recognised by its _fit_cycles', () => {
+  const best = REAL.replace('  _loss:', '  _fit_cycles: 1\n  _loss:');
+  assert.equal(describePotential(yaml.load(best))?.fitCycles, 1);
+});
+
+test('an input-style shape and garbage', () => {
+  assert.deepEqual(describePotential({ elements: ['Mg', 'O'], cutoff: 6 }), { elements: ['Mg', 'O'], cutoff: 6, fitCycles: 0 });
+  assert.equal(describePotential('not a potential'), null);
+});
