@@ -1,82 +1,15 @@
 /**
  * `npm run bench`: performance goals, reported as tables of figures measured in this one run.
- * Never timed assertions: machines here are 2 cores and noisy.
+ * Never timed assertions: machines here are 2 cores and noisy. One module per goal; pass names
+ * to run some (`npm run bench -- orchestration`).
  */
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { freePort, startDevServer } from '../src/temporal/dev-server.js';
-import { createTrainerWorker } from '../src/temporal/worker.js';
-import { resolveToolchain } from '../src/pacemaker/toolchain.js';
-import { labelEmt } from '../src/dataset/emt.js';
-import { startTraining } from '../src/client/train.js';
-import type { PotentialArtifact } from '../src/domain/schemas.js';
+import { orchestrationOverhead } from './orchestration.js';
 
-const GENERATIONS = Number(process.env.BENCH_GENERATIONS ?? 5);
+const BENCHES: Record<string, () => Promise<void>> = {
+  orchestration: orchestrationOverhead,
+};
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+const wanted = process.argv.slice(2);
+for (const [name, run] of Object.entries(BENCHES)) {
+  if (wanted.length === 0 || wanted.includes(name)) await run();
 }
-
-function table(headers: string[], rows: (string | number)[][]): string {
-  const cells = [headers, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? c.toFixed(3) : c)))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => String(r[i]).length)));
-  const line = (r: (string | number)[]) => `| ${r.map((c, i) => String(c).padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(cells[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.slice(1).map(line)].join('\n');
-}
-
-async function orchestrationOverhead(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'mlip-bench-'));
-  const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
-  const server = await startDevServer({ port: await freePort(), headless: true, dbFile: join(dir, 'db.sqlite'), logFile: join(dir, 'temporal.log') });
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
-  const { worker, connection: wc } = await createTrainerWorker({
-    address: server.address,
-    taskQueue: 'bench',
-    workspaceRoot: join(dir, 'ws'),
-    toolchain,
-    heartbeatEveryMs: 5000,
-  });
-  const running = worker.run();
-  const rows: (string | number)[][] = [];
-  const overheads: number[] = [];
-  try {
-    for (let g = 0; g < GENERATIONS; g++) {
-      const results = join(dir, `gen${g}.jsonl`);
-      await labelEmt({ out: results, count: 20, seed: 100 + g, python: toolchain.python });
-      const t0 = performance.now();
-      const handle = await startTraining(
-        client,
-        {
-          campaign: 'bench',
-          generation: g,
-          results: [results],
-          config: { engine: 'pacemaker', pacemaker: { elements: ['Cu', 'Ni'], cutoff: 5, order: 2, functions_per_element: 5, max_epochs: 10, evaluator: 'pyace' } },
-        },
-        'bench',
-      );
-      const a = (await handle.result()) as PotentialArtifact;
-      const wall = (performance.now() - t0) / 1000;
-      const programs = a.timings.pacemakerSeconds + a.timings.conversionSeconds + (a.timings.datasetSeconds ?? 0);
-      const perActivity = (wall - programs) / 2; // updateDataset + trainPotential
-      overheads.push(perActivity);
-      rows.push([a.version, wall, programs, wall / programs, perActivity * 1000]);
-    }
-  } finally {
-    worker.shutdown();
-    await running;
-    await wc.close();
-    await connection.close();
-    await server.stop();
-  }
-  const who = toolchain.kind === 'simulator' ? 'pacemaker SIMULATOR (not pacemaker figures)' : `pacemaker ${toolchain.version}`;
-  console.log(`\n## Orchestration overhead per activity (${who}; embedded Temporal dev server; 20 new EMT structures per generation)\n`);
-  console.log(table(['generation', 'workflow wall s', 'programs wall s', 'ratio', 'overhead/activity ms'], rows));
-  console.log(`\nmedian overhead per activity: ${(median(overheads) * 1000).toFixed(0)} ms (target < 100 ms)`);
-}
-
-await orchestrationOverhead();

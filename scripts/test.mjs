@@ -10,6 +10,7 @@ const flags = args.filter((a) => a.startsWith('--'));
 const dirs = args.filter((a) => !a.startsWith('--'));
 const files = [];
 const walk = (d) => {
+  if (!statSync(d).isDirectory()) return void files.push(d);
   for (const name of readdirSync(d).sort()) {
     const p = join(d, name);
     if (statSync(p).isDirectory()) walk(p);

@@ -11,39 +11,66 @@ import { labelEmt } from '../dataset/emt.js';
 import { exists } from '../util/files.js';
 import { ProgressPrinter } from './progress.js';
 
-export async function runDemo(o: { keep: boolean; count: number; stackFile: string }): Promise<void> {
+export async function runDemo(o: {
+  keep: boolean;
+  count: number;
+  stackFile: string;
+}): Promise<void> {
   const cfg = await loadDevStackConfig(o.stackFile);
   const stack = await startDevStack(cfg, { anyFreePort: false });
   let client: Awaited<ReturnType<typeof connectClient>> | null = null;
   try {
     if (stack.toolchain.kind === 'simulator') console.log(SIMULATOR_NOTICE);
-    else console.log(`training with the real pacemaker: ${stack.toolchain.version} (${stack.toolchain.binDir})`);
+    else
+      console.log(
+        `training with the real pacemaker: ${stack.toolchain.version} (${stack.toolchain.binDir})`,
+      );
 
     const campaign = `demo-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`;
     const dataDir = join(cfg.worker.workspace, '..', 'demo-inputs');
     await mkdir(dataDir, { recursive: true });
     const results = join(dataDir, `${campaign}-emt.jsonl`);
-    const labelled = await labelEmt({ out: results, count: o.count, elements: ['Cu', 'Ni'], seed: 7, python: stack.toolchain.python });
-    console.log(`labelled ${labelled.count} Cu/Ni structures with ASE's EMT calculator -> ${results}`);
+    const labelled = await labelEmt({
+      out: results,
+      count: o.count,
+      elements: ['Cu', 'Ni'],
+      seed: 7,
+      python: stack.toolchain.python,
+    });
+    console.log(
+      `labelled ${labelled.count} Cu/Ni structures with ASE's EMT calculator -> ${results}`,
+    );
 
     const config = await loadTrainerConfig(join(PROJECT_ROOT, 'examples', 'cu-ni.yml'));
-    client = await connectClient({ address: stack.server.address, namespace: stack.server.namespace });
-    const handle = await startTraining(client, { campaign, generation: 0, config, results: [results] }, stack.taskQueue);
-    console.log(`started workflow ${handle.workflowId}; watch it at ${stack.server.uiUrl ?? '(UI off)'}/namespaces/${stack.server.namespace}/workflows/${handle.workflowId}`);
+    client = await connectClient({
+      address: stack.server.address,
+      namespace: stack.server.namespace,
+    });
+    const handle = await startTraining(
+      client,
+      { campaign, generation: 0, config, results: [results] },
+      stack.taskQueue,
+    );
+    console.log(
+      `started workflow ${handle.workflowId}; watch it at ${stack.server.uiUrl ?? '(UI off)'}/namespaces/${stack.server.namespace}/workflows/${handle.workflowId}`,
+    );
 
     const printer = new ProgressPrinter(config.pacemaker.max_epochs);
     const artifact = await waitForArtifact(handle, (p) => printer.update(p));
     printer.stop();
     console.log('\nPotentialArtifact:');
     console.log(JSON.stringify(artifact, null, 2));
-    console.log(`\n.yace ${(await exists(artifact.path)) ? 'exists' : 'MISSING'}: ${artifact.path}`);
+    console.log(
+      `\n.yace ${(await exists(artifact.path)) ? 'exists' : 'MISSING'}: ${artifact.path}`,
+    );
     console.log(
       `train RMSE: ${artifact.metrics.train.energy_rmse_mev_per_atom.toFixed(2)} meV/atom, ${artifact.metrics.train.force_rmse_mev_per_a.toFixed(2)} meV/Å` +
         (artifact.metrics.test
           ? `; test RMSE: ${artifact.metrics.test.energy_rmse_mev_per_atom.toFixed(2)} meV/atom, ${artifact.metrics.test.force_rmse_mev_per_a.toFixed(2)} meV/Å`
           : ''),
     );
-    if (artifact.simulated) console.log('(simulated potential: the pacemaker simulator stood in for pacemaker)');
+    if (artifact.simulated)
+      console.log('(simulated potential: the pacemaker simulator stood in for pacemaker)');
     console.log(`Temporal Web UI: ${stack.server.uiUrl ?? 'off'}`);
     if (o.keep) {
       console.log('--keep: server and worker keep running; Ctrl-C stops them');

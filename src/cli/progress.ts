@@ -23,7 +23,8 @@ export class ProgressPrinter {
     }
     this.bar ??= new cliProgress.SingleBar(
       {
-        format: 'training |{bar}| {value}/{total} iter | loss {loss} | E {erms} meV/at | F {frms} meV/Å | ETA {eta_formatted}',
+        format:
+          'training |{bar}| {value}/{total} iter | loss {loss} | E {erms} meV/at | F {frms} meV/Å | ETA {eta_formatted}',
         stream: process.stderr,
         hideCursor: true,
       },
