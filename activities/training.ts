@@ -2,6 +2,7 @@
 import { Context } from '@temporalio/activity';
 import type { TrainerConfig, PotentialArtifact } from '../src/domain/schemas.js';
 import type { TrainingProgress } from '../src/domain/progress.js';
+import type { TrainingData } from '../src/dataset/store.js';
 import { atBoundary } from './boundary.js';
 import { trainerFor, type ActivityDeps } from './deps.js';
 
@@ -9,7 +10,8 @@ export interface TrainPotentialActivityInput {
   campaign: string;
   generation: number;
   config: TrainerConfig;
-  datasetPath: string;
+  /** Train/test files and data version from the dataset stage. */
+  data: TrainingData;
   initialPotential: string | null;
   parentVersion: string | null;
 }
@@ -33,7 +35,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
         beat();
         const timer = setInterval(beat, deps.heartbeatEveryMs ?? 5_000);
         try {
-          return await trainer.runTraining(input.datasetPath, input.initialPotential, {
+          return await trainer.runTraining(input.data, input.initialPotential, {
             signal: ctx.cancellationSignal,
             onProgress: (p) => {
               latest = p;

@@ -63,7 +63,7 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Potenti
     campaign: input.campaign,
     generation: input.generation,
     config: input.config,
-    datasetPath: dataset.path,
+    data: { trainPath: dataset.trainPath, testPath: dataset.testPath, sha256: dataset.sha256 },
     initialPotential: input.initialPotential,
     parentVersion: input.parentVersion,
   });

@@ -10,7 +10,18 @@ import type { CalculationResult } from '../domain/schemas.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
-export interface DatasetSummary {
+/** The files one training run reads, and the version of the data they hold. */
+export interface TrainingData {
+  /** Training file(s): pacemaker's `data.filename`. */
+  trainPath: string;
+  /** Held-out test file, or null to let pacemaker split by `test_size`. */
+  testPath: string | null;
+  /** Version of the data: the dataset's content hash. */
+  sha256: string;
+}
+
+export interface DatasetSummary extends TrainingData {
+  /** The accumulated dataset, `data/accumulated.pckl.gzip`. */
   path: string;
   /** Structures appended by this call. */
   added: number;
@@ -38,7 +49,8 @@ export class DatasetStore {
     if (files.length === 0) return this.summary();
     const args = ['--dataset', this.path];
     for (const f of files) args.push('--results', f);
-    return runBridge<DatasetSummary>('append', args, this.bridge);
+    const r = await runBridge<Omit<DatasetSummary, 'trainPath' | 'testPath'>>('append', args, this.bridge);
+    return { ...r, path: this.path, trainPath: this.path, testPath: null };
   }
 
   /** The seed's update_dataset for in-memory results. */
@@ -54,12 +66,23 @@ export class DatasetStore {
   }
 
   async summary(): Promise<DatasetSummary> {
-    if (!(await exists(this.path))) return { path: this.path, added: 0, total: 0, sha256: '', elements: [], programSeconds: 0 };
+    if (!(await exists(this.path))) {
+      return { path: this.path, trainPath: this.path, testPath: null, added: 0, total: 0, sha256: '', elements: [], programSeconds: 0 };
+    }
     const s = await runBridge<{ rows: number; sha256: string; elements: string[] }>(
       'summary',
       ['--dataset', this.path],
       this.bridge,
     );
-    return { path: this.path, added: 0, total: s.rows, sha256: s.sha256, elements: s.elements, programSeconds: s.programSeconds };
+    return {
+      path: this.path,
+      trainPath: this.path,
+      testPath: null,
+      added: 0,
+      total: s.rows,
+      sha256: s.sha256,
+      elements: s.elements,
+      programSeconds: s.programSeconds,
+    };
   }
 }

@@ -19,7 +19,7 @@ import {
   type FileRef,
   type PacemakerTrainerConfig,
 } from '../domain/schemas.js';
-import { DatasetStore, type DatasetSummary } from '../dataset/store.js';
+import { DatasetStore, type DatasetSummary, type TrainingData } from '../dataset/store.js';
 import { runBridge } from '../dataset/bridge.js';
 import { runProgram } from '../process/run-program.js';
 import type { Toolchain, PacemakerProgram } from '../pacemaker/toolchain.js';
@@ -70,7 +70,7 @@ export class PacemakerTrainer implements Trainer {
   /** The seed's train(): append `dataset`, then train on everything accumulated so far. */
   async train(dataset: readonly CalculationResult[], initialPotential?: string, ctx: TrainerRunContext = {}): Promise<PotentialArtifact> {
     const summary = await this.updateDataset(dataset);
-    return this.runTraining(summary.path, initialPotential ?? null, ctx);
+    return this.runTraining(summary, initialPotential ?? null, ctx);
   }
 
   /** The seed's update_dataset(): appends new results to `data/accumulated.pckl.gzip`. */
@@ -80,15 +80,18 @@ export class PacemakerTrainer implements Trainer {
   }
 
   /** Contents of input.yaml for this generation. */
-  buildInput(datasetPath: string, continuing: boolean): PacemakerInput {
-    const input = buildPacemakerInput(this.opts.config, { filename: datasetPath });
+  buildInput(data: TrainingData, continuing: boolean): PacemakerInput {
+    const input = buildPacemakerInput(this.opts.config, {
+      filename: resolve(data.trainPath),
+      ...(data.testPath !== null ? { testFilename: resolve(data.testPath) } : {}),
+    });
     return continuing ? forContinuation(input, this.opts.config.max_epochs) : input;
   }
 
   /** The seed's _run_training(): writes input.yaml, runs pacemaker, converts, collects metrics. */
-  async runTraining(datasetPath: string, initialPotential: string | null, ctx: TrainerRunContext = {}): Promise<PotentialArtifact> {
+  async runTraining(data: TrainingData, initialPotential: string | null, ctx: TrainerRunContext = {}): Promise<PotentialArtifact> {
     const dir = this.generationDir;
-    const datasetSha256 = await sha256File(datasetPath);
+    const datasetSha256 = data.sha256;
     const configSha256 = sha256Text(canonicalJson(this.opts.config));
 
     const done = await this.completedArtifact(datasetSha256, configSha256);
@@ -104,7 +107,7 @@ export class PacemakerTrainer implements Trainer {
       await copyFile(initialPotential, join(dir, 'initial_potential.yaml'));
       args.push('-p', 'initial_potential.yaml');
     }
-    const input = this.buildInput(resolve(datasetPath), initialPotential !== null);
+    const input = this.buildInput(data, initialPotential !== null);
     await writeFileAtomic(join(dir, 'input.yaml'), yaml.dump(input, { noRefs: true, lineWidth: 120 }));
 
     const started = Date.now();
