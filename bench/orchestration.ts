@@ -82,7 +82,7 @@ export async function orchestrationOverhead(): Promise<void> {
       const a = (await handle.result()) as PotentialArtifact;
       const wall = (performance.now() - t0) / 1000;
       const programs =
-        a.timings.pacemakerSeconds + a.timings.conversionSeconds + (a.timings.datasetSeconds ?? 0);
+        a.timings.pacemakerSeconds + a.timings.conversionSeconds + a.timings.metricsSeconds + (a.timings.datasetSeconds ?? 0);
       const perActivity = (wall - programs) / 2; // updateDataset + trainPotential
       overheads.push(perActivity);
       rows.push([a.version, wall, programs, wall / programs, perActivity * 1000]);

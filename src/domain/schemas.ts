@@ -210,7 +210,13 @@ export const PotentialArtifact = z.object({
   /** `pacemaker -v` or the simulator's version line. */
   trainerVersion: z.string(),
   /** Wall time of the programs themselves, s: what orchestration overhead is measured against. */
-  timings: z.object({ pacemakerSeconds: z.number(), conversionSeconds: z.number(), datasetSeconds: z.number().optional() }),
+  timings: z.object({
+    pacemakerSeconds: z.number(),
+    conversionSeconds: z.number(),
+    /** The bridge recomputing test errors from test_pred.pckl.gzip. */
+    metricsSeconds: z.number().default(0),
+    datasetSeconds: z.number().optional(),
+  }),
 });
 export type PotentialArtifact = z.infer<typeof PotentialArtifact>;
 

@@ -134,10 +134,11 @@ export class PacemakerTrainer implements Trainer {
       const p = join(dir, name);
       if (await exists(p)) files[name] = { path: p, sha256: await sha256File(p) };
     }
+    const { metrics, metricsSeconds } = await this.collectMetrics();
     const artifact = PotentialArtifact.parse({
       path: join(dir, 'output_potential.yace'),
       potentialYaml: join(dir, 'output_potential.yaml'),
-      metrics: await this.collectMetrics(),
+      metrics,
       version: this.version,
       parentVersion: this.opts.parentVersion ?? null,
       datasetSha256,
@@ -145,7 +146,7 @@ export class PacemakerTrainer implements Trainer {
       files,
       simulated: this.opts.toolchain.kind === 'simulator',
       trainerVersion: this.opts.toolchain.version,
-      timings: { pacemakerSeconds: pacemakerMs / 1000, conversionSeconds: conversionMs / 1000 },
+      timings: { pacemakerSeconds: pacemakerMs / 1000, conversionSeconds: conversionMs / 1000, metricsSeconds },
     } satisfies PotentialArtifact);
     await writeFileAtomic(join(dir, 'artifact.json'), JSON.stringify(artifact, null, 2) + '\n');
     ctx.onProgress?.({ ...progress, stage: 'done' });
@@ -156,17 +157,19 @@ export class PacemakerTrainer implements Trainer {
    * Train errors from metrics.txt; test errors from test_metrics.txt, or recomputed from
    * test_pred.pckl.gzip when that table is empty (as with the pyace evaluator).
    */
-  private async collectMetrics(): Promise<{ train: ErrorMetrics; test: ErrorMetrics | null }> {
+  private async collectMetrics(): Promise<{ metrics: { train: ErrorMetrics; test: ErrorMetrics | null }; metricsSeconds: number }> {
     const dir = this.generationDir;
     const train = await readFinalMetrics(join(dir, 'metrics.txt'));
     if (!train) throw new OutputMissingError(`${join(dir, 'metrics.txt')} has no rows: pacemaker did not fit`);
     let test = await readFinalMetrics(join(dir, 'test_metrics.txt'));
+    let metricsSeconds = 0;
     if (!test && (await exists(join(dir, 'test_pred.pckl.gzip')))) {
       const m = await runBridge<Omit<ErrorMetrics, 'iterations' | 'loss'>>(
         'pred-metrics',
         ['--pred', join(dir, 'test_pred.pckl.gzip')],
         { python: this.opts.toolchain.python, logFile: join(dir, 'bridge.log') },
       );
+      metricsSeconds = m.programSeconds;
       test = {
         energy_rmse_mev_per_atom: m.energy_rmse_mev_per_atom,
         force_rmse_mev_per_a: m.force_rmse_mev_per_a,
@@ -176,7 +179,7 @@ export class PacemakerTrainer implements Trainer {
         loss: null,
       };
     }
-    return { train, test };
+    return { metrics: { train, test }, metricsSeconds };
   }
 
   /** A finished generation with intact files, trained on the same data and config. */
