@@ -29,7 +29,7 @@ export interface Toolchain {
 export type PacemakerLocation = 'auto' | 'simulator' | (string & {});
 
 export const SIMULATOR_NOTICE =
-  'pacemaker simulator in use: no real pacemaker was found, so potentials are SIMULATED (set pacemaker location or put pacemaker on PATH)';
+  'pacemaker simulator in use (no real pacemaker found, or `simulator` configured): potentials are SIMULATED; put pacemaker on PATH or set MLIP_PACEMAKER to use the real one';
 
 async function isExecutable(path: string): Promise<boolean> {
   try {
