@@ -2136,6 +2136,23 @@ def save_selected(df: pd.DataFrame, filename: str) -> None:
     log.info("Done")
 
 
+def selection_projector(potential_file: str) -> tuple[Callable[[Sequence[Any]], tuple[dict[str, np.ndarray],
+                                                                              dict[str, np.ndarray]]], dict[str, int]]:
+    """SIMULATOR-ONLY helper (no pacemaker program has it): the simulated B-projections that
+    pace_select and pace_activeset use here, for python/mlip_select.py to compute deterministic
+    extrapolation grades against the simulated active set when no real pyace is installed.
+    Returns (project(atoms_list) -> (projections, structure index of each row), nfuncs)."""
+    doc = load_potential(potential_file)
+    elements = potential_elements(doc)
+    dims = potential_dims(doc, full=False)
+    cutoff = potential_cutoff(doc)
+
+    def project(atoms_list: Sequence[Any]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        return atom_projections(list(atoms_list), elements, dims, cutoff)
+
+    return project, dict(dims)
+
+
 def pace_select_main(argv: Sequence[str]) -> int:
     args = select_parser().parse_args(argv)
     quiet_if(args.not_verbose)

@@ -191,6 +191,71 @@ export type ErrorMetrics = z.infer<typeof ErrorMetrics>;
 export const FileRef = z.object({ path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
 export type FileRef = z.infer<typeof FileRef>;
 
+/**
+ * Memory limit handed to pace_select (`-mem`) and pace_activeset (`-m`), which batch their work
+ * to stay under it. Only `<number>GB` / `<number>MB`: pacemaker evaluates the text as Python.
+ */
+export const MemoryLimit = z.string().regex(/^\d+(\.\d+)?(GB|MB)$/, 'must look like 8GB or 500MB');
+export const DEFAULT_SELECTION_MEMORY_LIMIT = '8GB';
+
+/** Candidates to choose from for labelling: `n` structures picked from the pool file (issue 4). */
+export const SelectionPool = z
+  .object({
+    /** Results file (.json/.jsonl) or dataset pickle (.pckl.gzip/.pkl.gz) readable by the workers. */
+    path: z.string().min(1),
+    /** How many structures to select: exactly n when the pool holds at least n. */
+    n: z.number().int().min(1, 'must be at least 1'),
+    memoryLimit: MemoryLimit.default(DEFAULT_SELECTION_MEMORY_LIMIT),
+  })
+  .strict();
+export type SelectionPool = z.infer<typeof SelectionPool>;
+
+/** Distribution of per-structure max extrapolation grades gamma (dimensionless; <= 1 interpolates). */
+export const GammaStats = z.object({
+  /** null when a structure has an element without any active set (gamma unbounded). */
+  min: z.number().nullable(),
+  max: z.number().nullable(),
+  mean: z.number().nullable(),
+  median: z.number().nullable(),
+  aboveOne: z.number().int(),
+  noActiveSet: z.number().int(),
+});
+export type GammaStats = z.infer<typeof GammaStats>;
+
+/** What selectActiveSet chose, and how: indices into the pool, one entry per selected structure. */
+export const ActiveSetSelection = z.object({
+  /** The pool as given, and its size (structures). */
+  pool: z.string(),
+  poolSize: z.number().int(),
+  requested: z.number().int(),
+  /** Positions in the pool (0-based), in the order chosen. */
+  indices: z.array(z.number().int()),
+  /** How each structure was chosen: by pace_select (D-optimality) or filled by largest gamma. */
+  chosenBy: z.array(z.enum(['pace_select', 'gamma'])),
+  /** Max gamma over the structure's atoms against the current active set; null = element without one. */
+  gammaMax: z.array(z.number().nullable()),
+  counts: z.object({ pace_select: z.number().int(), gamma: z.number().int() }),
+  /** How many pace_select returned for `-m n` (its cap: at most the active set's size). */
+  paceSelectReturned: z.number().int(),
+  gamma: GammaStats.nullable(),
+  /** Over the whole pool, when the fill computed it. */
+  poolGamma: GammaStats.nullable(),
+  /** The selected structures as a pacemaker dataset pickle (index = position in the pool). */
+  selected: FileRef,
+  /** The same indices as JSON, beside the pickle. */
+  indicesFile: z.string(),
+  /** Potential YAML the selection used; unfittedPotential: the dry-run shape (generation 0). */
+  potential: z.string(),
+  unfittedPotential: z.boolean(),
+  activeSet: z.string().nullable(),
+  memoryLimit: z.string(),
+  warnings: z.array(z.string()),
+  simulated: z.boolean(),
+  /** Wall time, s. */
+  timings: z.object({ totalSeconds: z.number(), paceSelectSeconds: z.number(), dryRunSeconds: z.number() }),
+});
+export type ActiveSetSelection = z.infer<typeof ActiveSetSelection>;
+
 /** The seed's PotentialArtifact, extended with what makes a potential traceable. */
 export const PotentialArtifact = z.object({
   /** The `.yace` file, absolute path. */
@@ -209,6 +274,12 @@ export const PotentialArtifact = z.object({
   simulated: z.boolean(),
   /** `pacemaker -v` or the simulator's version line. */
   trainerVersion: z.string(),
+  /** pace_activeset's `.asi` beside the `.yace` (issue 4); null when it could not be computed. */
+  activeSet: FileRef.nullable().optional(),
+  /** Why there is no active set (e.g. too few atoms for the basis: "under-determined"). */
+  activeSetWarning: z.string().nullable().optional(),
+  /** Structures selected from the input's pool for labelling (issue 4). */
+  selection: ActiveSetSelection.nullable().optional(),
   /** Wall time of the programs themselves, s: what orchestration overhead is measured against. */
   timings: z.object({
     pacemakerSeconds: z.number(),
@@ -236,6 +307,8 @@ export const TrainPotentialInput = z
     /** Pacemaker potential YAML to fine-tune from. */
     initialPotential: z.string().min(1).nullable().default(null),
     parentVersion: z.string().nullable().default(null),
+    /** Candidates to select from for the next labelling round (issue 4); none by default. */
+    pool: SelectionPool.nullable().default(null),
   })
   .strict();
 export type TrainPotentialInput = z.infer<typeof TrainPotentialInput>;

@@ -1,0 +1,80 @@
+/**
+ * Selection activities (issue 4): choose structures from a pool for labelling, and compute the
+ * active set of a newly trained potential.
+ */
+import { Context } from '@temporalio/activity';
+import { join } from 'node:path';
+import type { ActiveSetSelection, PotentialArtifact, SelectionPool, TrainerConfig } from '../src/domain/schemas.js';
+import { DEFAULT_SELECTION_MEMORY_LIMIT } from '../src/domain/schemas.js';
+import { generationVersion } from '../src/domain/naming.js';
+import type { TrainingData } from '../src/dataset/store.js';
+import { attachActiveSet } from '../src/selection/active-set.js';
+import { selectActiveSet } from '../src/selection/select-active-set.js';
+import { atBoundary } from './boundary.js';
+import { campaignDir, type ActivityDeps } from './deps.js';
+
+export interface SelectActiveSetActivityInput {
+  campaign: string;
+  generation: number;
+  config: TrainerConfig;
+  pool: SelectionPool;
+  /** Potential YAML to select with; null selects with the config's unfitted shape (generation 0). */
+  potential: string | null;
+  /** Its `.asi`; absent: `<potential>.asi` when that exists. */
+  activeSet?: string | null;
+}
+
+export interface ComputeActiveSetActivityInput {
+  artifact: PotentialArtifact;
+  data: TrainingData;
+  memoryLimit?: string;
+}
+
+/** Heartbeats from a timer while `fn` runs, so cancellation reaches it and a dead worker shows. */
+async function withHeartbeat<T>(deps: ActivityDeps, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), deps.heartbeatEveryMs ?? 5_000);
+  try {
+    return await fn(ctx.cancellationSignal);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function createSelectionActivities(deps: ActivityDeps) {
+  return {
+    async selectActiveSet(input: SelectActiveSetActivityInput): Promise<ActiveSetSelection> {
+      return atBoundary(() =>
+        withHeartbeat(deps, (signal) =>
+          selectActiveSet({
+            pool: input.pool.path,
+            n: input.pool.n,
+            memoryLimit: input.pool.memoryLimit,
+            potential: input.potential,
+            ...(input.activeSet !== undefined ? { activeSet: input.activeSet } : {}),
+            config: input.config.pacemaker,
+            workDir: join(campaignDir(deps, input.campaign), 'selections', generationVersion(input.generation)),
+            toolchain: deps.toolchain,
+            ...(deps.env ? { env: deps.env } : {}),
+            signal,
+          }),
+        ),
+      );
+    },
+
+    async computeActiveSet(input: ComputeActiveSetActivityInput): Promise<PotentialArtifact> {
+      return atBoundary(() =>
+        withHeartbeat(deps, (signal) =>
+          attachActiveSet(input.artifact, {
+            data: [input.data.trainPath],
+            memoryLimit: input.memoryLimit ?? DEFAULT_SELECTION_MEMORY_LIMIT,
+            toolchain: deps.toolchain,
+            ...(deps.env ? { env: deps.env } : {}),
+            signal,
+          }),
+        ),
+      );
+    },
+  };
+}

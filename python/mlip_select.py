@@ -1,0 +1,428 @@
+"""Selection side of mlip-trainer: pool conversion, extrapolation grades, reading pace_select.
+
+Usage: ``python mlip_select.py <command> [options]``. Like mlip_bridge.py, every command prints
+exactly one JSON object as the last line of stdout; bad input prints
+``{"error": {"kind": "bad_input", ...}}`` and exits 2; anything else exits 1 with a traceback.
+
+Commands
+  prepare   a pool (results .json/.jsonl or a dataset .pckl.gzip/.pkl.gz) -> ``pool.pkl.gz``
+            (gzip pickle, RangeIndex = position in the pool, the name pace_select accepts), and
+            optionally a small unlabelled sample for ``pacemaker --dry-run`` (generation 0).
+  project   B-projections of every pool atom, batch by batch, into ``.npy`` files opened as
+            memory maps (so memory stays bounded by one batch); runs beside pace_select.
+  finish    reads pace_select's output, fills up to n by the largest extrapolation grade gamma,
+            writes the selected structures as a dataset pickle and reports how each was chosen.
+
+The extrapolation grade (pacemaker's D-optimality measure) of an atom with B-projection b is
+``gamma = max_j |(b A^-1)_j|`` where A is the active set of its element (``[nfuncs, nfuncs]``);
+a structure's grade is the largest over its atoms. gamma <= 1 interpolates.
+
+"Current active set" for the fill: the potential's active set (the ``.asi`` file, when given)
+extended by the atoms of the structures pace_select chose, reduced to ``nfuncs`` rows per element
+by a greedy maximum-volume choice (pivoted QR). When fewer rows than functions exist the
+pseudo-inverse is used (least-squares coefficients). This is the active set pace_select ends
+with, so the fill ranks what remains by how far it extrapolates from what was already chosen.
+
+Two backends compute B-projections: ``pyace`` (the real pacemaker installation's library, the
+same ``compute_B_projections`` pace_select and ``PyACECalculator``'s gamma use) and
+``simulator`` (sim/pacemaker_sim.py's deterministic stand-in, for tests without pacemaker).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, NoReturn, Sequence
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mlip_bridge import (  # noqa: E402  (import after the path set-up above)
+    BadInput,
+    Problem,
+    dataset_elements,
+    load_dataset,
+    read_results,
+    results_to_dataframe,
+    save_dataset,
+)
+
+SIMULATOR_FILE = Path(__file__).resolve().parent.parent / "sim" / "pacemaker_sim.py"
+POOL_SUFFIXES = (".pckl.gzip", ".pkl.gz")
+RESULT_SUFFIXES = (".json", ".jsonl")
+
+# Element -> B-projections [n_atoms(element), nfuncs(element)] and the pool position of each row.
+Projections = dict[str, np.ndarray]
+Owners = dict[str, np.ndarray]
+ProjectFn = Callable[[Sequence[Any]], tuple[Projections, Owners]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Pool
+# ---------------------------------------------------------------------------------------------
+
+
+def read_pool(path: str) -> pd.DataFrame:
+    """A results file or a dataset pickle -> DataFrame with an ``ase_atoms`` column and RangeIndex."""
+    file = Path(path)
+    if not file.is_file():
+        raise BadInput(f"pool: file not found: {path}", [Problem(-1, "--pool", path, "no such file")])
+    if file.name.endswith(RESULT_SUFFIXES):
+        frame = results_to_dataframe(read_results([path]))
+    elif file.name.endswith(POOL_SUFFIXES):
+        try:
+            frame = load_dataset(file)
+        except Exception as exc:  # noqa: BLE001  (any unreadable pickle is the caller's input)
+            raise BadInput(f"pool: {path} is not a gzip-pickled pandas DataFrame: {exc}",
+                           [Problem(-1, "--pool", path, str(exc))]) from None
+        if not isinstance(frame, pd.DataFrame) or "ase_atoms" not in frame.columns:
+            raise BadInput(f"pool: {path} has no ase_atoms column",
+                           [Problem(-1, "--pool", path, "expected a pacemaker dataset with an ase_atoms column")])
+    else:
+        raise BadInput(
+            f"pool: {path} is neither a results file (.json, .jsonl) nor a dataset pickle (.pckl.gzip, .pkl.gz)",
+            [Problem(-1, "--pool", path, "unsupported file type")],
+        )
+    if len(frame) == 0:
+        raise BadInput(f"pool: {path} holds no structures", [Problem(-1, "--pool", path, "empty pool")])
+    return frame.reset_index(drop=True)
+
+
+def dry_run_sample(frame: pd.DataFrame, size: int) -> pd.DataFrame:
+    """The first structures with zero energies and forces: enough for ``pacemaker --dry-run`` to
+    build the unfitted potential shape, which does not depend on the labels."""
+    atoms = [a.copy() for a in frame["ase_atoms"].iloc[:size]]
+    return pd.DataFrame({
+        "name": [f"dry_run_{i}" for i in range(len(atoms))],
+        "ase_atoms": atoms,
+        "energy": [0.0] * len(atoms),
+        "forces": [np.zeros((len(a), 3)) for a in atoms],
+    })
+
+
+def command_prepare(pool: str, out: str, sample: str | None, sample_size: int) -> dict[str, Any]:
+    frame = read_pool(pool)
+    digest = save_dataset(frame, out)
+    if sample is not None:
+        save_dataset(dry_run_sample(frame, sample_size), sample)
+    return {
+        "path": out,
+        "rows": len(frame),
+        "elements": dataset_elements(frame),
+        "natomsTotal": int(sum(len(a) for a in frame["ase_atoms"])),
+        "sha256": digest,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# B-projections: pyace (real) or the simulator
+# ---------------------------------------------------------------------------------------------
+
+
+def pyace_projector(potential: str) -> tuple[ProjectFn, dict[str, int]]:
+    from pyace import ACEBBasisSet, BBasisConfiguration
+    from pyace.activelearning import compute_B_projections, compute_number_of_functions
+
+    bbasis = ACEBBasisSet(BBasisConfiguration(potential))
+    names = list(bbasis.elements_name)
+    nfuncs = dict(zip(names, compute_number_of_functions(bbasis)))
+
+    def project(atoms_list: Sequence[Any]) -> tuple[Projections, Owners]:
+        proj, owners = compute_B_projections(bbasis, list(atoms_list), return_structure_ind_dict=True)
+        return ({names[st]: np.asarray(m) for st, m in proj.items()},
+                {names[st]: np.asarray(o, dtype=np.int64) for st, o in owners.items()})
+
+    return project, nfuncs
+
+
+def simulator_projector(potential: str) -> tuple[ProjectFn, dict[str, int]]:
+    spec = importlib.util.spec_from_file_location("pacemaker_sim", SIMULATOR_FILE)
+    assert spec is not None and spec.loader is not None
+    sim = importlib.util.module_from_spec(spec)
+    sys.modules["pacemaker_sim"] = sim  # dataclasses look their module up while the file loads
+    spec.loader.exec_module(sim)
+    return sim.selection_projector(potential)
+
+
+def projector(backend: str, potential: str) -> tuple[ProjectFn, dict[str, int]]:
+    return pyace_projector(potential) if backend == "pyace" else simulator_projector(potential)
+
+
+def check_elements(frame: pd.DataFrame, nfuncs: dict[str, int], potential: str) -> None:
+    missing = sorted(set(dataset_elements(frame)) - set(nfuncs))
+    if missing:
+        raise BadInput(
+            f"pool has element(s) {missing} that the potential {potential} lacks (it has {sorted(nfuncs)})",
+            [Problem(-1, "--pool", ",".join(missing), "elements not in the potential")],
+        )
+
+
+def command_project(pool: str, potential: str, backend: str, out_dir: str, batch_size: int) -> dict[str, Any]:
+    """Projections of every pool atom into ``<out_dir>/proj_<El>.npy`` and ``owner_<El>.npy``,
+    written batch by batch through memory maps: memory holds one batch, not the pool."""
+    started = time.monotonic()
+    frame = load_dataset(pool)
+    project, nfuncs = projector(backend, potential)
+    check_elements(frame, nfuncs, potential)
+    counts = {e: 0 for e in nfuncs}
+    for atoms in frame["ase_atoms"]:
+        for symbol in atoms.get_chemical_symbols():
+            counts[symbol] += 1
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    proj_maps = {e: np.lib.format.open_memmap(folder / f".proj_{e}.npy", mode="w+", dtype=np.float64,
+                                              shape=(counts[e], nfuncs[e])) for e in nfuncs}
+    owner_maps = {e: np.lib.format.open_memmap(folder / f".owner_{e}.npy", mode="w+", dtype=np.int64,
+                                               shape=(counts[e],)) for e in nfuncs}
+    cursor = {e: 0 for e in nfuncs}
+    atoms_list = list(frame["ase_atoms"])
+    del frame
+    for start in range(0, len(atoms_list), batch_size):
+        proj, owners = project(atoms_list[start:start + batch_size])
+        for element, matrix in proj.items():
+            rows = len(matrix)
+            proj_maps[element][cursor[element]:cursor[element] + rows] = matrix
+            owner_maps[element][cursor[element]:cursor[element] + rows] = owners[element] + start
+            cursor[element] += rows
+    for maps in (proj_maps, owner_maps):
+        for m in maps.values():
+            m.flush()
+    del proj_maps, owner_maps
+    # Rename only when complete, so a half-written set is never read as finished.
+    for element in nfuncs:
+        for kind in ("proj", "owner"):
+            (folder / f".{kind}_{element}.npy").replace(folder / f"{kind}_{element}.npy")
+    return {"dir": out_dir, "atoms": counts, "structures": len(atoms_list),
+            "seconds": time.monotonic() - started}
+
+
+# ---------------------------------------------------------------------------------------------
+# Active set and gamma
+# ---------------------------------------------------------------------------------------------
+
+
+def maxvol_rows(matrix: np.ndarray, count: int) -> np.ndarray:
+    """Greedy maximum-volume choice of `count` rows (column-pivoted QR of the transpose)."""
+    from scipy.linalg import qr
+
+    _, _, pivots = qr(matrix.T, mode="economic", pivoting=True)
+    return np.sort(pivots[:count])
+
+
+def active_set_inverses(nfuncs: dict[str, int], asi: str | None, chosen: Projections) -> dict[str, np.ndarray | None]:
+    """Per element, the (pseudo-)inverse of the current active set, ``[nfuncs, rows]``; None when
+    the element has neither an ASI nor chosen atoms."""
+    stored: dict[str, np.ndarray] = {}
+    if asi is not None:
+        data = np.load(asi)
+        for element in data.keys():
+            inverse = np.asarray(data[element], dtype=np.float64)
+            if element in nfuncs and inverse.shape[0] != nfuncs[element]:
+                raise BadInput(f"active set {asi}: element {element} has shape {inverse.shape} but the potential has "
+                               f"{nfuncs[element]} functions; recompute it with pace_activeset for this potential",
+                               [Problem(-1, "--asi", asi, "does not match the potential")])
+            stored[element] = np.linalg.pinv(inverse)  # the active set rows themselves
+    inverses: dict[str, np.ndarray | None] = {}
+    for element, n in nfuncs.items():
+        parts = [m for m in (stored.get(element), chosen.get(element)) if m is not None and len(m)]
+        if not parts:
+            inverses[element] = None
+            continue
+        rows = np.vstack(parts)
+        if len(rows) > n:
+            rows = rows[maxvol_rows(rows, n)]
+        inverses[element] = np.linalg.pinv(rows)
+    return inverses
+
+
+def structure_gamma(proj: Projections, owners: Owners, inverses: dict[str, np.ndarray | None],
+                    n_structures: int, offset: int = 0) -> np.ndarray:
+    """Largest per-atom gamma of every structure (index - offset); inf where an element has no active set."""
+    gamma = np.zeros(n_structures)
+    for element, matrix in proj.items():
+        if len(matrix) == 0:
+            continue
+        inverse = inverses.get(element)
+        owner = np.asarray(owners[element]) - offset
+        if inverse is None:
+            np.maximum.at(gamma, owner, np.inf)
+            continue
+        for start in range(0, len(matrix), 65536):  # bounded temporary: 64k atoms at a time
+            block = np.abs(np.asarray(matrix[start:start + 65536]) @ inverse).max(axis=1)
+            np.maximum.at(gamma, owner[start:start + 65536], block)
+    return gamma
+
+
+def pool_gamma_from_projections(proj_dir: str, inverses: dict[str, np.ndarray | None], n_pool: int) -> np.ndarray:
+    folder = Path(proj_dir)
+    proj = {}
+    owners = {}
+    for element in inverses:
+        p = folder / f"proj_{element}.npy"
+        if not p.exists():
+            raise FileNotFoundError(f"projections {p} missing: the project step did not finish")
+        proj[element] = np.load(p, mmap_mode="r")
+        owners[element] = np.load(folder / f"owner_{element}.npy", mmap_mode="r")
+    return structure_gamma(proj, owners, inverses, n_pool)
+
+
+def pool_gamma_by_batches(atoms_list: Sequence[Any], project: ProjectFn, inverses: dict[str, np.ndarray | None],
+                          batch_size: int) -> np.ndarray:
+    gamma = np.zeros(len(atoms_list))
+    for start in range(0, len(atoms_list), batch_size):
+        batch = atoms_list[start:start + batch_size]
+        proj, owners = project(batch)
+        gamma[start:start + len(batch)] = structure_gamma(proj, owners, inverses, len(batch))
+    return gamma
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def gamma_stats(values: np.ndarray) -> dict[str, Any] | None:
+    finite = values[np.isfinite(values)]
+    if len(values) == 0:
+        return None
+    return {
+        "min": _finite_or_none(float(np.min(values))),
+        "max": _finite_or_none(float(np.max(values))),
+        "mean": float(np.mean(finite)) if len(finite) else None,
+        "median": float(np.median(finite)) if len(finite) else None,
+        "aboveOne": int(np.sum(values > 1.0)),
+        "noActiveSet": int(np.sum(~np.isfinite(values))),
+    }
+
+
+def command_finish(pool: str, selected: str | None, potential: str, asi: str | None, n: int, out: str, backend: str,
+                   batch_size: int, proj_dir: str | None) -> dict[str, Any]:
+    if n <= 0:
+        raise BadInput(f"n must be a positive integer (got {n})", [Problem(-1, "-n", str(n), "expected >= 1")])
+    started = time.monotonic()
+    frame = load_dataset(pool)
+    n_pool = len(frame)
+    # No file: pace_select could not choose (e.g. under-determined); everything is ranked by gamma.
+    picked = pd.read_pickle(selected, compression="infer") if selected is not None else pd.DataFrame()
+    by_pace = [int(i) for i in picked.index]
+    bad = [i for i in by_pace if not 0 <= i < n_pool]
+    if bad:
+        raise ValueError(f"{selected}: pace_select returned indices {bad[:5]} outside the pool of {n_pool}")
+    returned = len(by_pace)
+    by_pace = list(dict.fromkeys(by_pace))[:n]
+    project, nfuncs = projector(backend, potential)
+    check_elements(frame, nfuncs, potential)
+    atoms_list = list(frame["ase_atoms"])
+    chosen_proj, chosen_owners = project([atoms_list[i] for i in by_pace]) if by_pace else ({}, {})
+    inverses = active_set_inverses(nfuncs, asi, chosen_proj)
+
+    fill: list[int] = []
+    pool_gamma: np.ndarray | None = None
+    if len(by_pace) < min(n, n_pool):
+        if proj_dir is not None and all((Path(proj_dir) / f"proj_{e}.npy").exists() for e in nfuncs):
+            pool_gamma = pool_gamma_from_projections(proj_dir, inverses, n_pool)
+        else:
+            pool_gamma = pool_gamma_by_batches(atoms_list, project, inverses, batch_size)
+        taken = set(by_pace)
+        # Largest gamma first; ties (e.g. equal grades) by pool position, so the choice is stable.
+        order = sorted((i for i in range(n_pool) if i not in taken), key=lambda i: (-pool_gamma[i], i))
+        fill = order[: min(n, n_pool) - len(by_pace)]
+
+    indices = by_pace + fill
+    if pool_gamma is not None:
+        gamma = pool_gamma[indices]
+    else:
+        gamma = structure_gamma(chosen_proj, {e: o for e, o in chosen_owners.items()}, inverses, len(by_pace))
+    chosen_by = ["pace_select"] * len(by_pace) + ["gamma"] * len(fill)
+    digest = save_dataset(frame.iloc[indices], out)
+    return {
+        "indices": indices,
+        "chosenBy": chosen_by,
+        "gammaMax": [_finite_or_none(g) for g in gamma],
+        "counts": {"pace_select": len(by_pace), "gamma": len(fill)},
+        "paceSelectReturned": returned,
+        "gamma": gamma_stats(np.asarray(gamma, dtype=np.float64)),
+        "poolGamma": gamma_stats(pool_gamma) if pool_gamma is not None else None,
+        "poolSize": n_pool,
+        "out": out,
+        "sha256": digest,
+        "seconds": time.monotonic() - started,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------------------------
+
+
+class JsonArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        emit(BadInput(f"{self.prog}: {message}").to_json())
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = JsonArgumentParser(prog="mlip_select", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=JsonArgumentParser)
+
+    prepare = commands.add_parser("prepare", help="pool file -> pool.pkl.gz")
+    prepare.add_argument("--pool", required=True)
+    prepare.add_argument("--out", required=True, help="output .pkl.gz")
+    prepare.add_argument("--sample", help="also write a dry-run sample here")
+    prepare.add_argument("--sample-size", type=int, default=10)
+
+    project = commands.add_parser("project", help="B-projections of every pool atom into .npy memory maps")
+    project.add_argument("--pool", required=True)
+    project.add_argument("--potential", required=True)
+    project.add_argument("--backend", choices=("pyace", "simulator"), required=True)
+    project.add_argument("--out-dir", required=True)
+    project.add_argument("--batch-size", type=int, default=500)
+
+    finish = commands.add_parser("finish", help="read pace_select's output, fill to n by gamma, write the pickle")
+    finish.add_argument("--pool", required=True)
+    finish.add_argument("--selected", help="pace_select's -o file (absent: pace_select chose nothing)")
+    finish.add_argument("--potential", required=True)
+    finish.add_argument("--asi")
+    finish.add_argument("-n", type=int, required=True)
+    finish.add_argument("--out", required=True)
+    finish.add_argument("--backend", choices=("pyace", "simulator"), required=True)
+    finish.add_argument("--batch-size", type=int, default=500)
+    finish.add_argument("--projections", help="folder written by `project` (optional)")
+    return parser
+
+
+def emit(payload: dict[str, Any]) -> None:
+    print(json.dumps(payload), flush=True)
+
+
+def run(argv: Sequence[str]) -> dict[str, Any]:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "batch_size", 1) < 1:
+        raise BadInput(f"--batch-size must be >= 1 (got {args.batch_size})")
+    if args.command == "prepare":
+        return command_prepare(args.pool, args.out, args.sample, args.sample_size)
+    if args.command == "project":
+        return command_project(args.pool, args.potential, args.backend, args.out_dir, args.batch_size)
+    if args.command == "finish":
+        return command_finish(args.pool, args.selected, args.potential, args.asi, args.n, args.out, args.backend,
+                              args.batch_size, args.projections)
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        result = run(sys.argv[1:] if argv is None else argv)
+    except BadInput as exc:
+        emit(exc.to_json())
+        return 2
+    emit(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,283 @@
+/**
+ * The seed's select_active_set: choose exactly n structures from a pool of candidates for DFT
+ * labelling, by D-optimality with the current potential through pace_select, filling up by the
+ * largest extrapolation grade when pace_select returns fewer (its `-m` is only a cap, upstream
+ * issue #74). Plain async code: the activity, the CLI and the benchmark share it.
+ */
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import yaml from 'js-yaml';
+import { BadInputError, OutputMissingError } from '../errors.js';
+import { buildPacemakerInput } from '../domain/input-yaml.js';
+import { describePotential } from '../domain/potential.js';
+import {
+  ActiveSetSelection,
+  DEFAULT_SELECTION_MEMORY_LIMIT,
+  GammaStats,
+  MemoryLimit,
+  describeIssues,
+  type PacemakerTrainerConfig,
+} from '../domain/schemas.js';
+import { canonicalJson, exists, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
+import { failureOf, runPace, runSelectScript, UNDER_DETERMINED, type StepContext } from './programs.js';
+
+export interface SelectActiveSetOptions extends StepContext {
+  /** Results file (.json/.jsonl) or dataset pickle (.pckl.gzip/.pkl.gz). */
+  pool: string;
+  /** Structures wanted: exactly n when the pool holds at least n. */
+  n: number;
+  /** Potential YAML to select with; null: generation 0, the unfitted shape built from `config`. */
+  potential: string | null;
+  /** The potential's `.asi`; undefined: `<potential>.asi` when that file exists. */
+  activeSet?: string | null;
+  /** Needed when `potential` is null. */
+  config?: PacemakerTrainerConfig;
+  /** Folder for this selection's files (created). */
+  workDir: string;
+  /** Passed to pace_select as `-mem` (default 8GB). */
+  memoryLimit?: string;
+  /** Structures per batch of the gamma computation (memory ~ batch x atoms x functions x 8 B). */
+  batchSize?: number;
+}
+
+/** Structures of the dry-run sample: the unfitted shape depends on the config, not the data. */
+const DRY_RUN_SAMPLE = 10;
+
+interface Prepared {
+  rows: number;
+  elements: string[];
+  natomsTotal: number;
+  sha256: string;
+}
+
+interface Finished {
+  indices: number[];
+  chosenBy: ('pace_select' | 'gamma')[];
+  gammaMax: (number | null)[];
+  counts: { pace_select: number; gamma: number };
+  paceSelectReturned: number;
+  gamma: GammaStats | null;
+  poolGamma: GammaStats | null;
+  poolSize: number;
+  out: string;
+  sha256: string;
+}
+
+export async function selectActiveSet(o: SelectActiveSetOptions): Promise<ActiveSetSelection> {
+  const started = Date.now();
+  if (!Number.isInteger(o.n) || o.n <= 0) throw new BadInputError(`n: must be a positive integer (got ${String(o.n)})`);
+  const memoryLimit = o.memoryLimit ?? DEFAULT_SELECTION_MEMORY_LIMIT;
+  const mem = MemoryLimit.safeParse(memoryLimit, { reportInput: true });
+  if (!mem.success) throw new BadInputError(describeIssues(mem.error, 'memoryLimit'));
+  if (o.potential === null && !o.config) {
+    throw new BadInputError('potential: none given, and no trainer config to build the unfitted generation-0 potential from');
+  }
+  const pool = resolve(o.pool);
+  if (!(await exists(pool))) throw new BadInputError(`pool: file not found: ${o.pool}`);
+  const workDir = resolve(o.workDir);
+  await mkdir(workDir, { recursive: true });
+
+  let asi: string | null = null;
+  let potentialElements: string[];
+  if (o.potential !== null) {
+    const source = resolve(o.potential);
+    potentialElements = await potentialElementsOf(source);
+    const beside = source.replace(/\.ya?ml$/, '.asi');
+    const asiSource = o.activeSet !== undefined ? o.activeSet : (await exists(beside)) && beside !== source ? beside : null;
+    if (asiSource !== null && !(await exists(asiSource))) throw new BadInputError(`activeSet: file not found: ${asiSource}`);
+    asi = asiSource === null ? null : resolve(asiSource);
+  } else {
+    potentialElements = [...o.config!.elements];
+  }
+
+  // Same inputs, intact outputs: return the earlier answer instead of selecting again.
+  const key = sha256Text(
+    canonicalJson({
+      pool: await sha256File(pool),
+      n: o.n,
+      potential: o.potential === null ? { config: o.config } : await sha256File(resolve(o.potential)),
+      asi: asi === null ? null : await sha256File(asi),
+      memoryLimit,
+      toolchain: o.toolchain.version,
+    }),
+  );
+  const earlier = await earlierResult(workDir, key);
+  if (earlier) return earlier;
+
+  const log = join(workDir, 'mlip_select.log');
+  const poolFile = join(workDir, 'pool.pkl.gz');
+  const sample = join(workDir, 'dry-run', 'sample.pckl.gzip');
+  const prepared = await runSelectScript<Prepared>(
+    o,
+    'prepare',
+    ['--pool', pool, '--out', poolFile, ...(o.potential === null ? ['--sample', sample, '--sample-size', String(DRY_RUN_SAMPLE)] : [])],
+    log,
+  );
+  const missing = prepared.elements.filter((e) => !potentialElements.includes(e));
+  if (missing.length > 0) {
+    throw new BadInputError(
+      `pool: ${o.pool} has element(s) ${missing.join(', ')} that the potential lacks (it has ${potentialElements.join(', ')}); select with a potential that covers them`,
+    );
+  }
+
+  // Work on copies beside each other, so pace_select never silently picks up another .asi.
+  const potential = join(workDir, 'potential.yaml');
+  let dryRunSeconds = 0;
+  if (o.potential !== null) {
+    await copyFile(resolve(o.potential), potential);
+  } else {
+    dryRunSeconds = await dryRun(o, o.config!, sample, join(workDir, 'dry-run'), potential);
+  }
+  await rm(join(workDir, 'potential.asi'), { force: true });
+  if (asi !== null) await copyFile(asi, join(workDir, 'potential.asi'));
+  const warnings: string[] = [];
+  if (prepared.rows < o.n) warnings.push(`the pool holds ${prepared.rows} structures, fewer than n = ${o.n}: all of them are returned`);
+
+  // Projections of the whole pool run beside pace_select (2 processes, 2 cores) and are only
+  // kept when pace_select returns fewer than n; otherwise they are stopped.
+  const backend = o.toolchain.kind === 'pacemaker' ? 'pyace' : 'simulator';
+  const batchSize = String(o.batchSize ?? 500);
+  const projDir = join(workDir, 'projections');
+  const stopProjections = new AbortController();
+  const relay = () => stopProjections.abort();
+  o.signal?.addEventListener('abort', relay, { once: true });
+  const projections = runSelectScript(
+    o,
+    'project',
+    ['--pool', poolFile, '--potential', potential, '--backend', backend, '--out-dir', projDir, '--batch-size', batchSize],
+    log,
+    stopProjections.signal,
+  ).then(
+    () => true,
+    (err: unknown) => {
+      if (stopProjections.signal.aborted) return false;
+      throw err;
+    },
+  );
+
+  const selectedByPace = join(workDir, 'selected_by_pace_select.pkl.gz');
+  await rm(selectedByPace, { force: true });
+  let paceSelectSeconds = 0;
+  let overall: number | null = null;
+  try {
+    const res = await runPace(
+      o,
+      'pace_select',
+      ['-p', 'potential.yaml', ...(asi !== null ? ['-a', 'potential.asi'] : []), '-m', String(o.n), '-mem', memoryLimit, '-o', 'selected_by_pace_select.pkl.gz', 'pool.pkl.gz'],
+      workDir,
+      (line) => {
+        const m = /Overall (\d+) structures selected/.exec(line);
+        if (m) overall = Number(m[1]);
+      },
+    );
+    paceSelectSeconds = res.durationMs / 1000;
+    if (res.exitCode !== 0) {
+      if (!UNDER_DETERMINED.test(res.tail.join('\n'))) throw failureOf('pace_select', res);
+      warnings.push(
+        'pace_select: the pool has fewer atoms of an element than the potential has functions ("under-determined"), so no D-optimal choice exists; all structures were ranked by extrapolation grade instead',
+      );
+    } else if (!(await exists(selectedByPace))) {
+      throw new OutputMissingError(`pace_select exited 0 but wrote no ${selectedByPace}`);
+    }
+    if (overall !== null && overall >= Math.min(o.n, prepared.rows)) stopProjections.abort();
+  } catch (err) {
+    stopProjections.abort();
+    await projections.catch(() => false);
+    throw err;
+  } finally {
+    o.signal?.removeEventListener('abort', relay);
+  }
+  const haveProjections = await projections;
+
+  const out = join(workDir, 'selected.pckl.gzip');
+  const finished = await runSelectScript<Finished>(
+    o,
+    'finish',
+    [
+      '--pool', poolFile,
+      ...((await exists(selectedByPace)) ? ['--selected', selectedByPace] : []),
+      '--potential', potential,
+      ...(asi !== null ? ['--asi', join(workDir, 'potential.asi')] : []),
+      '-n', String(o.n),
+      '--out', out,
+      '--backend', backend,
+      '--batch-size', batchSize,
+      ...(haveProjections ? ['--projections', projDir] : []),
+    ],
+    log,
+  );
+  await rm(projDir, { recursive: true, force: true });
+  if (finished.counts.gamma > 0 && finished.paceSelectReturned > 0) {
+    warnings.push(
+      `pace_select returned ${finished.paceSelectReturned} structures for -m ${o.n} (its cap: at most the active set's size); ${finished.counts.gamma} more were chosen by largest extrapolation grade`,
+    );
+  }
+  const indicesFile = join(workDir, 'indices.json');
+  await writeFileAtomic(indicesFile, JSON.stringify(finished.indices) + '\n');
+  const result = ActiveSetSelection.parse({
+    pool,
+    poolSize: finished.poolSize,
+    requested: o.n,
+    indices: finished.indices,
+    chosenBy: finished.chosenBy,
+    gammaMax: finished.gammaMax,
+    counts: finished.counts,
+    paceSelectReturned: finished.paceSelectReturned,
+    gamma: finished.gamma,
+    poolGamma: finished.poolGamma,
+    selected: { path: out, sha256: finished.sha256 },
+    indicesFile,
+    potential: o.potential === null ? potential : resolve(o.potential),
+    unfittedPotential: o.potential === null,
+    activeSet: asi,
+    memoryLimit,
+    warnings,
+    simulated: o.toolchain.kind === 'simulator',
+    timings: { totalSeconds: (Date.now() - started) / 1000, paceSelectSeconds, dryRunSeconds },
+  } satisfies ActiveSetSelection);
+  await writeFileAtomic(join(workDir, 'result.json'), JSON.stringify({ key, result }, null, 2) + '\n');
+  return result;
+}
+
+async function potentialElementsOf(path: string): Promise<string[]> {
+  if (!(await exists(path))) throw new BadInputError(`potential: file not found: ${path}`);
+  let doc: unknown;
+  try {
+    doc = yaml.load(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new BadInputError(`potential: cannot read ${path}: ${(err as Error).message}`);
+  }
+  const shape = describePotential(doc);
+  if (shape === null || shape.elements.length === 0) {
+    throw new BadInputError(`potential: ${path} is not a pacemaker potential YAML (no species or elements)`);
+  }
+  return shape.elements;
+}
+
+/** Generation 0: `pacemaker --dry-run` writes the unfitted `target_potential.yaml` of the config. */
+async function dryRun(ctx: StepContext, config: PacemakerTrainerConfig, sample: string, dir: string, target: string): Promise<number> {
+  const input = buildPacemakerInput({ ...config, test_size: 0 }, { filename: sample });
+  await writeFileAtomic(join(dir, 'input.yaml'), yaml.dump(input, { noRefs: true, lineWidth: 120 }));
+  await rm(join(dir, 'target_potential.yaml'), { force: true });
+  const res = await runPace(ctx, 'pacemaker', ['--dry-run', 'input.yaml'], dir);
+  if (res.exitCode !== 0) throw failureOf('pacemaker --dry-run', res);
+  if (!(await exists(join(dir, 'target_potential.yaml')))) {
+    throw new OutputMissingError(`pacemaker --dry-run wrote no target_potential.yaml in ${dir}`);
+  }
+  await copyFile(join(dir, 'target_potential.yaml'), target);
+  return res.durationMs / 1000;
+}
+
+async function earlierResult(workDir: string, key: string): Promise<ActiveSetSelection | null> {
+  const file = join(workDir, 'result.json');
+  if (!(await exists(file))) return null;
+  try {
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { key?: string; result?: unknown };
+    if (saved.key !== key) return null;
+    const r = ActiveSetSelection.parse(saved.result);
+    if (!(await exists(r.selected.path)) || (await sha256File(r.selected.path)) !== r.selected.sha256) return null;
+    return r;
+  } catch {
+    return null;
+  }
+}
