@@ -6,18 +6,24 @@
 import { join, resolve } from 'node:path';
 import { createDatasetActivities } from './dataset.js';
 import { createTrainingActivities } from './training.js';
+import { createLabellingActivities } from './labelling.js';
+import { createEarlyStopActivities } from './early-stop.js';
 import { createSelectionActivities } from './selection.js';
 import type { ActivityDeps } from './deps.js';
 
 export type { ActivityDeps } from './deps.js';
 export type { UpdateDatasetInput } from './dataset.js';
 export type { TrainPotentialActivityInput } from './training.js';
+export type { CollectLabelledResultsInput } from './labelling.js';
+export type { FinaliseCheckpointInput } from './early-stop.js';
 export type { SelectActiveSetActivityInput, ComputeActiveSetActivityInput } from './selection.js';
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createDatasetActivities(deps),
     ...createTrainingActivities(deps),
+    ...createLabellingActivities(),
+    ...createEarlyStopActivities(deps),
     ...createSelectionActivities(deps),
   };
 }

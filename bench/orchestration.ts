@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { freePort, startDevServer } from '../src/temporal/dev-server.js';
-import { createTrainerWorker } from '../src/temporal/worker.js';
+import { createTrainerWorkers } from '../src/temporal/worker.js';
 import { resolveToolchain } from '../src/pacemaker/toolchain.js';
 import { labelEmt } from '../src/dataset/emt.js';
 import { startTraining } from '../src/client/train.js';
@@ -44,14 +44,14 @@ export async function orchestrationOverhead(): Promise<void> {
   });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  const { worker, connection: wc } = await createTrainerWorker({
+  const workers = await createTrainerWorkers({
     address: server.address,
     taskQueue: 'bench',
     workspaceRoot: join(dir, 'ws'),
     toolchain,
     heartbeatEveryMs: 5000,
   });
-  const running = worker.run();
+  const running = workers.run();
   const rows: (string | number)[][] = [];
   const overheads: number[] = [];
   try {
@@ -88,9 +88,9 @@ export async function orchestrationOverhead(): Promise<void> {
       rows.push([a.version, wall, programs, wall / programs, perActivity * 1000]);
     }
   } finally {
-    worker.shutdown();
+    workers.shutdown();
     await running;
-    await wc.close();
+    await workers.connection.close();
     await connection.close();
     await server.stop();
   }

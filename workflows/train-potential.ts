@@ -1,81 +1,227 @@
 /**
  * trainPotentialWorkflow: one training generation, durable across worker crashes and server
  * restarts. Deterministic code only; activities are imported as types.
+ *
+ * Steps: update dataset -> (select active set, when a pool is given) -> train or fine-tune ->
+ * (compute the active set). Dataset and selection work goes to the data queue, pacemaker's fit
+ * to the training queue (see src/domain/workflow-input.ts), so hosts serve what they can.
  */
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { NON_RETRYABLE_TYPES } from '../src/errors.js';
-import { INITIAL_PROGRESS, type TrainingProgress } from '../src/domain/progress.js';
-import { TrainPotentialInput, describeIssues, type PotentialArtifact } from '../src/domain/schemas.js';
+import { INITIAL_PROGRESS, type Stage, type TrainingProgress } from '../src/domain/progress.js';
+import { describeIssues, type PotentialArtifact } from '../src/domain/schemas.js';
+import { generationVersion } from '../src/domain/naming.js';
+import { headlineForceRmse, resolveTaskQueues, TrainPotentialWorkflowInput, type WorkflowTuning } from '../src/domain/workflow-input.js';
+import { SA_CAMPAIGN, SA_ELEMENTS, SA_GENERATION, SA_STAGE, SA_TEST_FORCE_RMSE } from '../src/domain/search-attributes.js';
 
-export const progressQuery = defineQuery<TrainingProgress>('progress');
+/**
+ * What the workflow itself knows: the stage, the final metrics, whether a stop was asked for.
+ * Iteration, loss, RMSE and ETA while pacemaker runs live in the training activity's heartbeat
+ * details (no history events); src/client/train.ts readProgress merges the two.
+ */
+export type WorkflowProgress = TrainingProgress & { stopRequested: boolean; version: string | null };
 
-const data = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES],
-  },
+export const progressQuery = defineQuery<WorkflowProgress>('progress');
+
+/** "Stop training now and keep the best potential so far" (also from the UI's Send Signal). */
+export interface StopTrainingRequest {
+  reason?: string;
+}
+export const stopTrainingSignal = defineSignal<[StopTrainingRequest?]>('stopTraining');
+
+/** A generation's result: a PotentialArtifact, plus `stoppedEarly` when a stop was asked for. */
+export type GenerationArtifact = PotentialArtifact & {
+  stoppedEarly?: { checkpoint: string; iterations: number; reason?: string };
+};
+
+const retry = (initialInterval: string, maximumInterval: string) => ({
+  initialInterval,
+  backoffCoefficient: 2,
+  maximumInterval,
+  maximumAttempts: 10,
+  nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES],
 });
 
-const training = proxyActivities<Activities>({
-  // Fits run for hours to days; a dead worker is noticed through the heartbeat timeout.
-  startToCloseTimeout: '7 days',
-  heartbeatTimeout: '2 minutes',
-  retry: {
-    initialInterval: '10 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES],
-  },
-});
+/** Dataset, selection and checkpoint work: minutes, no heartbeat needed beyond the program's own. */
+function dataActivities(taskQueue: string) {
+  return proxyActivities<Activities>({
+    taskQueue,
+    startToCloseTimeout: '30 minutes',
+    retry: retry('2 seconds', '1 minute'),
+  });
+}
 
-export async function trainPotentialWorkflow(rawInput: unknown): Promise<PotentialArtifact> {
-  let progress: TrainingProgress = { ...INITIAL_PROGRESS };
+/** Work on the training host that is short and does not heartbeat (finalising a checkpoint). */
+function trainingHostActivities(taskQueue: string) {
+  return proxyActivities<Activities>({
+    taskQueue,
+    startToCloseTimeout: '30 minutes',
+    retry: retry('2 seconds', '1 minute'),
+  });
+}
+
+function trainingActivities(taskQueue: string, tuning: WorkflowTuning) {
+  return proxyActivities<Activities>({
+    taskQueue,
+    // Fits run for hours to days; a dead worker is noticed through the heartbeat timeout, and
+    // the next attempt resumes from the checkpoint the heartbeat carries.
+    startToCloseTimeout: `${tuning.trainingTimeoutSeconds} seconds`,
+    heartbeatTimeout: `${tuning.heartbeatTimeoutSeconds} seconds`,
+    // Cancelling waits until the worker has killed pacemaker's process group, so "cancelled"
+    // means nothing of it still runs.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: retry('10 seconds', '5 minutes'),
+  });
+}
+
+export async function trainPotentialWorkflow(rawInput: unknown): Promise<GenerationArtifact> {
+  let progress: WorkflowProgress = { ...INITIAL_PROGRESS, stopRequested: false, version: null };
+  // An object, not a `let`: TypeScript cannot see the signal handler assign it.
+  const stop: { reason: string | null } = { reason: null };
+  let trainingScope: CancellationScope | null = null;
   setHandler(progressQuery, () => progress);
+  setHandler(stopTrainingSignal, (req) => {
+    if (stop.reason !== null) return;
+    stop.reason = req?.reason ?? 'stop requested';
+    progress = { ...progress, stopRequested: true };
+    trainingScope?.cancel();
+  });
 
-  const parsed = TrainPotentialInput.safeParse(rawInput, { reportInput: true });
+  const parsed = TrainPotentialWorkflowInput.safeParse(rawInput, { reportInput: true });
   if (!parsed.success) {
     throw ApplicationFailure.nonRetryable(`invalid workflow input:\n${describeIssues(parsed.error, 'input')}`, 'BadInput');
   }
   const input = parsed.data;
+  const queues = resolveTaskQueues(workflowInfo().taskQueue, input.taskQueues);
+  const data = dataActivities(queues.data);
+  const training = trainingActivities(queues.training, input.tuning);
+  const trainingHost = trainingHostActivities(queues.training);
+  progress = { ...progress, version: generationVersion(input.generation) };
 
-  progress = { ...progress, stage: 'updating-dataset' };
-  const dataset = await data.updateDataset({
-    campaign: input.campaign,
-    generation: input.generation,
-    config: input.config,
-    results: input.results,
-  });
-  if (dataset.total === 0) {
-    throw ApplicationFailure.nonRetryable(
-      `campaign ${input.campaign} has no labelled structures: pass result files in input.results`,
-      'BadInput',
-    );
-  }
-
-  progress = { ...progress, stage: 'training', maxiter: input.config.pacemaker.max_epochs };
-  const artifact = await training.trainPotential({
-    campaign: input.campaign,
-    generation: input.generation,
-    config: input.config,
-    data: { trainPath: dataset.trainPath, testPath: dataset.testPath, sha256: dataset.sha256 },
-    initialPotential: input.initialPotential,
-    parentVersion: input.parentVersion,
-  });
-  progress = {
-    ...progress,
-    stage: 'done',
-    iteration: artifact.metrics.train.iterations,
-    loss: artifact.metrics.train.loss,
-    energyRmse: artifact.metrics.train.energy_rmse_mev_per_atom,
-    forceRmse: artifact.metrics.train.force_rmse_mev_per_a,
-    etaSeconds: 0,
+  const setStage = (stage: Stage) => {
+    progress = { ...progress, stage };
+    upsertSearchAttributes([{ key: SA_STAGE, value: stage }]);
   };
-  // The dataset step's program time joins the trainer's, so callers see where time went.
-  return { ...artifact, timings: { ...artifact.timings, datasetSeconds: dataset.programSeconds } };
+  upsertSearchAttributes([
+    { key: SA_CAMPAIGN, value: input.campaign },
+    { key: SA_GENERATION, value: input.generation },
+    { key: SA_ELEMENTS, value: [...input.config.pacemaker.elements] },
+  ]);
+  const p = input.config.pacemaker;
+  upsertMemo({
+    config: `${p.elements.join('-')} cutoff ${p.cutoff} Å, order ${p.order}, ${p.functions_per_element} functions/element, max_epochs ${p.max_epochs}, ${p.evaluator}`,
+    fineTunedFrom: input.parentVersion ?? input.initialPotential ?? null,
+    queues: `data ${queues.data}, training ${queues.training}`,
+  });
+
+  try {
+    setStage('updating-dataset');
+    const dataset = await data.updateDataset({
+      campaign: input.campaign,
+      generation: input.generation,
+      config: input.config,
+      results: input.results,
+    });
+    if (dataset.total === 0) {
+      throw ApplicationFailure.nonRetryable(
+        `campaign ${input.campaign} has no labelled structures: pass result files in input.results`,
+        'BadInput',
+      );
+    }
+    const trainingData = { trainPath: dataset.trainPath, testPath: dataset.testPath, sha256: dataset.sha256 };
+
+    // (issue 4) Choose the structures to label next from input.pool: by D-optimality with the
+    // potential this generation starts from (its .asi beside it, if any), or with the config's
+    // unfitted shape in generation 0. The choice travels in the artifact's `selection` field.
+    const selection =
+      input.pool === null
+        ? null
+        : await data.selectActiveSet({
+            campaign: input.campaign,
+            generation: input.generation,
+            config: input.config,
+            pool: input.pool,
+            potential: input.initialPotential,
+          });
+
+    setStage('training');
+    progress = { ...progress, maxiter: p.max_epochs };
+    let artifact: GenerationArtifact;
+    let kept: GenerationArtifact['stoppedEarly'] | undefined;
+    if (stop.reason !== null) {
+      throw ApplicationFailure.nonRetryable(`stopTraining arrived before training started (${stop.reason}): nothing to keep`, 'Cancelled');
+    }
+    trainingScope = new CancellationScope();
+    try {
+      artifact = await trainingScope.run(() =>
+        training.trainPotential({
+          campaign: input.campaign,
+          generation: input.generation,
+          config: input.config,
+          data: trainingData,
+          initialPotential: input.initialPotential,
+          parentVersion: input.parentVersion,
+          ...(input.fineTune !== undefined ? { fineTune: input.fineTune } : {}),
+        }),
+      );
+    } catch (err) {
+      // Only our own stop turns a cancelled fit into a result; a workflow cancel propagates.
+      if (stop.reason === null || !isCancellation(err) || CancellationScope.current().consideredCancelled) throw err;
+      setStage('converting');
+      const fromCheckpoint = await trainingHost.finaliseCheckpoint({
+        campaign: input.campaign,
+        generation: input.generation,
+        config: input.config,
+        data: trainingData,
+        parentVersion: input.parentVersion,
+      });
+      kept = { ...fromCheckpoint.stoppedEarly, reason: stop.reason };
+      artifact = { ...fromCheckpoint, stoppedEarly: kept };
+    }
+
+    // (issue 4) The new potential's active set: pace_activeset writes the .asi beside the .yace,
+    // on the training host that holds the files; too little data leaves it null with a warning.
+    artifact = {
+      ...(await trainingHost.computeActiveSet({
+        artifact,
+        data: trainingData,
+        ...(input.pool ? { memoryLimit: input.pool.memoryLimit } : {}),
+      })),
+      selection,
+    };
+
+    // Later steps may rebuild the artifact; the early-stop record must survive them.
+    if (kept) artifact = { ...artifact, stoppedEarly: kept };
+
+    const rmse = headlineForceRmse(artifact.metrics);
+    progress = {
+      ...progress,
+      iteration: artifact.metrics.train.iterations,
+      loss: artifact.metrics.train.loss,
+      energyRmse: artifact.metrics.train.energy_rmse_mev_per_atom,
+      forceRmse: artifact.metrics.train.force_rmse_mev_per_a,
+      etaSeconds: 0,
+    };
+    upsertSearchAttributes([{ key: SA_TEST_FORCE_RMSE, value: rmse }]);
+    setStage('done');
+    // The dataset step's program time joins the trainer's, so callers see where time went.
+    return { ...artifact, timings: { ...artifact.timings, datasetSeconds: dataset.programSeconds } };
+  } catch (err) {
+    // The UI's stage column shows where it failed; a cancel is recorded as such by Temporal.
+    if (!isCancellation(err)) setStage('failed');
+    throw err;
+  }
 }

@@ -3,7 +3,8 @@ import { WorkflowIdConflictPolicy, type Client, type WorkflowHandle } from '@tem
 import { defaultPayloadConverter } from '@temporalio/common';
 import { trainWorkflowId } from '../domain/naming.js';
 import type { TrainingProgress } from '../domain/progress.js';
-import type { PotentialArtifact, TrainPotentialInputRaw } from '../domain/schemas.js';
+import type { PotentialArtifact } from '../domain/schemas.js';
+import type { TrainPotentialWorkflowInputRaw } from '../domain/workflow-input.js';
 
 export const TRAIN_WORKFLOW_TYPE = 'trainPotentialWorkflow';
 
@@ -13,7 +14,7 @@ export const TRAIN_WORKFLOW_TYPE = 'trainPotentialWorkflow';
  */
 export async function startTraining(
   client: Client,
-  input: TrainPotentialInputRaw,
+  input: TrainPotentialWorkflowInputRaw,
   taskQueue: string,
 ): Promise<WorkflowHandle> {
   return client.workflow.start(TRAIN_WORKFLOW_TYPE, {
@@ -28,10 +29,10 @@ export async function startTraining(
  * Progress as precisely as it is known: the workflow's `progress` query for the stage, and the
  * training activity's last heartbeat for iteration, loss and RMSE (heartbeats add no history).
  */
-export async function readProgress(handle: WorkflowHandle): Promise<TrainingProgress | null> {
-  let fromQuery: TrainingProgress | null = null;
+export async function readProgress(handle: WorkflowHandle): Promise<LiveProgress | null> {
+  let fromQuery: LiveProgress | null = null;
   try {
-    fromQuery = await handle.query<TrainingProgress>('progress');
+    fromQuery = await handle.query<LiveProgress>('progress');
   } catch {
     fromQuery = null;
   }
@@ -40,14 +41,21 @@ export async function readProgress(handle: WorkflowHandle): Promise<TrainingProg
     const payload = act.heartbeatDetails?.payloads?.[0];
     if (!payload) continue;
     const beat = defaultPayloadConverter.fromPayload<TrainingProgress | null>(payload);
-    if (beat && beat.iteration !== null) return { ...(fromQuery ?? beat), ...beat };
+    // The workflow's stage wins once training is over (a stale beat would say 'training').
+    if (beat && beat.iteration !== null) {
+      const merged: LiveProgress = { ...(fromQuery ?? { stopRequested: false, version: null }), ...beat };
+      return fromQuery && fromQuery.stage !== 'training' ? { ...merged, stage: fromQuery.stage } : merged;
+    }
   }
   return fromQuery;
 }
 
+/** The workflow's own view (stage, stop requested) merged with the last training heartbeat. */
+export type LiveProgress = TrainingProgress & { stopRequested: boolean; version: string | null };
+
 export async function waitForArtifact(
   handle: WorkflowHandle,
-  onProgress?: (p: TrainingProgress) => void,
+  onProgress?: (p: LiveProgress) => void,
   pollMs = 1000,
 ): Promise<PotentialArtifact> {
   const result = handle.result() as Promise<PotentialArtifact>;

@@ -1,14 +1,14 @@
 /** The embedded stack of temporal-dev.yml: a dev server plus one worker, in this process. */
 import { join } from 'node:path';
-import type { Worker } from '@temporalio/worker';
 import type { DevStackConfig } from '../config/load.js';
 import { resolveToolchain, type Toolchain } from '../pacemaker/toolchain.js';
 import { freePort, startDevServer, type DevServer } from './dev-server.js';
-import { createTrainerWorker } from './worker.js';
+import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
+import { createTrainerWorkers, type TrainerWorkers } from './worker.js';
 
 export interface DevStack {
   server: DevServer;
-  worker: Worker;
+  workers: TrainerWorkers;
   toolchain: Toolchain;
   taskQueue: string;
   workspace: string;
@@ -37,11 +37,12 @@ export async function startDevStack(cfg: DevStackConfig, opts: DevStackOptions =
     uiPort,
     namespace: cfg.server.namespace,
     dbFile: cfg.server.dbFile,
-    searchAttributes: cfg.server.searchAttributes,
+    // The workflow upserts these; a server without them would fail every workflow task.
+    searchAttributes: { ...SEARCH_ATTRIBUTES, ...cfg.server.searchAttributes },
     logFile: join(cfg.worker.workspace, '..', 'temporal-dev.log'),
   });
   try {
-    const { worker, connection } = await createTrainerWorker({
+    const workers = await createTrainerWorkers({
       address: server.address,
       namespace: server.namespace,
       taskQueue: cfg.worker.taskQueue,
@@ -50,18 +51,18 @@ export async function startDevStack(cfg: DevStackConfig, opts: DevStackOptions =
       ...(opts.env ? { env: opts.env } : {}),
     });
     log(`Temporal dev server: ${server.address} (namespace ${server.namespace}), Web UI: ${server.uiUrl ?? 'off'}`);
-    log(`worker on task queue '${cfg.worker.taskQueue}', workspace ${cfg.worker.workspace}, ${toolchain.kind === 'simulator' ? 'pacemaker SIMULATOR' : `pacemaker ${toolchain.version} in ${toolchain.binDir}`}`);
-    const running = worker.run();
+    log(`worker on task queues ${workers.queues.map((q) => `'${q}'`).join(', ')}, workspace ${cfg.worker.workspace}, ${toolchain.kind === 'simulator' ? 'pacemaker SIMULATOR' : `pacemaker ${toolchain.version} in ${toolchain.binDir}`}`);
+    const running = workers.run();
     return {
       server,
-      worker,
+      workers,
       toolchain,
       taskQueue: cfg.worker.taskQueue,
       workspace: cfg.worker.workspace,
       async stop() {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
+        workers.shutdown();
         await running.catch(() => undefined);
-        await connection.close();
+        await workers.connection.close();
         await server.stop();
       },
     };

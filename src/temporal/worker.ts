@@ -5,6 +5,7 @@ import { Connection, Client } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { createActivities, type ActivityDeps } from '../../activities/index.js';
 import { PROJECT_ROOT } from '../paths.js';
+import { trainingQueueFor } from '../domain/workflow-input.js';
 
 export const WORKFLOWS_PATH = join(PROJECT_ROOT, 'workflows', 'index.ts');
 
@@ -50,11 +51,24 @@ export async function connectClient(opts: ConnectOptions = {}): Promise<Client> 
   return new Client({ connection, namespace: cfg.namespace });
 }
 
+export type WorkerRole = 'data' | 'training';
+
 export interface TrainerWorkerOptions extends ConnectOptions, ActivityDeps {
+  /** The base queue: workflows and dataset/selection activities poll it; training polls `<taskQueue>-training`. */
   taskQueue: string;
+  /** What this host serves; default both. A GPU node runs `training`, a login or CPU node `data`. */
+  roles?: readonly WorkerRole[];
+  /**
+   * A queue only this host polls, with every activity, for sites without a shared file system:
+   * a campaign whose input names it in `taskQueues` runs all its steps here.
+   */
+  hostQueue?: string;
   /** A prebuilt bundle; without one the workflows are bundled at start (a few seconds). */
   workflowBundle?: WorkflowBundleOption;
+  /** Dataset/selection activities at once on this host. */
   maxConcurrentActivityTaskExecutions?: number;
+  /** Trainings at once on this host: one per GPU (or per node for CPU fits). */
+  trainingSlots?: number;
   /** How long running activities get to stop cleanly on shutdown. */
   shutdownGraceTime?: string;
   /**
@@ -64,20 +78,71 @@ export interface TrainerWorkerOptions extends ConnectOptions, ActivityDeps {
   maxHeartbeatThrottleInterval?: string;
 }
 
-export async function createTrainerWorker(opts: TrainerWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+export interface TrainerWorkers {
+  /** One Worker per polled queue, sharing one connection. */
+  workers: Worker[];
+  /** The queues polled, in the order of `workers`. */
+  queues: string[];
+  connection: NativeConnection;
+  /** Runs every worker until all have stopped; rejects if one fails. */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+/** The workers one host runs: the base queue (workflows + data), the training queue, its own queue. */
+export async function createTrainerWorkers(opts: TrainerWorkerOptions): Promise<TrainerWorkers> {
   const cfg = envConnectConfig(opts);
+  const roles = opts.roles ?? ['data', 'training'];
+  if (roles.length === 0 && !opts.hostQueue) throw new Error('a worker needs at least one role or a host queue');
   const connection = await NativeConnection.connect(cfg.connectionOptions);
-  const worker = await Worker.create({
+  const activities = createActivities(opts);
+  const dataSlots = opts.maxConcurrentActivityTaskExecutions ?? 2;
+  const trainingSlots = opts.trainingSlots ?? 1;
+  const common = {
     connection,
     namespace: cfg.namespace,
-    taskQueue: opts.taskQueue,
-    ...(opts.workflowBundle
-      ? { workflowBundle: opts.workflowBundle }
-      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions }),
-    activities: createActivities(opts),
-    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 2,
+    activities,
     shutdownGraceTime: (opts.shutdownGraceTime ?? '10s') as '10s',
     maxHeartbeatThrottleInterval: (opts.maxHeartbeatThrottleInterval ?? '10s') as '10s',
-  });
-  return { worker, connection };
+  };
+  const workflows = opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH, bundlerOptions };
+  const plan: { taskQueue: string; withWorkflows: boolean; slots: number }[] = [];
+  if (roles.includes('data')) plan.push({ taskQueue: opts.taskQueue, withWorkflows: true, slots: dataSlots });
+  if (roles.includes('training')) plan.push({ taskQueue: trainingQueueFor(opts.taskQueue), withWorkflows: false, slots: trainingSlots });
+  if (opts.hostQueue) plan.push({ taskQueue: opts.hostQueue, withWorkflows: false, slots: dataSlots + trainingSlots });
+  const workers: Worker[] = [];
+  try {
+    for (const p of plan) {
+      workers.push(
+        await Worker.create({
+          ...common,
+          taskQueue: p.taskQueue,
+          ...(p.withWorkflows ? workflows : {}),
+          maxConcurrentActivityTaskExecutions: p.slots,
+        }),
+      );
+    }
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+  return {
+    workers,
+    queues: plan.map((p) => p.taskQueue),
+    connection,
+    async run() {
+      const runs = workers.map((w) => w.run());
+      try {
+        await Promise.all(runs);
+      } catch (err) {
+        // One failed: stop the others so the process does not half-serve its queues.
+        for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+        await Promise.allSettled(runs);
+        throw err;
+      }
+    },
+    shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    },
+  };
 }

@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { loadDevStackConfig } from '../../config/load.js';
 import { PROJECT_ROOT } from '../../paths.js';
 import { resolveToolchain, SIMULATOR_NOTICE } from '../../pacemaker/toolchain.js';
-import { createTrainerWorker } from '../../temporal/worker.js';
+import { createTrainerWorkers, type WorkerRole } from '../../temporal/worker.js';
+import { CliInputError } from '../options.js';
 import { startDevStack } from '../../temporal/dev-stack.js';
 import { runDemo } from '../demo.js';
 import { positiveInt, untilSignal } from '../options.js';
@@ -36,7 +37,21 @@ export function registerStackCommands(program: Command): void {
       'Temporal frontend (default: TEMPORAL_ADDRESS or localhost:7233)',
     )
     .option('--namespace <ns>', 'namespace (default: TEMPORAL_NAMESPACE or default)')
-    .option('--task-queue <q>', 'task queue to poll', 'mlip-trainer')
+    .option(
+      '--task-queue <q>',
+      'base task queue: workflows and dataset work poll <q>, training polls <q>-training',
+      'mlip-trainer',
+    )
+    .option(
+      '--role <role>',
+      "what this host serves: 'data' (workflows, dataset, selection), 'training' (pacemaker fits) or 'all'",
+      (v) => parseRole(v),
+      'all' as const,
+    )
+    .option(
+      '--host-queue <q>',
+      'also poll this host-only queue with every activity (pin campaigns here when there is no shared file system)',
+    )
     .requiredOption(
       '--workspace <dir>',
       'workspace root shared by the workers (campaign folders live here)',
@@ -48,37 +63,58 @@ export function registerStackCommands(program: Command): void {
     )
     .option(
       '--max-concurrent <n>',
-      'activities run at once on this host',
+      'dataset/selection activities run at once on this host',
       (v) => positiveInt('--max-concurrent', v),
       2,
+    )
+    .option(
+      '--training-slots <n>',
+      'trainings run at once on this host: one per GPU',
+      (v) => positiveInt('--training-slots', v),
+      1,
+    )
+    .option(
+      '--heartbeat-seconds <s>',
+      'heartbeat period of running programs, s (keep it well below the workflow heartbeat timeout)',
+      (v) => positiveNumber('--heartbeat-seconds', v),
+      5,
     )
     .action(
       async (o: {
         address?: string;
         namespace?: string;
         taskQueue: string;
+        role: 'all' | WorkerRole;
+        hostQueue?: string;
         workspace: string;
         pacemaker: string;
         maxConcurrent: number;
+        trainingSlots: number;
+        heartbeatSeconds: number;
       }) => {
         const toolchain = await resolveToolchain(o.pacemaker);
         if (toolchain.kind === 'simulator') console.log(SIMULATOR_NOTICE);
-        const { worker, connection } = await createTrainerWorker({
+        const workers = await createTrainerWorkers({
           ...(o.address ? { address: o.address } : {}),
           ...(o.namespace ? { namespace: o.namespace } : {}),
           taskQueue: o.taskQueue,
+          roles: o.role === 'all' ? ['data', 'training'] : [o.role],
+          ...(o.hostQueue ? { hostQueue: o.hostQueue } : {}),
           workspaceRoot: resolve(o.workspace),
           toolchain,
           maxConcurrentActivityTaskExecutions: o.maxConcurrent,
+          trainingSlots: o.trainingSlots,
+          heartbeatEveryMs: Math.round(o.heartbeatSeconds * 1000),
+          maxHeartbeatThrottleInterval: `${Math.max(1, Math.round(o.heartbeatSeconds * 2))}s`,
         });
         console.log(
-          `worker polling '${o.taskQueue}' with ${toolchain.kind === 'simulator' ? 'the pacemaker SIMULATOR' : `pacemaker ${toolchain.version}`}`,
+          `worker polling ${workers.queues.map((q) => `'${q}'`).join(', ')} with ${toolchain.kind === 'simulator' ? 'the pacemaker SIMULATOR' : `pacemaker ${toolchain.version}`} (pid ${process.pid})`,
         );
-        const stop = () => worker.shutdown();
+        const stop = () => workers.shutdown();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
-        await worker.run();
-        await connection.close();
+        await workers.run();
+        await workers.connection.close();
       },
     );
 
@@ -92,4 +128,15 @@ export function registerStackCommands(program: Command): void {
     .action(async (o: { keep?: boolean; count: number }) => {
       await runDemo({ keep: o.keep ?? false, count: o.count, stackFile: DEFAULT_STACK });
     });
+}
+
+function parseRole(v: string): 'all' | WorkerRole {
+  if (v === 'all' || v === 'data' || v === 'training') return v;
+  throw new CliInputError(`--role must be 'data', 'training' or 'all', got ${JSON.stringify(v)}`);
+}
+
+function positiveNumber(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new CliInputError(`${flag} must be a positive number, got ${JSON.stringify(v)}`);
+  return n;
 }

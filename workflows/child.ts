@@ -1,0 +1,32 @@
+/**
+ * Running a training generation as a child of another workflow (an active-learning loop, a
+ * campaign driver), with the same deterministic id a CLI start would use, so the UI shows one
+ * generation under one name however it was started.
+ */
+import { ParentClosePolicy, executeChild } from '@temporalio/workflow';
+import { trainWorkflowId } from '../src/domain/naming.js';
+import type { TrainPotentialWorkflowInputRaw } from '../src/domain/workflow-input.js';
+import { trainPotentialWorkflow, type GenerationArtifact } from './train-potential.js';
+
+export interface TrainChildOptions {
+  /** Defaults to the parent's task queue. */
+  taskQueue?: string;
+  /**
+   * What happens to a running generation when the parent closes. REQUEST_CANCEL (default) stops
+   * pacemaker with the loop; ABANDON lets a days-long fit finish on its own.
+   */
+  parentClosePolicy?: ParentClosePolicy;
+}
+
+/** Trains one generation as a child workflow and returns its artifact. */
+export async function trainGenerationAsChild(
+  input: TrainPotentialWorkflowInputRaw,
+  opts: TrainChildOptions = {},
+): Promise<GenerationArtifact> {
+  return executeChild(trainPotentialWorkflow, {
+    workflowId: trainWorkflowId(input.campaign, input.generation),
+    args: [input],
+    parentClosePolicy: opts.parentClosePolicy ?? ParentClosePolicy.REQUEST_CANCEL,
+    ...(opts.taskQueue ? { taskQueue: opts.taskQueue } : {}),
+  });
+}
