@@ -1,8 +1,11 @@
 /** Dataset activities: append labelled results to the campaign's pacemaker dataset. */
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
 import type { TrainerConfig } from '../src/domain/schemas.js';
-import type { DatasetSummary } from '../src/dataset/store.js';
+import { CAMPAIGN_LAYOUT } from '../src/domain/naming.js';
+import { DatasetStore, type DatasetSummary } from '../src/dataset/store.js';
 import { atBoundary } from './boundary.js';
-import { trainerFor, type ActivityDeps } from './deps.js';
+import { campaignDir, type ActivityDeps } from './deps.js';
 
 export interface UpdateDatasetInput {
   campaign: string;
@@ -11,14 +14,33 @@ export interface UpdateDatasetInput {
   results: string[];
 }
 
+/** The campaign's dataset store, splitting new structures by the config's `test_size`. */
+export function datasetStoreFor(deps: ActivityDeps, campaign: string, config: TrainerConfig): DatasetStore {
+  const dir = campaignDir(deps, campaign);
+  return new DatasetStore(
+    join(dir, CAMPAIGN_LAYOUT.dataset),
+    { python: deps.toolchain.python, logFile: join(dir, 'logs', 'dataset.log') },
+    { testFraction: config.pacemaker.test_size },
+  );
+}
+
 export function createDatasetActivities(deps: ActivityDeps) {
   return {
+    /**
+     * Validates and appends the results not yet in the dataset. Idempotent: a retried attempt
+     * or a re-sent batch adds nothing (content-hash deduplication), so retries are safe.
+     */
     async updateDataset(input: UpdateDatasetInput): Promise<DatasetSummary> {
-      return atBoundary(async () =>
-        trainerFor(deps, input.campaign, input.generation, input.config).updateDataset({
-          files: input.results,
-        }),
-      );
+      return atBoundary(async () => {
+        const info = Context.current().info;
+        const wf = info.workflowExecution;
+        return datasetStoreFor(deps, input.campaign, input.config).appendFiles(input.results, input.config.pacemaker.elements, {
+          via: 'activity',
+          ...(wf ? { workflowId: wf.workflowId, runId: wf.runId } : {}),
+          generation: input.generation,
+          attempt: info.attempt,
+        });
+      });
     },
   };
 }

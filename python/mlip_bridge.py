@@ -27,25 +27,54 @@ a dataset written here needs ``data: {reference_energy: ...}`` in pacemaker's in
 from __future__ import annotations
 
 import argparse
+import errno
+import fcntl
 import gzip
 import hashlib
 import json
 import math
 import os
 import pickle
+import random
+import resource
+import socket
 import sys
 import tempfile
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, NoReturn, Sequence
+from typing import Any, Iterable, Iterator, NoReturn, Sequence
 
 import numpy as np
 import pandas as pd
 
 DATASET_COLUMNS = ("name", "ase_atoms", "energy", "forces", "stress", "virial")
+#: Extra columns this project keeps in the dataset: the content hash and the side of the split.
+#: pacemaker carries extra columns without fitting them.
+HASH_COLUMN = "mlip_hash"
+SPLIT_COLUMN = "mlip_split"
+#: Numbers enter the content hash rounded to this many decimals (Å, eV, eV/Å): the precision
+#: of extended XYZ files (ASE writes %16.8f), so a structure exported and re-imported hashes alike.
+HASH_DECIMALS = 8
+INDEX_FORMAT = 1
+#: gzip level of the dataset files. pandas' to_pickle uses 9; 1 compresses these pickles
+#: almost as well (see bench/dataset.ts) in a fraction of the time.
+COMPRESS_LEVEL = 1
+#: How long an updater waits for another one's lock, s.
+DEFAULT_LOCK_TIMEOUT = 20 * 60.0
 EMT_ELEMENTS = ("Al", "Cu", "Ag", "Au", "Ni", "Pd", "Pt")
 VOIGT_PAIRS = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 MAX_VALUE_REPR = 80
+#: Two atoms closer than this (Å, periodic images included) are "on top of each other".
+MIN_DISTANCE = 0.1
+#: A periodic cell vector shorter than this (Å) counts as zero.
+MIN_CELL_VECTOR = 1e-6
+#: Normalised Gram determinant of the periodic cell vectors below which the cell is degenerate.
+MIN_CELL_FLATNESS = 1e-8
+#: Above this many atoms the overlap check uses ASE's neighbour list instead of all pairs.
+MAX_ATOMS_PAIRWISE = 1500
 
 
 # ---------------------------------------------------------------------------------------------
@@ -61,9 +90,16 @@ class Problem:
     field: str
     value: str
     reason: str
+    #: The file the record came from, and its position in that file (0-based).
+    file: str | None = None
+    record: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "field": self.field, "value": self.value, "reason": self.reason}
+        out: dict[str, Any] = {"index": self.index, "field": self.field, "value": self.value, "reason": self.reason}
+        if self.file is not None:
+            out["file"] = self.file
+            out["record"] = self.record
+        return out
 
 
 @dataclass
@@ -188,7 +224,68 @@ def _stress_problems(index: int, stress: Any) -> list[Problem]:
     return []
 
 
-def record_problems(index: int, record: Any) -> list[Problem]:
+def _cell_problems(index: int, cell: list[list[float]], pbc: list[bool]) -> list[Problem]:
+    """A periodic direction needs a non-zero cell vector, and the periodic vectors together must
+    span as many dimensions as there are periodic directions (no flat or collinear cells)."""
+    rows = np.array(cell, dtype=np.float64)
+    periodic = [axis for axis in range(3) if pbc[axis]]
+    problems: list[Problem] = []
+    lengths = np.linalg.norm(rows, axis=1)
+    for axis in periodic:
+        if lengths[axis] < MIN_CELL_VECTOR:
+            problems.append(Problem(index, "structure.cell", short_repr(cell),
+                                    f"cell vector {axis} is zero (shorter than {MIN_CELL_VECTOR} Å) but pbc is true"))
+    if problems or len(periodic) < 2:
+        return problems
+    vectors = rows[periodic]
+    gram = vectors @ vectors.T
+    # Normalised Gram determinant: 1 for orthogonal vectors, 0 for dependent ones.
+    flatness = float(np.linalg.det(gram) / np.prod(lengths[periodic] ** 2))
+    if flatness < MIN_CELL_FLATNESS:
+        problems.append(Problem(index, "structure.cell", short_repr(cell),
+                                f"periodic cell vectors {periodic} are linearly dependent (degenerate cell)"))
+    return problems
+
+
+def min_interatomic_distance(positions: np.ndarray, cell: np.ndarray, pbc: Sequence[bool]) -> tuple[float, int, int]:
+    """Shortest distance between two atoms (Å) with periodic images, and the two atom indices.
+
+    Fractional differences are wrapped into [-0.5, 0.5) along periodic axes: exact for atoms
+    that sit on (an image of) each other, which is what this check is for.
+    """
+    natoms = len(positions)
+    if natoms < 2:
+        return math.inf, -1, -1
+    if natoms > MAX_ATOMS_PAIRWISE:
+        from ase import Atoms
+        from ase.neighborlist import neighbor_list
+
+        atoms = Atoms(positions=positions, cell=cell, pbc=list(pbc), numbers=[1] * natoms)
+        i, j, d = neighbor_list("ijd", atoms, MIN_DISTANCE)
+        if len(d) == 0:
+            return math.inf, -1, -1
+        k = int(np.argmin(d))
+        return float(d[k]), int(i[k]), int(j[k])
+    diff = positions[:, None, :] - positions[None, :, :]
+    periodic = np.array(pbc, dtype=bool)
+    if periodic.any():
+        # Non-periodic axes may have a zero cell vector: complete the basis for the inverse.
+        basis = cell.copy()
+        for axis in range(3):
+            if not periodic[axis] and np.linalg.norm(basis[axis]) < MIN_CELL_VECTOR:
+                basis[axis] = np.eye(3)[axis] * 1e6
+        if abs(np.linalg.det(basis)) > 1e-12:
+            frac = diff @ np.linalg.inv(basis)
+            frac[..., periodic] -= np.round(frac[..., periodic])
+            diff = frac @ basis
+    dist = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+    np.fill_diagonal(dist, np.inf)
+    k = int(np.argmin(dist))
+    i, j = divmod(k, natoms)
+    return float(dist[i, j]), i, j
+
+
+def record_problems(index: int, record: Any, elements: frozenset[str] | None = None) -> list[Problem]:
     """Every defect of one CalculationResult record (empty list: the record is valid)."""
     if not isinstance(record, dict):
         return [Problem(index, "(record)", short_repr(record), "expected a JSON object")]
@@ -196,6 +293,20 @@ def record_problems(index: int, record: Any) -> list[Problem]:
     structure = record.get("structure")
     symbols = structure.get("symbols") if isinstance(structure, dict) else None
     natoms = len(symbols) if isinstance(symbols, list) else None
+    if not problems and elements is not None:
+        outside = sorted({s for s in symbols if s not in elements})  # type: ignore[union-attr]
+        if outside:
+            problems.append(Problem(index, "structure.symbols", short_repr(outside),
+                                    f"element(s) not among the configured elements {sorted(elements)}"))
+    if not problems:
+        problems.extend(_cell_problems(index, structure["cell"], structure["pbc"]))  # type: ignore[index]
+    if not problems:
+        d, i, j = min_interatomic_distance(np.array(structure["positions"], dtype=np.float64),  # type: ignore[index]
+                                           np.array(structure["cell"], dtype=np.float64),  # type: ignore[index]
+                                           structure["pbc"])  # type: ignore[index]
+        if d < MIN_DISTANCE:
+            problems.append(Problem(index, "structure.positions", f"atoms {i} and {j} are {d:.3g} Å apart",
+                                    f"atoms on top of each other (closer than {MIN_DISTANCE} Å)"))
     energy = record.get("energy")
     if not _is_finite_number(energy):
         problems.append(Problem(index, "energy", short_repr(energy), "expected a finite number (eV)"))
@@ -214,9 +325,17 @@ def record_problems(index: int, record: Any) -> list[Problem]:
     return problems
 
 
-def validate_results(results: Sequence[Any]) -> None:
-    """Raise BadInput listing every problem of every record, or return if all are valid."""
-    problems = [p for i, r in enumerate(results) for p in record_problems(i, r)]
+def validate_results(results: Sequence[Any], elements: Iterable[str] | None = None,
+                     origins: Sequence[tuple[str, int]] | None = None) -> None:
+    """Raise BadInput listing every problem of every record, or return if all are valid.
+
+    `origins[i]` is (file, record number in that file) of results[i], so problems name both.
+    """
+    allowed = frozenset(elements) if elements is not None else None
+    problems = [p for i, r in enumerate(results) for p in record_problems(i, r, allowed)]
+    if origins is not None:
+        for p in problems:
+            p.file, p.record = origins[p.index]
     if problems:
         count = len({p.index for p in problems})
         raise BadInput(f"{count} of {len(results)} record(s) are invalid; nothing was written", problems)
@@ -278,7 +397,7 @@ def _record_to_row(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def results_to_dataframe(results: Sequence[dict[str, Any]]) -> pd.DataFrame:
+def results_to_dataframe(results: Sequence[dict[str, Any]], validate: bool = True) -> pd.DataFrame:
     """Validated CalculationResult records -> a pacemaker dataset DataFrame.
 
     Columns: name (str), ase_atoms (ase.Atoms with cell, pbc, positions; nothing attached),
@@ -286,7 +405,8 @@ def results_to_dataframe(results: Sequence[dict[str, Any]]) -> pd.DataFrame:
     eV/Å^3, or None), virial (float64 [3, 3] eV, or None; from -stress*volume when only the
     stress is given and the cell has a volume).
     """
-    validate_results(results)
+    if validate:
+        validate_results(results)
     rows = [_record_to_row(r) for r in results]
     frame = pd.DataFrame({column: [row[column] for row in rows] for column in DATASET_COLUMNS})
     return frame
@@ -361,17 +481,53 @@ def write_atomically(path: Path, payload: bytes) -> None:
     _fsync_directory(path.parent)
 
 
+class _HashingWriter:
+    """A write-only file object that hashes what passes through it."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.raw.write(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+
+def write_pickle_atomically(df: pd.DataFrame, path: Path, compresslevel: int = COMPRESS_LEVEL) -> str:
+    """Stream `df` as a gzip pickle (protocol 4) into a temporary file beside `path`, fsync, rename,
+    fsync the folder; return the sha256 of the bytes. Streaming keeps peak memory at the
+    DataFrame itself (no second copy of the pickled bytes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o666 & ~_current_umask())
+        with os.fdopen(fd, "wb") as raw:
+            hashing = _HashingWriter(raw)
+            # filename='' and mtime=0: the same rows always give the same bytes.
+            with gzip.GzipFile(filename="", mode="wb", fileobj=hashing, compresslevel=compresslevel, mtime=0) as gz:  # type: ignore[arg-type]
+                pickle.dump(df, gz, protocol=4)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        raise
+    _fsync_directory(path.parent)
+    return hashing.digest.hexdigest()
+
+
 def save_dataset(df: pd.DataFrame, path: str | Path) -> str:
     """Write `df` atomically as a gzip pickle (protocol 4) and return the file's sha256.
 
     Equivalent to ``df.to_pickle(path, compression='gzip', protocol=4)`` (pacemaker reads it
-    with ``pd.read_pickle(path, compression='gzip')``), but the gzip header carries no time
-    stamp and no temporary file name, so the same rows always give the same bytes.
+    with ``pd.read_pickle(path, compression='gzip')``), but atomic, streamed, and with no time
+    stamp or file name in the gzip header, so the same rows always give the same bytes.
     """
-    target = Path(path)
-    payload = gzip.compress(pickle.dumps(df, protocol=4), mtime=0)
-    write_atomically(target, payload)
-    return hashlib.sha256(payload).hexdigest()
+    return write_pickle_atomically(df, Path(path))
 
 
 def load_dataset(path: str | Path) -> pd.DataFrame:
@@ -385,13 +541,18 @@ def dataset_elements(df: pd.DataFrame) -> list[str]:
     return sorted(symbols)
 
 
+# ---------------------------------------------------------------------------------------------
+# Reading results: CalculationResult JSON/JSONL, and anything ASE reads with energies and forces
+# ---------------------------------------------------------------------------------------------
+
+
 def _parse_json_array(path: Path, text: str, offset: int) -> list[Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadInput(
             f"{path} is not valid JSON: {exc}",
-            [Problem(offset, "(json)", short_repr(text[max(0, exc.pos - 20) : exc.pos + 20]), str(exc))],
+            [Problem(offset, "(json)", short_repr(text[max(0, exc.pos - 20) : exc.pos + 20]), str(exc), str(path), 0)],
         ) from None
     if not isinstance(data, list):
         raise BadInput(f"{path}: expected a JSON array of CalculationResult objects")
@@ -407,26 +568,364 @@ def _parse_jsonl(path: Path, text: str, offset: int) -> list[Any]:
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError as exc:
-            index = offset + len(records) + len(problems)
-            problems.append(Problem(index, "(json)", short_repr(line), f"{path}:{line_number}: {exc}"))
+            local = len(records) + len(problems)
+            problems.append(Problem(offset + local, "(json)", short_repr(line), f"line {line_number}: {exc}", str(path), local))
     if problems:
         raise BadInput(f"{path} has {len(problems)} line(s) that are not valid JSON", problems)
     return records
 
 
-def read_results(paths: Iterable[str]) -> list[Any]:
-    """Read CalculationResult records from .json (array) and .jsonl files, in order."""
+def _atoms_to_record(atoms: Any, name: str) -> dict[str, Any]:
+    """An ASE Atoms with a calculator's results -> a CalculationResult dict (None where missing,
+    so validation reports it)."""
+    results = dict(getattr(atoms.calc, "results", {}) or {}) if atoms.calc is not None else {}
+    energy = results.get("energy", results.get("free_energy"))
+    forces = results.get("forces")
+    stress = results.get("stress")
+    record: dict[str, Any] = {
+        "structure": {
+            "symbols": atoms.get_chemical_symbols(),
+            "positions": atoms.get_positions().tolist(),
+            "cell": np.array(atoms.cell).tolist(),
+            "pbc": [bool(x) for x in atoms.pbc],
+        },
+        "energy": float(energy) if energy is not None else None,
+        "forces": np.asarray(forces, dtype=np.float64).tolist() if forces is not None else None,
+        "name": str(atoms.info.get("name", name)),
+    }
+    if stress is not None:
+        record["stress"] = np.asarray(stress, dtype=np.float64).reshape(-1).tolist()
+    return record
+
+
+def _read_with_ase(path: Path, offset: int) -> list[Any]:
+    from ase.io import read
+
+    try:
+        frames = read(str(path), index=":")
+    except Exception as exc:  # ASE raises many kinds; all mean "not a file it can read".
+        raise BadInput(f"{path}: ASE cannot read it as a structure file ({type(exc).__name__}: {exc})",
+                       [Problem(offset, "(file)", str(path), f"{type(exc).__name__}: {exc}", str(path), 0)]) from None
+    if not isinstance(frames, list):
+        frames = [frames]
+    return [_atoms_to_record(atoms, f"{path.name}#{i}") for i, atoms in enumerate(frames)]
+
+
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+def read_results_with_origins(paths: Iterable[str]) -> tuple[list[Any], list[tuple[str, int]]]:
+    """Records from every file, in order, and (file, position in file) for each."""
     records: list[Any] = []
+    origins: list[tuple[str, int]] = []
     for name in paths:
         path = Path(name)
         if not path.is_file():
-            raise BadInput(f"results file not found: {path}")
-        text = path.read_text(encoding="utf-8")
+            raise BadInput(f"results file not found: {path}",
+                           [Problem(len(records), "(file)", str(path), "no such file", str(path), 0)])
         if path.suffix == ".json":
-            records.extend(_parse_json_array(path, text, len(records)))
+            batch = _parse_json_array(path, path.read_text(encoding="utf-8"), len(records))
+        elif path.suffix in JSON_SUFFIXES:
+            batch = _parse_jsonl(path, path.read_text(encoding="utf-8"), len(records))
         else:
-            records.extend(_parse_jsonl(path, text, len(records)))
-    return records
+            batch = _read_with_ase(path, len(records))
+        records.extend(batch)
+        origins.extend((str(path), i) for i in range(len(batch)))
+    return records, origins
+
+
+def read_results(paths: Iterable[str]) -> list[Any]:
+    """Read CalculationResult records from .json (array), .jsonl and ASE-readable files, in order."""
+    return read_results_with_origins(paths)[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Content hashes and the stable split
+# ---------------------------------------------------------------------------------------------
+
+
+def _quantise(values: Any) -> bytes:
+    """Values rounded to HASH_DECIMALS decimals as int64 bytes (-0.0 and 0.0 hash alike)."""
+    return np.rint(np.asarray(values, dtype=np.float64) * 10.0**HASH_DECIMALS).astype(np.int64).tobytes()
+
+
+def content_hash(symbols: Sequence[str], positions: Any, cell: Any, pbc: Sequence[bool], energy: float,
+                 forces: Any) -> str:
+    """sha256 of species, positions (Å), cell (Å), pbc, energy (eV) and forces (eV/Å), numbers
+    rounded to HASH_DECIMALS (8) decimals: results that print the same at that precision are the
+    same result (an exact re-send always is)."""
+    digest = hashlib.sha256(b"mlip-result-v1\0")
+    digest.update(",".join(symbols).encode())
+    digest.update(bytes(bool(x) for x in pbc))
+    for part in (cell, positions, [energy], forces):
+        digest.update(_quantise(part))
+    return digest.hexdigest()
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    s = record["structure"]
+    return content_hash(s["symbols"], s["positions"], s["cell"], s["pbc"], record["energy"], record["forces"])
+
+
+def row_hash(row: Any) -> str:
+    atoms = row["ase_atoms"]
+    return content_hash(atoms.get_chemical_symbols(), atoms.get_positions(), np.array(atoms.cell), atoms.pbc,
+                        row["energy"], row["forces"])
+
+
+def split_for(digest: str, test_fraction: float) -> str:
+    """'test' for a fixed, hash-determined share `test_fraction` of structures, else 'train'.
+    The first 52 bits of the hash as a number in [0, 1): independent of order and batch."""
+    return "test" if int(digest[:13], 16) / float(1 << 52) < test_fraction else "train"
+
+
+# ---------------------------------------------------------------------------------------------
+# The lock: one updater at a time, across processes and hosts sharing the workspace
+# ---------------------------------------------------------------------------------------------
+
+
+class LockTimeout(Exception):
+    """Another updater held the dataset lock for longer than we were willing to wait."""
+
+
+@contextmanager
+def dataset_lock(lock_path: Path, timeout: float) -> Iterator[float]:
+    """Hold an exclusive POSIX record lock (fcntl) on `lock_path`; yields the seconds waited.
+
+    fcntl locks, unlike an O_EXCL lock file, are released by the kernel (or, on NFS, by the
+    server's lock manager when the client's lease lapses) when the holder dies, so a killed
+    updater never leaves a stale lock behind. The holder's host, pid and start time are written
+    into the file for the error message of whoever times out waiting.
+    """
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+    started = time.monotonic()
+    try:
+        delay = 0.02
+        while True:
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                    raise
+            if time.monotonic() - started > timeout:
+                holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "unknown"
+                raise LockTimeout(f"dataset {lock_path} is locked by another updater ({holder}) for more than {timeout:.0f} s")
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 1.5, 0.5)
+        waited = time.monotonic() - started
+        holder = json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
+                             "since": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, holder.encode(), 0)
+        yield waited
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+# ---------------------------------------------------------------------------------------------
+# The accumulated dataset: files, index, manifest
+# ---------------------------------------------------------------------------------------------
+
+
+def _signature(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _write_json_atomically(path: Path, value: Any) -> None:
+    write_atomically(path, (json.dumps(value, indent=1) + "\n").encode())
+
+
+class DatasetFiles:
+    """`accumulated.pckl.gzip` and what lives beside it: train/test files of the stable split,
+    the hash index (`accumulated.index.json`), the manifest (`manifest.json`) and the lock."""
+
+    def __init__(self, dataset: str | Path) -> None:
+        self.accumulated = Path(dataset)
+        folder, stem = self.accumulated.parent, self.accumulated.name.split(".")[0]
+        self.train = folder / "train.pckl.gzip"
+        self.test = folder / "test.pckl.gzip"
+        self.index = folder / f"{stem}.index.json"
+        self.manifest = folder / "manifest.json"
+        self.lock = folder / f"{stem}.lock"
+
+    def signatures(self) -> dict[str, list[int] | None]:
+        return {"accumulated": _signature(self.accumulated), "train": _signature(self.train),
+                "test": _signature(self.test)}
+
+    def remove_stale_temporaries(self) -> list[str]:
+        """Temporary files of writers that were killed mid-write (only the lock holder calls this)."""
+        removed = []
+        for name in os.listdir(self.accumulated.parent):
+            if name.startswith(".") and name.endswith(".tmp"):
+                os.unlink(self.accumulated.parent / name)
+                removed.append(name)
+        return removed
+
+
+@dataclass
+class DatasetState:
+    """What the index holds: every structure's hash and side, the counts, and the files' identity."""
+
+    entries: dict[str, str]
+    sha256: str
+    counts: dict[str, Any]
+    signatures: dict[str, list[int] | None]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": INDEX_FORMAT, "hash_decimals": HASH_DECIMALS, "sha256": self.sha256,
+                "files": self.signatures, "counts": self.counts, "entries": self.entries}
+
+
+def _empty_counts() -> dict[str, Any]:
+    return {"structures": {"train": 0, "test": 0}, "atoms": {"train": 0, "test": 0}, "elements": {}}
+
+
+def _count(counts: dict[str, Any], symbols: Sequence[str], side: str) -> None:
+    counts["structures"][side] += 1
+    counts["atoms"][side] += len(symbols)
+    per_structure: dict[str, int] = {}
+    for s in symbols:
+        per_structure[s] = per_structure.get(s, 0) + 1
+    for element, n in per_structure.items():
+        entry = counts["elements"].setdefault(element, {"structures": {"train": 0, "test": 0}, "atoms": {"train": 0, "test": 0}})
+        entry["structures"][side] += 1
+        entry["atoms"][side] += n
+
+
+def load_state(files: DatasetFiles) -> DatasetState | None:
+    """The index, if it exists and describes the files as they are now; None if missing or stale."""
+    try:
+        data = json.loads(files.index.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if data.get("format") != INDEX_FORMAT or data.get("hash_decimals") != HASH_DECIMALS:
+        return None
+    if data.get("files") != files.signatures():
+        return None
+    return DatasetState(data["entries"], data["sha256"], data["counts"], data["files"])
+
+
+def _with_split_columns(df: pd.DataFrame, test_fraction: float) -> pd.DataFrame:
+    """Fill HASH_COLUMN/SPLIT_COLUMN for rows written before they existed (or by other tools).
+    A side already recorded is never changed."""
+    df = df.copy()
+    if HASH_COLUMN not in df.columns:
+        df[HASH_COLUMN] = None
+    if SPLIT_COLUMN not in df.columns:
+        df[SPLIT_COLUMN] = None
+    missing_hash = df[HASH_COLUMN].isna()
+    if missing_hash.any():
+        df.loc[missing_hash, HASH_COLUMN] = [row_hash(row) for _, row in df[missing_hash].iterrows()]
+    missing_split = df[SPLIT_COLUMN].isna()
+    if missing_split.any():
+        df.loc[missing_split, SPLIT_COLUMN] = [split_for(h, test_fraction) for h in df.loc[missing_split, HASH_COLUMN]]
+    return df
+
+
+def _state_from_frame(df: pd.DataFrame, sha256: str) -> DatasetState:
+    entries: dict[str, str] = {}
+    counts = _empty_counts()
+    for atoms, digest, side in zip(df["ase_atoms"], df[HASH_COLUMN], df[SPLIT_COLUMN]):
+        entries.setdefault(digest, side)
+        _count(counts, atoms.get_chemical_symbols(), side)
+    return DatasetState(entries, sha256, counts, {})
+
+
+def _write_dataset_files(files: DatasetFiles, df: pd.DataFrame) -> tuple[str, bool]:
+    """Write train/test (when both sides have structures) and then the accumulated file; return
+    its sha256 and whether the split files exist. Every file lands whole; the index is written
+    last by the caller, so a kill in between leaves a stale index that the next run rebuilds."""
+    is_test = (df[SPLIT_COLUMN] == "test").to_numpy()
+    split = bool(is_test.any() and (~is_test).any())
+    if split:
+        write_pickle_atomically(df[~is_test].reset_index(drop=True), files.train)
+        write_pickle_atomically(df[is_test].reset_index(drop=True), files.test)
+    else:
+        for path in (files.train, files.test):
+            if path.exists():
+                path.unlink()
+    return write_pickle_atomically(df, files.accumulated), split
+
+
+def _rebuild(files: DatasetFiles, test_fraction: float) -> tuple[DatasetState, pd.DataFrame | None]:
+    """Index (and split files) from the dataset itself: the slow path after a crash or an upgrade."""
+    if not files.accumulated.exists():
+        for path in (files.train, files.test):
+            if path.exists():
+                path.unlink()
+        return DatasetState({}, "", _empty_counts(), files.signatures()), None
+    df = load_dataset(files.accumulated)
+    complete = HASH_COLUMN in df.columns and SPLIT_COLUMN in df.columns and not (
+        df[HASH_COLUMN].isna().any() or df[SPLIT_COLUMN].isna().any())
+    df = _with_split_columns(df, test_fraction)
+    if complete:
+        # The dataset is fine; only the split files or the index may be missing or stale.
+        is_test = (df[SPLIT_COLUMN] == "test").to_numpy()
+        if is_test.any() and (~is_test).any():
+            write_pickle_atomically(df[~is_test].reset_index(drop=True), files.train)
+            write_pickle_atomically(df[is_test].reset_index(drop=True), files.test)
+        sha = sha256_of_file(files.accumulated)
+    else:
+        sha, _ = _write_dataset_files(files, df)
+    state = _state_from_frame(df, sha)
+    state.signatures = files.signatures()
+    _write_json_atomically(files.index, state.to_json())
+    return state, df
+
+
+def _read_manifest(files: DatasetFiles) -> dict[str, Any]:
+    try:
+        data = json.loads(files.manifest.read_text())
+        return data if isinstance(data, dict) else {}
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _manifest(files: DatasetFiles, state: DatasetState, history: list[dict[str, Any]],
+              test_fraction: float | None) -> dict[str, Any]:
+    split = files.train.exists() and files.test.exists()
+    structures = state.counts["structures"]
+    return {
+        "format": 1,
+        "path": str(files.accumulated),
+        "trainPath": str(files.train if split else files.accumulated),
+        "testPath": str(files.test) if split else None,
+        "sha256": state.sha256,
+        "total": structures["train"] + structures["test"],
+        "structures": structures,
+        "atoms": state.counts["atoms"],
+        "elements": state.counts["elements"],
+        "testFraction": test_fraction,
+        "hash": {"algorithm": "sha256", "fields": ["symbols", "pbc", "cell", "positions", "energy", "forces"],
+                 "decimals": HASH_DECIMALS},
+        "updated": _now(),
+        "history": history,
+    }
+
+
+def _summary(files: DatasetFiles, manifest: dict[str, Any], added: int, duplicates: int) -> dict[str, Any]:
+    return {
+        "path": str(files.accumulated),
+        "trainPath": manifest["trainPath"],
+        "testPath": manifest["testPath"],
+        "sha256": manifest["sha256"],
+        "added": added,
+        "duplicates": duplicates,
+        "total": manifest["total"],
+        "structures": manifest["structures"],
+        "elements": sorted(manifest["elements"]),
+        "manifestPath": str(files.manifest),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -434,47 +933,146 @@ def read_results(paths: Iterable[str]) -> list[Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def command_append(dataset: str, results_files: Sequence[str]) -> dict[str, Any]:
-    records = read_results(results_files)
+def command_append(dataset: str, results_files: Sequence[str], elements: Sequence[str] | None = None,
+                   test_fraction: float = 0.0, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                   origin: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Validate every record, then, under the lock, append those whose content hash is new.
+
+    Order of work: parse and validate everything (bad input: nothing is touched), hash, take the
+    lock, consult the index (rebuild it if missing or stale), and only if something is new read
+    the dataset, concatenate, write train/test/accumulated, then index and manifest.
+    """
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 4)
+        clock = now
+
+    if not 0.0 <= test_fraction < 1.0:
+        raise BadInput("invalid --test-fraction", [Problem(-1, "test_size", str(test_fraction), "expected a number in [0, 1)")])
+    records, origins = read_results_with_origins(results_files)
     if not records:
         raise BadInput(f"no CalculationResult records in {', '.join(results_files)}")
-    new_rows = results_to_dataframe(records)
-    path = Path(dataset)
-    frame = new_rows
-    if path.exists():
-        frame = pd.concat([load_dataset(path), new_rows], ignore_index=True)
-    digest = save_dataset(frame, path)
-    return {
-        "path": str(path),
-        "added": len(new_rows),
-        "total": len(frame),
-        "sha256": digest,
-        "elements": dataset_elements(frame),
-    }
+    lap("read")
+    validate_results(records, elements, origins)
+    lap("validate")
+    hashes = [record_hash(r) for r in records]
+    lap("hash")
+    files = DatasetFiles(dataset)
+    with dataset_lock(files.lock, lock_timeout) as waited:
+        timings["lock_wait"] = round(waited, 4)
+        clock = time.perf_counter()
+        removed = files.remove_stale_temporaries()
+        state = load_state(files)
+        old: pd.DataFrame | None = None
+        rebuilt = state is None
+        if state is None:
+            state, old = _rebuild(files, test_fraction)
+        lap("index")
+        fresh: list[int] = []
+        seen: set[str] = set()
+        for i, digest in enumerate(hashes):
+            if digest not in state.entries and digest not in seen:
+                seen.add(digest)
+                fresh.append(i)
+        duplicates = len(records) - len(fresh)
+        lap("dedup")
+        previous = _read_manifest(files)
+        history = list(previous.get("history", []))
+        sides = {"train": 0, "test": 0}
+        if fresh:
+            new = results_to_dataframe([records[i] for i in fresh], validate=False)
+            new[HASH_COLUMN] = [hashes[i] for i in fresh]
+            new[SPLIT_COLUMN] = [split_for(hashes[i], test_fraction) for i in fresh]
+            lap("convert")
+            if old is None and files.accumulated.exists():
+                old = _with_split_columns(load_dataset(files.accumulated), test_fraction)
+            lap("read_dataset")
+            frame = new if old is None else pd.concat([old, new], ignore_index=True)
+            del old
+            sha, _ = _write_dataset_files(files, frame)
+            del frame
+            lap("write")
+            for i, digest, side in zip(fresh, new[HASH_COLUMN], new[SPLIT_COLUMN]):
+                state.entries[digest] = side
+                sides[side] += 1
+                _count(state.counts, records[i]["structure"]["symbols"], side)
+            state.sha256 = sha
+            state.signatures = files.signatures()
+            _write_json_atomically(files.index, state.to_json())
+        history.append({
+            "time": _now(),
+            **(origin or {}),
+            "sources": list(dict.fromkeys(str(Path(f).resolve()) for f in results_files)),
+            "received": len(records),
+            "added": len(fresh),
+            "addedTrain": sides["train"],
+            "addedTest": sides["test"],
+            "duplicates": duplicates,
+            "testFraction": test_fraction,
+            "sha256": state.sha256,
+            **({"indexRebuilt": True} if rebuilt and files.accumulated.exists() else {}),
+            **({"removedTemporaries": removed} if removed else {}),
+        })
+        manifest = _manifest(files, state, history, test_fraction)
+        _write_json_atomically(files.manifest, manifest)
+        lap("manifest")
+    return {**_summary(files, manifest, len(fresh), duplicates), "timings": timings}
 
 
-def _existing_dataset(dataset: str) -> tuple[Path, pd.DataFrame]:
-    path = Path(dataset)
-    if not path.is_file():
-        raise BadInput(f"dataset not found: {path}")
-    return path, load_dataset(path)
+def _current_manifest(dataset: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> tuple[DatasetFiles, dict[str, Any]]:
+    """The manifest, brought up to date first (under the lock) if the index is missing or stale."""
+    files = DatasetFiles(dataset)
+    if not files.accumulated.is_file():
+        raise BadInput(f"dataset not found: {files.accumulated}",
+                       [Problem(-1, "--dataset", str(files.accumulated), "no such file")])
+    state = load_state(files)
+    manifest = _read_manifest(files)
+    if state is not None and manifest.get("sha256") == state.sha256:
+        return files, manifest
+    with dataset_lock(files.lock, lock_timeout):
+        state = load_state(files)
+        if state is None:
+            fraction = manifest.get("testFraction") or 0.0
+            state, _ = _rebuild(files, float(fraction))
+        manifest = _manifest(files, state, list(manifest.get("history", [])), manifest.get("testFraction"))
+        _write_json_atomically(files.manifest, manifest)
+    return files, manifest
 
 
 def command_summary(dataset: str) -> dict[str, Any]:
-    path, frame = _existing_dataset(dataset)
-    natoms = int(sum(len(a) for a in frame["ase_atoms"])) if "ase_atoms" in frame else 0
+    files, manifest = _current_manifest(dataset)
     return {
-        "path": str(path),
-        "rows": len(frame),
-        "columns": [str(c) for c in frame.columns],
-        "elements": dataset_elements(frame),
-        "sha256": sha256_of_file(path),
-        "natoms_total": natoms,
+        **_summary(files, manifest, 0, 0),
+        "rows": manifest["total"],
+        "natoms_total": manifest["atoms"]["train"] + manifest["atoms"]["test"],
     }
 
 
-def command_export(dataset: str, out: str | None) -> dict[str, Any]:
-    _, frame = _existing_dataset(dataset)
+def command_info(dataset: str) -> dict[str, Any]:
+    return _current_manifest(dataset)[1]
+
+
+def _rows_of_split(frame: pd.DataFrame, split: str) -> pd.DataFrame:
+    if split == "all":
+        return frame
+    if SPLIT_COLUMN not in frame.columns:
+        raise BadInput("the dataset has no recorded split; use --split all", [Problem(-1, "--split", split, "no split column")])
+    return frame[frame[SPLIT_COLUMN] == split]
+
+
+def command_export(dataset: str, out: str | None, fmt: str = "jsonl", split: str = "all") -> dict[str, Any]:
+    path = Path(dataset)
+    if not path.is_file():
+        raise BadInput(f"dataset not found: {path}", [Problem(-1, "--dataset", str(path), "no such file")])
+    frame = _rows_of_split(load_dataset(path), split)
+    if fmt == "extxyz":
+        if out is None:
+            raise BadInput("--format extxyz needs --out FILE", [Problem(-1, "--out", "None", "required for extxyz")])
+        return {"rows": _export_extxyz(frame, Path(out)), "out": out, "format": fmt}
     lines = [json.dumps(row_to_result(row)) for _, row in frame.iterrows()]
     if out is None:
         for line in lines:
@@ -482,6 +1080,77 @@ def command_export(dataset: str, out: str | None) -> dict[str, Any]:
         return {"rows": len(lines)}
     write_atomically(Path(out), "".join(line + "\n" for line in lines).encode("utf-8"))
     return {"rows": len(lines), "out": out}
+
+
+def _export_extxyz(frame: pd.DataFrame, out: Path) -> int:
+    """Rows -> extended XYZ with energy, forces and stress as calculator results, so ASE (and
+    `dataset add`) read them back with the same numbers."""
+    import io
+
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+
+    frames = []
+    for _, row in frame.iterrows():
+        atoms = row["ase_atoms"].copy()
+        results: dict[str, Any] = {"energy": float(row["energy"]), "forces": np.asarray(row["forces"], dtype=np.float64)}
+        stress = row.get("stress")
+        if isinstance(stress, np.ndarray):
+            results["stress"] = np.asarray(stress, dtype=np.float64)
+        atoms.calc = SinglePointCalculator(atoms, **results)
+        if isinstance(row.get("name"), str):
+            atoms.info["name"] = row["name"]
+        frames.append(atoms)
+    buffer = io.StringIO()
+    write(buffer, frames, format="extxyz")
+    write_atomically(out, buffer.getvalue().encode("utf-8"))
+    return len(frames)
+
+
+def command_synthesize(out: str, count: int, natoms: int, seed: int, test_fraction: float) -> dict[str, Any]:
+    """Benchmark data: `count` random Cu/Ni structures with random energies and forces, written
+    as a dataset with index and manifest, as `append` would leave them. Not physical: for timing."""
+    from ase import Atoms
+
+    rng = np.random.default_rng(seed)
+    nx, ny, nz = _grid_for(natoms)
+    grid = np.array([[i, j, k] for i in range(nx) for j in range(ny) for k in range(nz)], dtype=np.float64) * 2.5
+    cell = np.diag([nx * 2.5, ny * 2.5, nz * 2.5])
+    rows = []
+    for i in range(count):
+        positions = grid + rng.normal(0.0, 0.05, size=grid.shape)
+        symbols = rng.choice(["Cu", "Ni"], size=natoms).tolist()
+        rows.append({"name": f"synth_s{seed}_{i}", "ase_atoms": Atoms(symbols=symbols, positions=positions, cell=cell, pbc=True),
+                     "energy": float(rng.normal(-3.5 * natoms, 1.0)), "forces": rng.normal(0.0, 0.5, size=(natoms, 3)),
+                     "stress": rng.normal(0.0, 0.01, size=6), "virial": rng.normal(0.0, 1.0, size=(3, 3))})
+    frame = pd.DataFrame({column: [row[column] for row in rows] for column in DATASET_COLUMNS})
+    frame = _with_split_columns(frame, test_fraction)
+    files = DatasetFiles(out)
+    with dataset_lock(files.lock, DEFAULT_LOCK_TIMEOUT):
+        sha, _ = _write_dataset_files(files, frame)
+        state = _state_from_frame(frame, sha)
+        state.signatures = files.signatures()
+        _write_json_atomically(files.index, state.to_json())
+        _write_json_atomically(files.manifest, _manifest(files, state, [{"time": _now(), "synthetic": True, "added": count}], test_fraction))
+    return {"out": out, "count": count}
+
+
+def command_synthesize_results(out: str, count: int, natoms: int, seed: int) -> dict[str, Any]:
+    """Benchmark input: `count` random Cu/Ni CalculationResults as JSONL (not physical)."""
+    rng = np.random.default_rng(seed)
+    nx, ny, nz = _grid_for(natoms)
+    grid = np.array([[i, j, k] for i in range(nx) for j in range(ny) for k in range(nz)], dtype=np.float64) * 2.5
+    cell = np.diag([nx * 2.5, ny * 2.5, nz * 2.5]).tolist()
+    lines = []
+    for i in range(count):
+        record = {"structure": {"symbols": rng.choice(["Cu", "Ni"], size=natoms).tolist(),
+                                "positions": (grid + rng.normal(0.0, 0.05, size=grid.shape)).tolist(),
+                                "cell": cell, "pbc": [True, True, True]},
+                  "energy": float(rng.normal(-3.5 * natoms, 1.0)), "forces": rng.normal(0.0, 0.5, size=(natoms, 3)).tolist(),
+                  "stress": rng.normal(0.0, 0.01, size=6).tolist(), "name": f"synth_r{seed}_{i}"}
+        lines.append(json.dumps(record))
+    write_atomically(Path(out), ("\n".join(lines) + "\n").encode())
+    return {"out": out, "count": count}
 
 
 def _grid_for(natoms: int) -> tuple[int, int, int]:
@@ -586,16 +1255,40 @@ def build_parser() -> argparse.ArgumentParser:
     parser = JsonArgumentParser(prog="mlip_bridge", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=JsonArgumentParser)
 
-    append = commands.add_parser("append", help="validate CalculationResults and append them to a dataset")
-    append.add_argument("--dataset", required=True, help="dataset .pckl.gzip (created if missing)")
-    append.add_argument("--results", required=True, action="append", help=".json array or .jsonl file (repeatable)")
+    append = commands.add_parser("append", help="validate CalculationResults and append the new ones to a dataset")
+    append.add_argument("--dataset", required=True, help="accumulated .pckl.gzip (created if missing)")
+    append.add_argument("--results", required=True, action="append",
+                        help=".json array, .jsonl, or any file ASE reads with energies and forces (repeatable)")
+    append.add_argument("--elements", help="comma-separated: every atom must be one of these")
+    append.add_argument("--test-fraction", type=float, default=0.0,
+                        help="share of new structures held out as the test set, decided from each hash")
+    append.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT, help="s to wait for the lock")
+    append.add_argument("--origin", default="{}", help="JSON object recorded in the manifest's history")
 
     summary = commands.add_parser("summary", help="describe a dataset")
     summary.add_argument("--dataset", required=True)
 
-    export = commands.add_parser("export", help="dataset rows -> CalculationResult JSONL")
+    info = commands.add_parser("info", help="the dataset's manifest (brought up to date if stale)")
+    info.add_argument("--dataset", required=True)
+
+    export = commands.add_parser("export", help="dataset rows -> CalculationResult JSONL or extended XYZ")
     export.add_argument("--dataset", required=True)
-    export.add_argument("--out", help="write JSONL here instead of stdout")
+    export.add_argument("--out", help="write here instead of stdout")
+    export.add_argument("--format", choices=("jsonl", "extxyz"), default="jsonl")
+    export.add_argument("--split", choices=("all", "train", "test"), default="all")
+
+    synth = commands.add_parser("synthesize", help="random dataset for benchmarks (not physical)")
+    synth.add_argument("--out", required=True)
+    synth.add_argument("--count", required=True, type=int)
+    synth.add_argument("--atoms", type=int, default=64)
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--test-fraction", type=float, default=0.1)
+
+    synth_results = commands.add_parser("synthesize-results", help="random CalculationResult JSONL for benchmarks")
+    synth_results.add_argument("--out", required=True)
+    synth_results.add_argument("--count", required=True, type=int)
+    synth_results.add_argument("--atoms", type=int, default=64)
+    synth_results.add_argument("--seed", type=int, default=0)
 
     label = commands.add_parser("label-emt", help="generate structures labelled by ASE's EMT calculator")
     label.add_argument("--out", required=True, help="output .jsonl")
@@ -613,14 +1306,32 @@ def emit(payload: dict[str, Any]) -> None:
     print(json.dumps(payload), flush=True)
 
 
+def _origin(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput("--origin must be a JSON object", [Problem(-1, "--origin", short_repr(text), str(exc))]) from None
+    if not isinstance(value, dict):
+        raise BadInput("--origin must be a JSON object", [Problem(-1, "--origin", short_repr(text), "not an object")])
+    return value
+
+
 def run(argv: Sequence[str]) -> dict[str, Any]:
     args = build_parser().parse_args(argv)
     if args.command == "append":
-        return command_append(args.dataset, args.results)
+        elements = [e.strip() for e in args.elements.split(",") if e.strip()] if args.elements else None
+        return command_append(args.dataset, args.results, elements, args.test_fraction, args.lock_timeout,
+                              _origin(args.origin))
     if args.command == "summary":
         return command_summary(args.dataset)
+    if args.command == "info":
+        return command_info(args.dataset)
     if args.command == "export":
-        return command_export(args.dataset, args.out)
+        return command_export(args.dataset, args.out, args.format, args.split)
+    if args.command == "synthesize":
+        return command_synthesize(args.out, args.count, args.atoms, args.seed, args.test_fraction)
+    if args.command == "synthesize-results":
+        return command_synthesize_results(args.out, args.count, args.atoms, args.seed)
     if args.command == "label-emt":
         elements = [e.strip() for e in args.elements.split(",") if e.strip()]
         return command_label_emt(args.out, args.count, elements, args.seed, args.atoms)
@@ -629,13 +1340,21 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     raise AssertionError(f"unhandled command {args.command}")
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process, MB (ru_maxrss is in KiB on Linux)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = run(sys.argv[1:] if argv is None else argv)
     except BadInput as exc:
         emit(exc.to_json())
         return 2
-    emit(result)
+    except LockTimeout as exc:
+        emit({"error": {"kind": "busy", "message": str(exc), "problems": []}})
+        return 3
+    emit({**result, "peakRssMb": peak_rss_mb()} if isinstance(result, dict) and "error" not in result else result)
     return 0
 
 

@@ -7,6 +7,7 @@ import math
 import os
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ def cu_record(name: str = "r0", **overrides: Any) -> dict[str, Any]:
             "cell": [[3.61, 0.0, 0.0], [0.0, 3.61, 0.0], [0.0, 0.0, 3.61]],
             "pbc": [True, True, True],
         },
-        "energy": -7.123456789012345,
+        # Distinct names give distinct results (the name is not part of the content hash).
+        "energy": -7.123456789012345 - (zlib.crc32(name.encode()) % 100_000) * 1e-6,
         "forces": [[0.1, -0.2, 0.3], [-0.1, 0.2, -0.3]],
         "stress": [0.01, 0.02, 0.03, 0.001, 0.002, 0.003],
         "name": name,
@@ -66,7 +68,7 @@ def test_append_then_export_round_trips_every_number_exactly(tmp_path: Path, emt
 
     out = tmp_path / "export.jsonl"
     code, result, _ = run_bridge(capsys, "export", "--dataset", str(dataset), "--out", str(out))
-    assert code == 0 and result == {"rows": 6, "out": str(out)}
+    assert code == 0 and result["rows"] == 6 and result["out"] == str(out)
     original = [json.loads(line) for line in emt_results.read_text().splitlines()]
     exported = [json.loads(line) for line in out.read_text().splitlines()]
     for before, after in zip(original, exported, strict=True):
@@ -83,7 +85,7 @@ def test_dataset_columns_have_pacemaker_types_and_shapes(tmp_path: Path, emt_res
     dataset = tmp_path / "data.pckl.gzip"
     run_bridge(capsys, "append", "--dataset", str(dataset), "--results", str(emt_results))
     df = pd.read_pickle(dataset, compression="gzip")
-    assert list(df.columns) == ["name", "ase_atoms", "energy", "forces", "stress", "virial"]
+    assert list(df.columns) == ["name", "ase_atoms", "energy", "forces", "stress", "virial", "mlip_hash", "mlip_split"]
     for _, row in df.iterrows():
         natoms = len(row["ase_atoms"])
         assert row["ase_atoms"].calc is None
@@ -99,7 +101,10 @@ def test_append_concatenates_and_reports_the_sha256_of_the_file(tmp_path: Path, 
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     dataset = tmp_path / "data.pckl.gzip"
     run_bridge(capsys, "append", "--dataset", str(dataset), "--results", str(emt_results))
-    code, result, _ = run_bridge(capsys, "append", "--dataset", str(dataset), "--results", str(emt_results))
+    more = tmp_path / "more.jsonl"
+    assert mlip_bridge.main(["label-emt", "--out", str(more), "--count", "6", "--elements", "Cu,Ni", "--seed", "6"]) == 0
+    capsys.readouterr()
+    code, result, _ = run_bridge(capsys, "append", "--dataset", str(dataset), "--results", str(more))
     assert code == 0 and result["added"] == 6 and result["total"] == 12
     assert result["sha256"] == mlip_bridge.sha256_of_file(dataset)
     code, summary, _ = run_bridge(capsys, "summary", "--dataset", str(dataset))
@@ -139,7 +144,8 @@ def test_a_bad_record_rejects_the_whole_batch_and_leaves_the_dataset_byte_identi
     assert {(p["index"], p["field"]) for p in problems} == {(1, field)}
     assert all(isinstance(p["value"], str) and p["reason"] for p in problems)
     assert dataset.read_bytes() == before
-    assert sorted(os.listdir(tmp_path)) == ["batch.jsonl", "data.pckl.gzip", "ok.jsonl"]
+    assert sorted(os.listdir(tmp_path)) == ["batch.jsonl", "data.index.json", "data.lock", "data.pckl.gzip",
+                                            "manifest.json", "ok.jsonl"]
 
 
 def test_every_problem_of_every_record_is_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -159,7 +165,7 @@ def test_atomic_write_leaves_no_temporary_files_and_a_readable_mode(tmp_path: Pa
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     dataset = tmp_path / "deep" / "er" / "data.pckl.gzip"
     run_bridge(capsys, "append", "--dataset", str(dataset), "--results", str(emt_results))
-    assert os.listdir(dataset.parent) == ["data.pckl.gzip"]
+    assert sorted(os.listdir(dataset.parent)) == ["data.index.json", "data.lock", "data.pckl.gzip", "manifest.json"]
     umask = os.umask(0)
     os.umask(umask)
     assert dataset.stat().st_mode & 0o777 == 0o666 & ~umask
@@ -204,7 +210,7 @@ def test_export_to_stdout_ends_with_the_row_count(tmp_path: Path, capsys: pytest
     run_bridge(capsys, "append", "--dataset", str(dataset), "--results",
                str(write_jsonl(tmp_path / "r.jsonl", [cu_record("a"), cu_record("b")])))
     code, result, lines = run_bridge(capsys, "export", "--dataset", str(dataset))
-    assert code == 0 and result == {"rows": 2}
+    assert code == 0 and result["rows"] == 2
     assert [json.loads(line)["name"] for line in lines[:-1]] == ["a", "b"]
 
 
@@ -218,3 +224,244 @@ def test_the_command_line_prints_json_and_uses_exit_codes_0_and_2(tmp_path: Path
     missing = subprocess.run([sys.executable, script, "summary", "--dataset", str(tmp_path / "none.pckl.gzip")],
                              capture_output=True, text=True)
     assert missing.returncode == 2 and "dataset not found" in missing.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 3: deduplication, stable split, index, manifest, validation, imports and exports
+# ---------------------------------------------------------------------------------------------
+
+
+def all_files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def append(capsys: pytest.CaptureFixture[str], dataset: Path, *files: Path, fraction: float = 0.0,
+           elements: str | None = None) -> tuple[int, dict[str, Any]]:
+    argv = ["append", "--dataset", str(dataset), "--test-fraction", str(fraction)]
+    for f in files:
+        argv += ["--results", str(f)]
+    if elements:
+        argv += ["--elements", elements]
+    code, result, _ = run_bridge(capsys, *argv)
+    return code, result
+
+
+def test_dummy_results_become_a_dataframe_with_energy_forces_and_virial_of_the_right_shapes() -> None:
+    records = [cu_record("a"), cu_record("b", stress=[[0.01, 0.0, 0.0], [0.0, 0.02, 0.0], [0.0, 0.0, 0.03]]),
+               cu_record("c", stress=None, virial=[[1.0, 0, 0], [0, 2.0, 0], [0, 0, 3.0]])]
+    df = mlip_bridge.results_to_dataframe(records)
+    assert len(df) == 3
+    for _, row in df.iterrows():
+        assert isinstance(row["energy"], float)
+        assert row["forces"].shape == (len(row["ase_atoms"]), 3)
+        assert row["virial"].shape == (3, 3)
+    assert df["stress"][0].shape == (6,) and df["stress"][2] is None
+
+
+def test_save_and_load_round_trip_exactly(tmp_path: Path, emt_results: Path) -> None:
+    df = mlip_bridge.results_to_dataframe(mlip_bridge.read_results([str(emt_results)]))
+    path = tmp_path / "x.pckl.gzip"
+    mlip_bridge.save_dataset(df, path)
+    back = mlip_bridge.load_dataset(path)
+    assert list(back.columns) == list(df.columns) and len(back) == len(df)
+    for (_, a), (_, b) in zip(df.iterrows(), back.iterrows()):
+        assert a["name"] == b["name"] and a["energy"] == b["energy"]
+        assert a["ase_atoms"] == b["ase_atoms"]  # numbers, positions, cell, pbc
+        assert np.array_equal(a["forces"], b["forces"]) and np.array_equal(a["stress"], b["stress"])
+        assert np.array_equal(a["virial"], b["virial"])
+
+
+def test_a_resent_batch_and_duplicates_within_a_batch_add_nothing(tmp_path: Path, emt_results: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    dataset = tmp_path / "data" / "accumulated.pckl.gzip"
+    code, first = append(capsys, dataset, emt_results, fraction=0.3)
+    assert code == 0 and first["added"] == 6 and first["duplicates"] == 0
+    before = all_files(dataset.parent)
+    code, again = append(capsys, dataset, emt_results, emt_results, fraction=0.3)
+    assert code == 0 and again["added"] == 0 and again["duplicates"] == 12 and again["total"] == 6
+    assert again["sha256"] == first["sha256"]
+    after = all_files(dataset.parent)
+    assert {k: v for k, v in after.items() if k != "manifest.json"} == \
+        {k: v for k, v in before.items() if k != "manifest.json"}
+    history = json.loads((dataset.parent / "manifest.json").read_text())["history"]
+    assert [(h["added"], h["duplicates"]) for h in history] == [(6, 0), (0, 12)]
+    # A copy that differs only in its name is the same result.
+    renamed = write_jsonl(tmp_path / "renamed.jsonl", [{**json.loads(line), "name": "other"}
+                                                       for line in emt_results.read_text().splitlines()])
+    assert append(capsys, dataset, renamed)[1]["added"] == 0
+
+
+def test_the_split_of_old_structures_never_changes_after_appends(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    dataset = tmp_path / "accumulated.pckl.gzip"
+    batches = []
+    for seed in (1, 2, 3):
+        path = tmp_path / f"b{seed}.jsonl"
+        assert mlip_bridge.main(["label-emt", "--out", str(path), "--count", "30", "--elements", "Cu,Ni",
+                                 "--seed", str(seed), "--atoms", "4"]) == 0
+        batches.append(path)
+    capsys.readouterr()
+    sides_after: list[dict[str, str]] = []
+    for batch, fraction in zip(batches, (0.3, 0.5, 0.0)):
+        code, result = append(capsys, dataset, batch, fraction=fraction)
+        assert code == 0 and result["added"] == 30
+        train = mlip_bridge.load_dataset(result["trainPath"])
+        test = mlip_bridge.load_dataset(result["testPath"])
+        assert set(train["mlip_split"]) == {"train"} and set(test["mlip_split"]) == {"test"}
+        assert not set(train["mlip_hash"]) & set(test["mlip_hash"])
+        assert len(train) + len(test) == result["total"] == result["structures"]["train"] + result["structures"]["test"]
+        sides_after.append({**dict.fromkeys(train["mlip_hash"], "train"), **dict.fromkeys(test["mlip_hash"], "test")})
+    for earlier, later in zip(sides_after, sides_after[1:]):
+        assert all(later[h] == side for h, side in earlier.items())
+    # The last batch was added with fraction 0: all train; the first two kept their test share.
+    assert 10 <= sum(side == "test" for side in sides_after[-1].values()) <= 35
+
+
+def test_a_missing_or_stale_index_is_rebuilt_from_the_dataset(tmp_path: Path, emt_results: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    dataset = tmp_path / "accumulated.pckl.gzip"
+    append(capsys, dataset, emt_results, fraction=0.5)
+    index = tmp_path / "accumulated.index.json"
+    original = json.loads(index.read_text())["entries"]
+    index.unlink()
+    code, result = append(capsys, dataset, emt_results, fraction=0.0)
+    assert code == 0 and result["added"] == 0 and result["duplicates"] == 6
+    assert json.loads(index.read_text())["entries"] == original  # sides kept, not re-decided at 0.0
+    # Stale: the dataset replaced behind the index's back by a plain pandas write of 3 rows.
+    df = mlip_bridge.load_dataset(dataset).iloc[:3].drop(columns=["mlip_hash", "mlip_split"])
+    df.to_pickle(dataset, compression="gzip", protocol=4)
+    code, result = append(capsys, dataset, emt_results, fraction=0.5)
+    assert code == 0 and result["added"] == 3 and result["duplicates"] == 3 and result["total"] == 6
+    assert json.loads((tmp_path / "manifest.json").read_text())["history"][-1]["indexRebuilt"] is True
+
+
+def _periodic(record: dict[str, Any], cell: list[list[float]]) -> dict[str, Any]:
+    return {**record, "structure": {**record["structure"], "cell": cell}}
+
+
+@pytest.mark.parametrize(
+    ("bad", "field", "reason"),
+    [
+        (lambda r: {**r, "forces": [[float("nan"), 0.0, 0.0], [0.0, 0.0, 0.0]]}, "forces", "finite"),
+        (lambda r: {**r, "forces": [[0.0, 0.0, 0.0]]}, "forces", "2 rows"),
+        (lambda r: {**r, "energy": float("inf")}, "energy", "finite"),
+        (lambda r: {**r, "stress": [1.0, 2.0, 3.0]}, "stress", "6 Voigt"),
+        (lambda r: {**r, "virial": [[1.0, 2.0], [3.0, 4.0]]}, "virial", "3x3"),
+        (lambda r: {**r, "structure": {**r["structure"], "symbols": ["Cu", "Au"]}}, "structure.symbols", "configured"),
+        (lambda r: _periodic(r, [[3.61, 0, 0], [0, 0, 0], [0, 0, 3.61]]), "structure.cell", "zero"),
+        (lambda r: _periodic(r, [[3.61, 0, 0], [7.22, 0, 0], [0, 0, 3.61]]), "structure.cell", "degenerate"),
+        (lambda r: {**r, "structure": {**r["structure"], "positions": [[0.0, 0.0, 0.0], [0.0, 0.0, 0.05]]}},
+         "structure.positions", "on top of each other"),
+        # On top of each other through the periodic boundary: 3.6 Å apart in space, 0.01 Å as images.
+        (lambda r: {**r, "structure": {**r["structure"], "positions": [[0.0, 0.0, 0.0], [3.60, 0.0, 0.0]]}},
+         "structure.positions", "on top of each other"),
+    ],
+)
+def test_every_bad_input_case_leaves_every_file_byte_identical(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                               bad: Any, field: str, reason: str) -> None:
+    dataset = tmp_path / "data" / "accumulated.pckl.gzip"
+    ok = write_jsonl(tmp_path / "ok.jsonl", [cu_record(f"ok{i}") for i in range(8)])
+    assert append(capsys, dataset, ok, fraction=0.5, elements="Cu,Ni")[0] == 0
+    before = all_files(dataset.parent)
+    batch = write_jsonl(tmp_path / "batch.jsonl", [cu_record("good"), bad(cu_record("bad")), cu_record("good2")])
+    code, result = append(capsys, dataset, batch, fraction=0.5, elements="Cu,Ni")
+    assert code == 2
+    problems = result["error"]["problems"]
+    assert [(p["index"], p["field"], p["file"], p["record"]) for p in problems] == [(1, field, str(batch), 1)]
+    assert reason in problems[0]["reason"], problems[0]
+    assert all_files(dataset.parent) == before
+
+
+def test_an_ase_extxyz_file_imports_with_the_right_energies_and_forces(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.io import write
+
+    frames = []
+    for i in range(4):
+        atoms = bulk("Cu", "fcc", a=3.6).repeat((2, 2, 1))
+        atoms.rattle(0.05, seed=i)
+        atoms.calc = EMT()
+        atoms.get_potential_energy()
+        atoms.get_forces()
+        atoms.get_stress()
+        frames.append(atoms)
+    xyz = tmp_path / "frames.extxyz"
+    write(xyz, frames, format="extxyz")
+    dataset = tmp_path / "accumulated.pckl.gzip"
+    code, result = append(capsys, dataset, xyz, elements="Cu")
+    assert code == 0 and result["added"] == 4
+    df = mlip_bridge.load_dataset(dataset)
+    for atoms, (_, row) in zip(frames, df.iterrows()):
+        assert row["energy"] == pytest.approx(atoms.get_potential_energy(), abs=1e-10)
+        np.testing.assert_allclose(row["forces"], atoms.get_forces(), atol=1e-8)
+        np.testing.assert_allclose(row["ase_atoms"].positions, atoms.positions, atol=1e-8)
+        np.testing.assert_allclose(row["stress"], atoms.get_stress(), atol=1e-8)
+    # The dataset exported as extxyz and re-imported is recognised as the same results.
+    out = tmp_path / "export.extxyz"
+    code, exported, _ = run_bridge(capsys, "export", "--dataset", str(dataset), "--out", str(out), "--format", "extxyz")
+    assert code == 0 and exported["rows"] == 4
+    code, again = append(capsys, dataset, out)
+    assert code == 0 and again["added"] == 0 and again["duplicates"] == 4
+
+
+def test_an_ase_file_without_forces_is_rejected_naming_the_frame(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from ase.build import bulk
+    from ase.io import write
+
+    xyz = tmp_path / "bare.extxyz"
+    write(xyz, [bulk("Cu", "fcc", a=3.6)], format="extxyz")
+    code, result = append(capsys, tmp_path / "d.pckl.gzip", xyz)
+    assert code == 2
+    assert {(p["file"], p["record"], p["field"]) for p in result["error"]["problems"]} == {
+        (str(xyz), 0, "energy"), (str(xyz), 0, "forces")}
+    assert not (tmp_path / "d.pckl.gzip").exists()
+
+
+def test_an_update_waits_for_the_lock_and_times_out_naming_the_holder(tmp_path: Path, emt_results: Path) -> None:
+    dataset = tmp_path / "accumulated.pckl.gzip"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({str(tmp_path / 'accumulated.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.lockf(fd, fcntl.LOCK_EX)\n"
+        "os.pwrite(fd, b'{\"host\": \"elsewhere\", \"pid\": 1}', 0)\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        script = str(PYTHON_DIR / "mlip_bridge.py")
+        busy = subprocess.run([sys.executable, script, "append", "--dataset", str(dataset), "--results", str(emt_results),
+                               "--lock-timeout", "0.5"], capture_output=True, text=True)
+        assert busy.returncode == 3
+        error = json.loads(busy.stdout.splitlines()[-1])["error"]
+        assert error["kind"] == "busy" and "elsewhere" in error["message"]
+        assert not dataset.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder died without unlocking: the kernel released its lock, nothing is stale.
+    done = subprocess.run([sys.executable, str(PYTHON_DIR / "mlip_bridge.py"), "append", "--dataset", str(dataset),
+                           "--results", str(emt_results), "--lock-timeout", "5"], capture_output=True, text=True)
+    assert done.returncode == 0 and json.loads(done.stdout.splitlines()[-1])["added"] == 6
+
+
+def test_info_reports_counts_per_split_and_element_and_the_history(tmp_path: Path, emt_results: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    dataset = tmp_path / "accumulated.pckl.gzip"
+    code, result, _ = run_bridge(capsys, "append", "--dataset", str(dataset), "--results", str(emt_results),
+                                 "--test-fraction", "0.5", "--origin",
+                                 json.dumps({"workflowId": "train-x-generation_003", "generation": 3}))
+    assert code == 0
+    code, info, _ = run_bridge(capsys, "info", "--dataset", str(dataset))
+    assert code == 0 and info["sha256"] == result["sha256"] == mlip_bridge.sha256_of_file(dataset)
+    df = mlip_bridge.load_dataset(dataset)
+    for element in ("Cu", "Ni"):
+        for side in ("train", "test"):
+            rows = df[df["mlip_split"] == side]
+            atoms = sum(a.get_chemical_symbols().count(element) for a in rows["ase_atoms"])
+            assert info["elements"][element]["atoms"][side] == atoms
+    entry = info["history"][-1]
+    assert entry["workflowId"] == "train-x-generation_003" and entry["generation"] == 3 and entry["added"] == 6
+    assert entry["sources"] == [str(emt_results.resolve())]

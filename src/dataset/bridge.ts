@@ -17,6 +17,9 @@ export interface BridgeOptions {
   timeoutMs?: number;
 }
 
+/** Problems listed in a bad-input message; the rest are counted. */
+const MAX_PROBLEMS_SHOWN = 50;
+
 /** The bridge's JSON answer, plus how long the Python process ran. */
 export async function runBridge<T extends object>(command: string, args: string[], opts: BridgeOptions): Promise<T & { programSeconds: number }> {
   const logFile = opts.logFile ?? join(tmpdir(), 'mlip-trainer-bridge.log');
@@ -35,10 +38,22 @@ export async function runBridge<T extends object>(command: string, args: string[
   } catch {
     /* reported below */
   }
-  if (res.exitCode === 2 && parsed !== null && typeof parsed === 'object' && 'error' in parsed) {
-    const e = (parsed as { error: { message: string; problems?: { index: number; field: string; value: unknown }[] } }).error;
-    const problems = (e.problems ?? []).map((p) => `  results[${p.index}].${p.field}: ${JSON.stringify(p.value)}`);
+  if (res.exitCode === 2 && isBridgeError(parsed)) {
+    const e = parsed.error;
+    const all = e.problems ?? [];
+    const problems = all.slice(0, MAX_PROBLEMS_SHOWN).map((p) => `  ${describeProblem(p)}`);
+    if (all.length > MAX_PROBLEMS_SHOWN) problems.push(`  ... and ${all.length - MAX_PROBLEMS_SHOWN} more`);
     throw new BadInputError([e.message, ...problems].join('\n'));
+  }
+  if (res.exitCode === 3 && isBridgeError(parsed)) {
+    // Another updater held the dataset lock for the whole timeout: worth retrying later.
+    throw new ProgramFailedError(parsed.error.message, {
+      program: 'mlip_bridge.py',
+      exitCode: 3,
+      signal: null,
+      logFile,
+      known: 'dataset-locked',
+    });
   }
   if (res.exitCode !== 0 || parsed === null) {
     throw new ProgramFailedError(
@@ -47,4 +62,31 @@ export async function runBridge<T extends object>(command: string, args: string[
     );
   }
   return { ...(parsed as T), programSeconds: res.durationMs / 1000 };
+}
+
+/** One defect of one record, as the bridge reports it. */
+export interface BridgeProblem {
+  /** Position in the whole batch. */
+  index: number;
+  field: string;
+  value: string;
+  reason?: string;
+  /** The file the record came from, and its position there. */
+  file?: string;
+  record?: number;
+}
+
+interface BridgeError {
+  error: { kind: string; message: string; problems?: BridgeProblem[] };
+}
+
+function isBridgeError(v: unknown): v is BridgeError {
+  return v !== null && typeof v === 'object' && 'error' in v && typeof (v as BridgeError).error?.message === 'string';
+}
+
+/** `file: results[3].forces: reason (got value)`, naming the record as the file numbers it. */
+export function describeProblem(p: BridgeProblem): string {
+  const where = p.file !== undefined ? `${p.file}: results[${p.record ?? p.index}]` : p.index >= 0 ? `results[${p.index}]` : '';
+  const field = where === '' ? p.field : `${where}.${p.field}`;
+  return `${field}: ${p.reason ?? 'invalid'} (got ${p.value})`;
 }

@@ -1,14 +1,18 @@
 /**
  * The persistent pacemaker dataset of a campaign, `data/accumulated.pckl.gzip`: a gzip pandas
- * pickle that pacemaker reads directly.
+ * pickle that pacemaker reads directly, with beside it the stable train/test split
+ * (`train.pckl.gzip`, `test.pckl.gzip`), the hash index that makes re-sent results no-ops
+ * (`accumulated.index.json`), the manifest (`manifest.json`) and the lock file. All of it is
+ * written by python/mlip_bridge.py under one lock; this class validates early and talks to it.
  */
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { writeFileAtomic, exists } from '../util/files.js';
 import { readResultsFile } from './results-file.js';
 import { runBridge, type BridgeOptions } from './bridge.js';
 import type { CalculationResult } from '../domain/schemas.js';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { BadInputError } from '../errors.js';
 
 /** The files one training run reads, and the version of the data they hold. */
 export interface TrainingData {
@@ -20,69 +24,186 @@ export interface TrainingData {
   sha256: string;
 }
 
+/** Structures per side of the split. */
+export interface SplitCounts {
+  train: number;
+  test: number;
+}
+
 export interface DatasetSummary extends TrainingData {
   /** The accumulated dataset, `data/accumulated.pckl.gzip`. */
   path: string;
   /** Structures appended by this call. */
   added: number;
+  /** Results of this call already in the dataset (or repeated within the batch), not appended. */
+  duplicates: number;
   /** Structures in the dataset afterwards. */
   total: number;
+  /** Structures per side of the stable split afterwards. */
+  structures: SplitCounts;
   /** sha256 of the dataset file: its version. */
   sha256: string;
   elements: string[];
+  /** `data/manifest.json`: counts, version and history of appends. */
+  manifestPath: string;
   /** Wall time of the bridge process, s (0 when nothing ran). */
   programSeconds: number;
+  /** Peak resident memory of the bridge process, MB (0 when nothing ran). */
+  peakRssMb: number;
+}
+
+/** Who asked for an append: recorded in the manifest's history. */
+export interface AppendOrigin {
+  workflowId?: string;
+  runId?: string;
+  generation?: number;
+  attempt?: number;
+  /** e.g. `cli` or `activity`. */
+  via?: string;
+}
+
+export interface DatasetStoreOptions {
+  /**
+   * Share of newly seen structures held out as the test set (the config's `test_size`), in
+   * [0, 1). Each structure's side is decided from its content hash when it is first added and
+   * never changes. Undefined: the fraction the manifest last recorded, else DEFAULT_TEST_FRACTION.
+   */
+  testFraction?: number;
+  /** How long an append waits for another updater's lock, s (default 20 min). */
+  lockTimeoutSeconds?: number;
+}
+
+/** PacemakerTrainerConfig's default `test_size`, for stores opened without a config. */
+export const DEFAULT_TEST_FRACTION = 0.1;
+
+/** Extensions read as CalculationResult JSON; anything else is handed to ASE by the bridge. */
+const JSON_EXTENSIONS = new Set(['.json', '.jsonl', '.ndjson']);
+
+/** The manifest as the bridge writes it (see python/mlip_bridge.py `_manifest`). */
+export interface DatasetManifest {
+  path: string;
+  trainPath: string;
+  testPath: string | null;
+  sha256: string;
+  total: number;
+  structures: SplitCounts;
+  atoms: SplitCounts;
+  elements: Record<string, { structures: SplitCounts; atoms: SplitCounts }>;
+  testFraction: number | null;
+  hash: { algorithm: string; fields: string[]; decimals: number };
+  updated: string;
+  history: DatasetHistoryEntry[];
+}
+
+/** One update of the dataset, as recorded in the manifest. */
+export interface DatasetHistoryEntry {
+  time: string;
+  workflowId?: string;
+  runId?: string;
+  generation?: number;
+  via?: string;
+  sources: string[];
+  received: number;
+  added: number;
+  addedTrain: number;
+  addedTest: number;
+  duplicates: number;
+  testFraction: number;
+  sha256: string;
 }
 
 export class DatasetStore {
   constructor(
     readonly path: string,
     private readonly bridge: BridgeOptions,
-  ) {}
+    private readonly options: DatasetStoreOptions = {},
+  ) {
+    const f = options.testFraction;
+    if (f !== undefined && !(Number.isFinite(f) && f >= 0 && f < 1)) {
+      throw new BadInputError(`test_size: expected a fraction in [0, 1) (got ${String(f)})`);
+    }
+  }
 
   /**
-   * Validates every record of every file first (schema and elements), then appends them in one
-   * atomic write. On bad input the dataset file is untouched.
+   * Validates every record of every file first (schema, elements, cell, overlapping atoms),
+   * then appends the results not already in the dataset in one locked, atomic update. On bad
+   * input nothing is written; re-sending a batch adds nothing.
    */
-  async appendFiles(files: readonly string[], elements?: readonly string[]): Promise<DatasetSummary> {
-    for (const f of files) await readResultsFile(f, elements);
+  async appendFiles(files: readonly string[], elements?: readonly string[], origin: AppendOrigin = {}): Promise<DatasetSummary> {
+    // JSON is validated here too: zod's messages name the JSON path of the bad field.
+    for (const f of files) if (JSON_EXTENSIONS.has(extname(f).toLowerCase())) await readResultsFile(f, elements);
     if (files.length === 0) return this.summary();
     const args = ['--dataset', this.path];
     for (const f of files) args.push('--results', f);
-    const r = await runBridge<Omit<DatasetSummary, 'trainPath' | 'testPath'>>('append', args, this.bridge);
-    return { ...r, path: this.path, trainPath: this.path, testPath: null };
+    if (elements !== undefined) args.push('--elements', elements.join(','));
+    const fraction = this.options.testFraction ?? (await this.recordedTestFraction());
+    args.push('--test-fraction', String(fraction));
+    if (this.options.lockTimeoutSeconds !== undefined) args.push('--lock-timeout', String(this.options.lockTimeoutSeconds));
+    args.push('--origin', JSON.stringify(origin));
+    const r = await runBridge<Omit<DatasetSummary, 'programSeconds'>>('append', args, this.bridge);
+    return { ...r, path: this.path };
   }
 
   /** The seed's update_dataset for in-memory results. */
-  async append(results: readonly CalculationResult[]): Promise<DatasetSummary> {
+  async append(results: readonly CalculationResult[], origin: AppendOrigin = {}): Promise<DatasetSummary> {
     const dir = await mkdtemp(join(tmpdir(), 'mlip-results-'));
     try {
       const file = join(dir, 'results.jsonl');
       await writeFileAtomic(file, results.map((r) => JSON.stringify(r)).join('\n') + '\n');
-      return await this.appendFiles([file]);
+      return await this.appendFiles([file], undefined, origin);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
 
+  /** `manifest.json` beside the dataset. */
+  get manifestPath(): string {
+    return join(this.path, '..', 'manifest.json');
+  }
+
+  /** The manifest, rebuilt by the bridge first when it or the index is missing or stale. */
+  async info(): Promise<DatasetManifest> {
+    if (!(await exists(this.path))) throw new BadInputError(`dataset not found: ${this.path} (nothing has been added yet)`);
+    const r: Partial<{ programSeconds: number; peakRssMb: number }> & DatasetManifest = await runBridge<DatasetManifest>('info', ['--dataset', this.path], this.bridge);
+    delete r.programSeconds;
+    delete r.peakRssMb;
+    return r;
+  }
+
   async summary(): Promise<DatasetSummary> {
     if (!(await exists(this.path))) {
-      return { path: this.path, trainPath: this.path, testPath: null, added: 0, total: 0, sha256: '', elements: [], programSeconds: 0 };
+      return {
+        path: this.path,
+        trainPath: this.path,
+        testPath: null,
+        added: 0,
+        duplicates: 0,
+        total: 0,
+        structures: { train: 0, test: 0 },
+        sha256: '',
+        elements: [],
+        manifestPath: this.manifestPath,
+        programSeconds: 0,
+        peakRssMb: 0,
+      };
     }
-    const s = await runBridge<{ rows: number; sha256: string; elements: string[] }>(
-      'summary',
-      ['--dataset', this.path],
-      this.bridge,
-    );
-    return {
-      path: this.path,
-      trainPath: this.path,
-      testPath: null,
-      added: 0,
-      total: s.rows,
-      sha256: s.sha256,
-      elements: s.elements,
-      programSeconds: s.programSeconds,
-    };
+    const s = await runBridge<Omit<DatasetSummary, 'programSeconds'>>('summary', ['--dataset', this.path], this.bridge);
+    return { ...s, path: this.path };
+  }
+
+  /** Writes the dataset (or one side of the split) as extended XYZ or CalculationResult JSONL. */
+  async export(out: string, format: 'extxyz' | 'jsonl', split: 'all' | 'train' | 'test' = 'all'): Promise<{ rows: number; out: string }> {
+    if (!(await exists(this.path))) throw new BadInputError(`dataset not found: ${this.path} (nothing has been added yet)`);
+    const r = await runBridge<{ rows: number }>('export', ['--dataset', this.path, '--out', out, '--format', format, '--split', split], this.bridge);
+    return { rows: r.rows, out };
+  }
+
+  private async recordedTestFraction(): Promise<number> {
+    try {
+      const m = JSON.parse(await readFile(this.manifestPath, 'utf8')) as { testFraction?: unknown };
+      return typeof m.testFraction === 'number' ? m.testFraction : DEFAULT_TEST_FRACTION;
+    } catch {
+      return DEFAULT_TEST_FRACTION;
+    }
   }
 }

@@ -1,8 +1,77 @@
 /** Commands about labelled data and the dataset. */
-import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { join, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
 import { labelEmt } from '../../dataset/emt.js';
-import { nonNegativeInt, positiveInt } from '../options.js';
+import { DatasetStore, type DatasetManifest, type DatasetSummary } from '../../dataset/store.js';
+import { loadDevStackConfig, loadTrainerConfig } from '../../config/load.js';
+import { CampaignName, ChemicalSymbolSchema } from '../../domain/schemas.js';
+import { CAMPAIGN_LAYOUT } from '../../domain/naming.js';
+import { resolveToolchain } from '../../pacemaker/toolchain.js';
+import { CliInputError, nonNegativeInt, positiveInt } from '../options.js';
+import { DEFAULT_STACK } from './stack.js';
+
+interface StoreOptions {
+  campaign: string;
+  workspace?: string;
+  stack: string;
+}
+
+/**
+ * The campaign's store as the workers see it: the workspace and the pacemaker installation (whose
+ * Python writes the pickles) come from temporal-dev.yml unless given.
+ */
+async function openStore(o: StoreOptions, testFraction?: number): Promise<DatasetStore> {
+  const name = CampaignName.safeParse(o.campaign);
+  if (!name.success) throw new CliInputError(`--campaign ${name.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(o.campaign)})`);
+  const stack = await loadDevStackConfig(o.stack);
+  const workspace = o.workspace !== undefined ? resolve(o.workspace) : stack.worker.workspace;
+  const toolchain = await resolveToolchain(stack.worker.pacemaker);
+  const dir = join(workspace, o.campaign);
+  return new DatasetStore(
+    join(dir, CAMPAIGN_LAYOUT.dataset),
+    { python: toolchain.python, logFile: join(dir, 'logs', 'dataset.log') },
+    testFraction !== undefined ? { testFraction } : {},
+  );
+}
+
+function testSize(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new CliInputError(`--test-size must be a fraction in [0, 1), got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function elementList(v: string): string[] {
+  const els = v.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const bad = els.filter((e) => !ChemicalSymbolSchema.safeParse(e).success);
+  if (els.length === 0 || bad.length > 0) throw new CliInputError(`--elements must be comma-separated chemical symbols, got ${JSON.stringify(v)}`);
+  return els;
+}
+
+const withStoreOptions = (c: Command): Command =>
+  c
+    .requiredOption('--campaign <name>', 'campaign (folder under the workspace)')
+    .option('--workspace <dir>', "workspace root (default: temporal-dev.yml's worker.workspace)")
+    .option('--stack <file>', 'dev stack description giving the default workspace and pacemaker', DEFAULT_STACK)
+    .addOption(new Option('--json', 'print machine-readable JSON only'));
+
+function printSummary(s: DatasetSummary): void {
+  console.log(`added ${s.added}, skipped ${s.duplicates} duplicate(s); ${s.total} structures (train ${s.structures.train}, test ${s.structures.test})`);
+  console.log(`dataset ${s.path}\nversion ${s.sha256}\ntrain   ${s.trainPath}\ntest    ${s.testPath ?? '(none: pacemaker splits by test_size)'}`);
+}
+
+function printManifest(m: DatasetManifest): void {
+  const rows = Object.entries(m.elements)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([el, c]) => `  ${el.padEnd(3)} structures ${String(c.structures.train).padStart(7)} train ${String(c.structures.test).padStart(7)} test   atoms ${String(c.atoms.train).padStart(9)} train ${String(c.atoms.test).padStart(9)} test`);
+  console.log(`dataset   ${m.path}\nversion   ${m.sha256}\nupdated   ${m.updated}`);
+  console.log(`structures ${m.total} (train ${m.structures.train}, test ${m.structures.test}); atoms train ${m.atoms.train}, test ${m.atoms.test}; test fraction ${m.testFraction ?? 'n/a'}`);
+  console.log(`train     ${m.trainPath}\ntest      ${m.testPath ?? '(none)'}\nper element:\n${rows.join('\n')}`);
+  console.log(`history (${m.history.length} update(s), newest last):`);
+  for (const h of m.history.slice(-20)) {
+    const who = [h.workflowId, h.generation !== undefined ? `generation ${h.generation}` : undefined, h.via].filter((x) => x !== undefined).join(', ');
+    console.log(`  ${h.time}  +${h.added} (${h.duplicates ?? 0} duplicate(s) skipped)  ${who}`);
+  }
+}
 
 export function registerDataCommands(program: Command): void {
   program
@@ -27,4 +96,42 @@ export function registerDataCommands(program: Command): void {
       });
       console.log(JSON.stringify(r));
     });
+
+  const dataset = program.command('dataset').description("a campaign's accumulated pacemaker dataset");
+
+  withStoreOptions(
+    dataset
+      .command('add')
+      .description('validate result files and append the structures not yet in the dataset')
+      .argument('<files...>', 'CalculationResult JSON/JSONL, or any file ASE reads with energies and forces (extxyz, OUTCAR, vasprun.xml)')
+      .option('--config <file>', 'trainer config: its elements and test_size apply')
+      .option('--elements <list>', 'comma-separated elements every atom must be one of (overrides --config)', elementList)
+      .option('--test-size <fraction>', 'share of new structures held out for testing (default: --config, else as recorded)', testSize),
+  ).action(async (files: string[], o: StoreOptions & { config?: string; elements?: string[]; testSize?: number; json?: boolean }) => {
+    const cfg = o.config !== undefined ? (await loadTrainerConfig(o.config)).pacemaker : undefined;
+    const store = await openStore(o, o.testSize ?? cfg?.test_size);
+    const s = await store.appendFiles(files.map((f) => resolve(f)), o.elements ?? cfg?.elements, { via: 'cli' });
+    if (o.json) console.log(JSON.stringify(s));
+    else printSummary(s);
+  });
+
+  withStoreOptions(dataset.command('info').description('print the manifest: counts per split and element, version, history')).action(
+    async (o: StoreOptions & { json?: boolean }) => {
+      const m = await (await openStore(o)).info();
+      if (o.json) console.log(JSON.stringify(m, null, 2));
+      else printManifest(m);
+    },
+  );
+
+  withStoreOptions(
+    dataset
+      .command('export')
+      .description('write the dataset back out')
+      .addOption(new Option('--format <format>', 'output format').choices(['extxyz', 'jsonl']).default('extxyz'))
+      .requiredOption('--out <file>', 'output file')
+      .addOption(new Option('--split <side>', 'which structures').choices(['all', 'train', 'test']).default('all')),
+  ).action(async (o: StoreOptions & { format: 'extxyz' | 'jsonl'; out: string; split: 'all' | 'train' | 'test'; json?: boolean }) => {
+    const r = await (await openStore(o)).export(resolve(o.out), o.format, o.split);
+    console.log(o.json ? JSON.stringify(r) : `wrote ${r.rows} structure(s) to ${r.out}`);
+  });
 }
