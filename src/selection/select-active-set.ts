@@ -13,7 +13,7 @@ import { describePotential } from '../domain/potential.js';
 import {
   ActiveSetSelection,
   DEFAULT_SELECTION_MEMORY_LIMIT,
-  GammaStats,
+  type GammaStats,
   MemoryLimit,
   describeIssues,
   type PacemakerTrainerConfig,
