@@ -1,8 +1,12 @@
-/** Training activities: run pacemaker for one generation, heartbeating its progress. */
+/**
+ * Training activities: run pacemaker for one generation, heartbeating its progress and its
+ * newest checkpoint, so that a retried attempt (crash, killed worker, timeout) resumes from it.
+ */
 import { Context } from '@temporalio/activity';
 import type { TrainerConfig, PotentialArtifact } from '../src/domain/schemas.js';
-import type { TrainingProgress } from '../src/domain/progress.js';
+import type { CheckpointRef, TrainingProgress } from '../src/domain/progress.js';
 import type { TrainingData } from '../src/dataset/store.js';
+import type { FineTuneMode } from '../src/domain/input-yaml.js';
 import { atBoundary } from './boundary.js';
 import { trainerFor, type ActivityDeps } from './deps.js';
 
@@ -14,6 +18,15 @@ export interface TrainPotentialActivityInput {
   data: TrainingData;
   initialPotential: string | null;
   parentVersion: string | null;
+  /** How to start from initialPotential: `continue` (-p, the default), `extend` or `reset`. */
+  fineTune?: FineTuneMode;
+}
+
+/** The checkpoint in the previous attempt's last heartbeat, if it sent one. */
+export function heartbeatedCheckpoint(details: unknown): CheckpointRef | null {
+  if (details === null || typeof details !== 'object') return null;
+  const cp = (details as Partial<TrainingProgress>).checkpoint;
+  return cp && typeof cp === 'object' && typeof cp.path === 'string' ? cp : null;
 }
 
 export function createTrainingActivities(deps: ActivityDeps) {
@@ -21,6 +34,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
     async trainPotential(input: TrainPotentialActivityInput): Promise<PotentialArtifact> {
       return atBoundary(async () => {
         const ctx = Context.current();
+        const info = ctx.info;
         const trainer = trainerFor(
           deps,
           input.campaign,
@@ -28,7 +42,10 @@ export function createTrainingActivities(deps: ActivityDeps) {
           input.config,
           input.parentVersion,
         );
-        let latest: TrainingProgress | null = null;
+        const resume = heartbeatedCheckpoint(info.heartbeatDetails);
+        // Until the first new progress, keep reporting the checkpoint we resume from: a crash
+        // before then must not make the next attempt forget it.
+        let latest: TrainingProgress | null = resume ? { ...(info.heartbeatDetails as TrainingProgress), checkpoint: resume } : null;
         // Heartbeat from a timer, not only on output: the server detects a dead worker only
         // through missed heartbeats, and cancellation arrives only with them.
         const beat = () => ctx.heartbeat(latest);
@@ -37,6 +54,9 @@ export function createTrainingActivities(deps: ActivityDeps) {
         try {
           return await trainer.runTraining(input.data, input.initialPotential, {
             signal: ctx.cancellationSignal,
+            resume,
+            owner: { workflowId: info.workflowExecution?.workflowId ?? info.activityId, activityId: info.activityId, attempt: info.attempt },
+            ...(input.fineTune !== undefined ? { fineTune: input.fineTune } : {}),
             onProgress: (p) => {
               latest = p;
             },

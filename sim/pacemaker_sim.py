@@ -40,6 +40,9 @@ process ran, 1-based, across fit cycles and ladder steps):
   PACEMAKER_SIM_ITER_LOG=FILE      append ``iteration <n>`` per completed iteration, n counting on
                                    from ``sim_state.iterations_done`` of a ``-p`` potential.
   PACEMAKER_SIM_PIDFILE=FILE       write this process's pid at start.
+  PACEMAKER_SIM_FAULT_ONCE=FILE    crash, hang and exit-code faults fire only while FILE does not
+                                   exist, and create it when they fire: a retried run of the same
+                                   environment then runs clean (as a node that crashed once).
 SIGTERM keeps Python's default action (the process ends at once).
 """
 
@@ -147,10 +150,21 @@ class Faults:
     early_stop_crash: bool = False
     iter_log: str | None = None
     pidfile: str | None = None
+    once_file: str | None = None
+
+    def fire_once(self) -> None:
+        """Marks a one-shot fault as fired (PACEMAKER_SIM_FAULT_ONCE)."""
+        if self.once_file:
+            Path(self.once_file).write_text("fired\n")
 
     @staticmethod
     def from_env(env: Mapping[str, str]) -> Faults:
+        once_file = env.get("PACEMAKER_SIM_FAULT_ONCE") or None
+        if once_file and Path(once_file).exists():
+            env = {k: v for k, v in env.items()
+                   if k not in ("PACEMAKER_SIM_CRASH_AT_ITER", "PACEMAKER_SIM_HANG_AT_ITER", "PACEMAKER_SIM_EXIT_CODE")}
         return Faults(
+            once_file=once_file,
             crash_at_iter=_env_number(env, "PACEMAKER_SIM_CRASH_AT_ITER", int),
             hang_at_iter=_env_number(env, "PACEMAKER_SIM_HANG_AT_ITER", int),
             iter_seconds=_env_number(env, "PACEMAKER_SIM_ITER_SECONDS", float) or 0.0,
@@ -1145,9 +1159,11 @@ class SimulatedFit:
         self.local_iterations += 1
         k = self.local_iterations
         if faults.hang_at_iter is not None and k == faults.hang_at_iter:
+            faults.fire_once()
             while True:
                 time.sleep(3600)
         if faults.crash_at_iter is not None and k == faults.crash_at_iter:
+            faults.fire_once()
             raise RuntimeError(f"simulated crash at iteration {k}")
         if faults.iter_seconds > 0:
             time.sleep(faults.iter_seconds)
@@ -1774,6 +1790,7 @@ def run_fit(args: argparse.Namespace, config: RunConfig, cutoff: float, faults: 
     if not args.no_predict:
         run_predictions(None if args.no_fit else fit, final, train, test, evaluator)
     if faults.exit_code is not None:
+        faults.fire_once()
         log.info(f"SIMULATOR: PACEMAKER_SIM_EXIT_CODE={faults.exit_code}: exiting with code {faults.exit_code}")
         return faults.exit_code
     return 0

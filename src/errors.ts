@@ -54,7 +54,12 @@ export class OutputMissingError extends TrainerError {
 
 export class OutOfMemoryError extends TrainerError {
   readonly type = 'OutOfMemory' as const;
-  readonly retryable = true;
+  readonly retryable: boolean;
+  /** Not retryable once the trainer has already shrunk the batch to its floor. */
+  constructor(message: string, retryable = true) {
+    super(message);
+    this.retryable = retryable;
+  }
 }
 
 export class CancelledError extends TrainerError {

@@ -104,6 +104,30 @@ export const KNOWN_FAILURES: readonly { kind: string; pattern: RegExp; retryable
     hint: 'pacemaker ran out of memory; a smaller backend.batch_size uses less',
   },
   {
+    kind: 'EarlyStoppingCrash',
+    pattern: /TestLossChangeTooSmallException|EARLY STOPPING[\s\S]*(Traceback|Error)/,
+    retryable: false,
+    hint: 'early stopping crashed pacemaker (seen with scipy 1.10): remove fit.min_relative_train_loss_per_iter / early_stopping_patience, or use scipy >= 1.11 in the pacemaker installation',
+  },
+  {
+    kind: 'BestCycleRestart',
+    pattern: /Number of finished fit cycles|`?bbasisconfig`? couldn't be None/,
+    retryable: false,
+    hint: 'pacemaker was started from a potential carrying _fit_cycles (interim_potential_best_cycle.yaml), so it did no fitting (upstream issue #77)',
+  },
+  {
+    kind: 'MissingReferenceEnergy',
+    pattern: /Neither 'energy_corrected' column nor/,
+    retryable: false,
+    hint: "the data has only total energies and input.yaml no data.reference_energy (pacemaker's -d drops it)",
+  },
+  {
+    kind: 'UnsupportedDataFile',
+    pattern: /Unsupported file type/,
+    retryable: false,
+    hint: 'pacemaker reads only pandas pickles (.pckl.gzip / .pkl.gz)',
+  },
+  {
     kind: 'PotentialAndInitialPotential',
     pattern: /ValueError:.*(initial.?potential|potential.*initial)/i,
     retryable: false,
@@ -132,6 +156,12 @@ export const KNOWN_FAILURES: readonly { kind: string; pattern: RegExp; retryable
     pattern: /(FileNotFoundError|No such file).*(pckl|pkl|gzip)/i,
     retryable: false,
     hint: 'a dataset file named in input.yaml does not exist',
+  },
+  {
+    kind: 'MissingFile',
+    pattern: /FileNotFoundError/,
+    retryable: false,
+    hint: 'a file named in input.yaml or on the command line does not exist',
   },
 ];
 

@@ -14,6 +14,28 @@ export interface TrainingProgress {
   forceRmse: number | null;
   secondsPerIteration: number | null;
   etaSeconds: number | null;
+  /**
+   * The newest resumable state of this generation: heartbeated so that a retried attempt (after
+   * a crash, a killed worker or a timeout) continues from it instead of starting over.
+   */
+  checkpoint?: CheckpointRef | null;
+  /** 1 for the first pacemaker run of the generation, +1 per resume or out-of-memory retry. */
+  run?: number;
+  /** `backend.batch_size` of the current run (smaller than configured after out-of-memory). */
+  batchSize?: number | null;
+}
+
+/** A copy of pacemaker's `interim_potential_0.yaml`, kept in the generation folder. */
+export interface CheckpointRef {
+  /** Absolute path of the copy (never pacemaker's own interim or best-cycle file). */
+  path: string;
+  sha256: string;
+  /** Iterations of the generation (across runs) the copy holds at least: resume runs maxiter - this. */
+  iteration: number;
+  /** Dataset, config, initial potential and fine-tune mode it belongs to: a checkpoint of other inputs is never resumed. */
+  runKey: string;
+  /** `backend.batch_size` when it was written, so a resume keeps an out-of-memory reduction. */
+  batchSize: number;
 }
 
 export const INITIAL_PROGRESS: TrainingProgress = {

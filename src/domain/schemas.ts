@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { isChemicalSymbol } from './elements.js';
+import { checkInputOverrides } from './input-yaml.js';
 
 /** A finite number: NaN and ±Infinity are rejected with the value shown. */
 const Finite = z.number().refine(Number.isFinite, { error: 'expected a finite number' });
@@ -87,6 +88,9 @@ export const OWNED_INPUT_KEYS: Readonly<Record<string, string>> = {
   'potential.functions.number_of_functions_per_element': 'functions_per_element',
   'data.reference_energy': 'reference_energy',
   'data.test_size': 'test_size',
+  'potential.initial_potential': 'initialPotential` with `fineTune: extend',
+  'potential.filename': 'initialPotential` with `fineTune: reset',
+  'potential.reset': 'initialPotential` with `fineTune: reset',
 };
 
 /** Keys written by the dataset stage, never by users. */
@@ -156,6 +160,9 @@ export const PacemakerTrainerConfig = z
       if (v !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['input', ...path], message: 'is written by the dataset stage; pass result files instead', input: v });
       }
+    }
+    for (const issue of checkInputOverrides(cfg.input)) {
+      ctx.addIssue({ code: 'custom', path: ['input', ...issue.path], message: issue.message, input: issue.value });
     }
     if (typeof cfg.reference_energy === 'object') {
       for (const el of cfg.elements) {
@@ -291,6 +298,9 @@ export const PotentialArtifact = z.object({
 });
 export type PotentialArtifact = z.infer<typeof PotentialArtifact>;
 
+/** See FineTuneMode in input-yaml.ts: continue (-p, same basis), extend (ladder from it), reset (same shape from zero). */
+export const FineTuneMode = z.enum(['continue', 'extend', 'reset']);
+
 /** Campaign names become folder names and workflow ids. */
 export const CampaignName = z
   .string()
@@ -309,6 +319,8 @@ export const TrainPotentialInput = z
     parentVersion: z.string().nullable().default(null),
     /** Candidates to select from for the next labelling round (issue 4); none by default. */
     pool: SelectionPool.nullable().default(null),
+    /** How to start from initialPotential; `continue` (-p) when absent. */
+    fineTune: FineTuneMode.optional(),
   })
   .strict();
 export type TrainPotentialInput = z.infer<typeof TrainPotentialInput>;

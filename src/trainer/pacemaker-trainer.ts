@@ -3,15 +3,15 @@
  * with pacemaker. Plain async code with no Temporal in it, so activities and any other caller
  * (CLI, scripts, tests) share it.
  */
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { BadInputError, OutOfMemoryError, OutputMissingError, ProgramFailedError } from '../errors.js';
-import { buildPacemakerInput, forContinuation, type PacemakerInput } from '../domain/input-yaml.js';
+import { buildPacemakerInput, forContinuation, forFineTune, type FineTuneMode, type FineTunePlan, type PacemakerInput } from '../domain/input-yaml.js';
 import { CAMPAIGN_LAYOUT, generationVersion } from '../domain/naming.js';
 import { createIterationParser, parseMetricsTable, recogniseFailure } from '../domain/pacemaker-log.js';
 import { describePotential } from '../domain/potential.js';
-import { INITIAL_PROGRESS, advanceProgress, type TrainingProgress } from '../domain/progress.js';
+import { INITIAL_PROGRESS, advanceProgress, type CheckpointRef, type TrainingProgress } from '../domain/progress.js';
 import {
   PotentialArtifact,
   type CalculationResult,
@@ -25,6 +25,22 @@ import { runProgram } from '../process/run-program.js';
 import type { Toolchain, PacemakerProgram } from '../pacemaker/toolchain.js';
 import { canonicalJson, exists, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
 import type { Trainer, TrainerRunContext } from './trainer.js';
+import { CheckpointKeeper, findCheckpoint } from './checkpoint.js';
+import { curveFromMetrics, formatCurve, mergeCurve, parseCurve } from './learning-curve.js';
+import { LOCAL_OWNER, ownsFolder, removePidFile, stopStaleRun, writePidFile } from './stale-process.js';
+
+/** The parent potential, copied into the generation folder (what `-p` or the ladder reads). */
+const PARENT_FILE = 'initial_potential.yaml';
+/** A copy of the checkpoint for `-p`: pacemaker overwrites its interim files while it runs. */
+const RESUME_FILE = 'resume_potential.yaml';
+
+async function readRuns(file: string): Promise<RunRecord[]> {
+  if (!(await exists(file))) return [];
+  return (await readFile(file, 'utf8'))
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as RunRecord);
+}
 
 export interface PacemakerTrainerOptions {
   config: PacemakerTrainerConfig;
@@ -39,15 +55,47 @@ export interface PacemakerTrainerOptions {
   env?: Record<string, string>;
 }
 
-/** Files of a generation folder recorded, with their hashes, in the artifact. */
+/** Files of a generation folder recorded, with their hashes, in the artifact (when present). */
 const ARTIFACT_FILES = [
   'input.yaml',
+  'initial_potential.yaml',
   'output_potential.yaml',
   'output_potential.yace',
   'log.txt',
+  'pacemaker.out',
   'metrics.txt',
   'test_metrics.txt',
+  'cycle_metrics.txt',
+  'test_cycle_metrics.txt',
+  'learning_curve.tsv',
+  'runs.jsonl',
+  'train_pred.pckl.gzip',
+  'test_pred.pckl.gzip',
+  'train_ef-distributions.png',
+  'test_ef-distributions.png',
 ] as const;
+
+/**
+ * Smallest `backend.batch_size` tried after out-of-memory exits (structures per chunk of the loss
+ * evaluation); below it a generation fails with a clear OutOfMemory error instead.
+ */
+export const OOM_BATCH_FLOOR = 1;
+
+/** One pacemaker run of a generation, as recorded in `runs.jsonl`. */
+interface RunRecord {
+  event: 'start' | 'end';
+  run: number;
+  attempt: number;
+  args?: string[];
+  maxiter?: number;
+  /** Iterations done before this run. */
+  offset?: number;
+  batchSize?: number;
+  resumedFrom?: string | null;
+  exitCode?: number | null;
+  failure?: string | null;
+  at: string;
+}
 
 export class PacemakerTrainer implements Trainer {
   readonly dataset: DatasetStore;
@@ -79,62 +127,171 @@ export class PacemakerTrainer implements Trainer {
     return this.dataset.append(newData);
   }
 
-  /** Contents of input.yaml for this generation. */
-  buildInput(data: TrainingData, continuing: boolean): PacemakerInput {
+  /** Contents of input.yaml for a fresh (not fine-tuned, not resumed) run. */
+  buildInput(data: TrainingData, continuing = false, batchSize = this.opts.config.batch_size): PacemakerInput {
     const input = buildPacemakerInput(this.opts.config, {
       filename: resolve(data.trainPath),
       ...(data.testPath !== null ? { testFilename: resolve(data.testPath) } : {}),
     });
-    return continuing ? forContinuation(input, this.opts.config.max_epochs) : input;
+    const sized = { ...input, backend: { ...input.backend, batch_size: batchSize } };
+    return continuing ? forContinuation(sized, this.opts.config.max_epochs) : sized;
+  }
+
+  /**
+   * Input and extra arguments of the next run: from scratch, fine-tuned from the parent, or
+   * resumed from a checkpoint (always `-p` on a copy, with the remaining iterations; `extend`
+   * resumes its ladder from the copy instead, since `-p` would drop the ladder).
+   */
+  planRun(data: TrainingData, o: { mode: FineTuneMode | null; checkpoint: CheckpointRef | null; batchSize: number }): FineTunePlan & { maxiter: number; offset: number } {
+    const maxiter = this.opts.config.max_epochs;
+    const base = this.buildInput(data, false, o.batchSize);
+    if (o.checkpoint) {
+      const offset = o.checkpoint.iteration;
+      if (o.mode === 'extend') return { ...forFineTune(base, 'extend', RESUME_FILE, maxiter), maxiter, offset };
+      // At least one iteration: pacemaker writes no output potential when it fits nothing.
+      const remaining = Math.max(1, maxiter - offset);
+      return { ...forFineTune(base, 'continue', RESUME_FILE, remaining), maxiter: remaining, offset };
+    }
+    if (o.mode !== null) return { ...forFineTune(base, o.mode, PARENT_FILE, maxiter), maxiter, offset: 0 };
+    return { input: base, args: [], maxiter, offset: 0 };
   }
 
   /** The seed's _run_training(): writes input.yaml, runs pacemaker, converts, collects metrics. */
   async runTraining(data: TrainingData, initialPotential: string | null, ctx: TrainerRunContext = {}): Promise<PotentialArtifact> {
     const dir = this.generationDir;
+    const cfg = this.opts.config;
     const datasetSha256 = data.sha256;
-    const configSha256 = sha256Text(canonicalJson(this.opts.config));
+    const configSha256 = sha256Text(canonicalJson(cfg));
+    if (ctx.fineTune !== undefined && initialPotential === null) {
+      throw new BadInputError(`fineTune: ${JSON.stringify(ctx.fineTune)} needs an initialPotential to start from (got null)`);
+    }
+    const mode: FineTuneMode | null = initialPotential === null ? null : (ctx.fineTune ?? 'continue');
 
     const done = await this.completedArtifact(datasetSha256, configSha256);
     if (done) return done;
 
     await mkdir(dir, { recursive: true });
-    let progress: TrainingProgress = { ...INITIAL_PROGRESS, stage: 'training', maxiter: this.opts.config.max_epochs };
-    ctx.onProgress?.(progress);
-
-    const args = ['input.yaml', '-o', 'output_potential.yaml', '-l', 'log.txt'];
+    let parentSha = '';
     if (initialPotential !== null) {
       await this.checkInitialPotential(initialPotential);
-      await copyFile(initialPotential, join(dir, 'initial_potential.yaml'));
-      args.push('-p', 'initial_potential.yaml');
+      parentSha = await sha256File(initialPotential);
     }
-    const input = this.buildInput(data, initialPotential !== null);
-    await writeFileAtomic(join(dir, 'input.yaml'), yaml.dump(input, { noRefs: true, lineWidth: 120 }));
+    const runKey = sha256Text(canonicalJson({ datasetSha256, configSha256, parentSha, mode }));
+    const owner = ctx.owner ?? LOCAL_OWNER;
 
-    const started = Date.now();
-    const parse = createIterationParser();
-    const pacemakerMs = await this.run('pacemaker', args, ctx, this.opts.trainingTimeoutMs, (line) => {
-      const it = parse(line);
-      if (it) {
-        progress = advanceProgress(progress, it, this.opts.config.max_epochs, (Date.now() - started) / 1000);
-        ctx.onProgress?.(progress);
+    // A pacemaker of an earlier attempt (killed worker) would race this one in the same folder.
+    const stale = await stopStaleRun(dir, owner);
+    let checkpoint = await findCheckpoint(dir, runKey, ctx.resume ?? null);
+    const runsFile = join(dir, 'runs.jsonl');
+    const curveFile = join(dir, 'learning_curve.tsv');
+    let runs: RunRecord[] = [];
+    if (checkpoint === null) {
+      // A fresh start: earlier runs (other inputs, or none resumable) are not part of this curve.
+      await writeFileAtomic(runsFile, '');
+      await writeFileAtomic(curveFile, formatCurve([]));
+    } else {
+      runs = await readRuns(runsFile);
+    }
+    if (initialPotential !== null) await copyFile(initialPotential, join(dir, PARENT_FILE));
+
+    let batchSize = checkpoint?.batchSize ?? cfg.batch_size;
+    let run = runs.filter((r) => r.event === 'start').length;
+    let progress: TrainingProgress = { ...INITIAL_PROGRESS, stage: 'training', maxiter: cfg.max_epochs, checkpoint, batchSize };
+    const report = (p: TrainingProgress) => {
+      progress = p;
+      ctx.onProgress?.(p);
+    };
+    report(progress);
+    if (stale !== null) await this.appendRun(runsFile, { event: 'end', run, attempt: owner.attempt, failure: `stale pacemaker (process group ${stale}) of an earlier attempt stopped`, at: new Date().toISOString() });
+
+    let pacemakerMs = 0;
+    let final: { offset: number; run: number } | null = null;
+    const batchesTried: number[] = [];
+    while (final === null) {
+      // Fold the previous run's rows (up to where this run resumes) into the learning curve.
+      await this.absorbLastRun(runsFile, curveFile, checkpoint?.iteration ?? 0);
+      run += 1;
+      batchesTried.push(batchSize);
+      const plan = this.planRun(data, { mode, checkpoint, batchSize });
+      if (checkpoint) await copyFile(checkpoint.path, join(dir, RESUME_FILE));
+      await writeFileAtomic(join(dir, 'input.yaml'), yaml.dump(plan.input, { noRefs: true, lineWidth: 120 }));
+      const args = ['input.yaml', '-o', 'output_potential.yaml', '-l', 'log.txt', ...plan.args];
+      await this.appendRun(runsFile, {
+        event: 'start', run, attempt: owner.attempt, args, maxiter: plan.maxiter, offset: plan.offset, batchSize,
+        resumedFrom: checkpoint ? `${checkpoint.path} (iteration ${checkpoint.iteration})` : null, at: new Date().toISOString(),
+      });
+      report({ ...progress, stage: 'training', run, batchSize, checkpoint });
+
+      let pid = -1;
+      const keeper = new CheckpointKeeper(dir, {
+        runKey,
+        offset: plan.offset,
+        batchSize,
+        previous: checkpoint,
+        owns: () => ownsFolder(dir, pid),
+        onCheckpoint: (ref) => report({ ...progress, checkpoint: ref }),
+      });
+      keeper.start();
+      const parse = createIterationParser();
+      const started = Date.now();
+      try {
+        pacemakerMs += await this.run('pacemaker', args, ctx, this.opts.trainingTimeoutMs, {
+          onSpawn: async (p) => {
+            pid = p;
+            await writePidFile(dir, owner, p);
+          },
+          onLine: (line) => {
+            const it = parse(line);
+            if (!it) return;
+            keeper.onIteration(it.iteration);
+            report({ ...advanceProgress(progress, it, cfg.max_epochs, (Date.now() - started) / 1000, plan.offset), checkpoint: keeper.latest, run, batchSize });
+          },
+        });
+        await this.appendRun(runsFile, { event: 'end', run, attempt: owner.attempt, exitCode: 0, at: new Date().toISOString() });
+        final = { offset: plan.offset, run };
+      } catch (err) {
+        checkpoint = await keeper.finish();
+        await this.appendRun(runsFile, { event: 'end', run, attempt: owner.attempt, failure: (err as Error).message.split('\n')[0] ?? null, at: new Date().toISOString() });
+        if (err instanceof OutOfMemoryError) {
+          if (batchSize <= OOM_BATCH_FLOOR) {
+            throw new OutOfMemoryError(
+              `pacemaker ran out of memory with backend.batch_size ${batchesTried.join(' -> ')} (floor ${OOM_BATCH_FLOOR}); give the worker more memory or use a smaller basis (functions_per_element ${cfg.functions_per_element}). ${err.message}`,
+              false,
+            );
+          }
+          batchSize = Math.max(OOM_BATCH_FLOOR, Math.floor(batchSize / 2));
+          if (checkpoint) checkpoint = { ...checkpoint, batchSize };
+          continue;
+        }
+        throw err;
+      } finally {
+        await keeper.finish();
+        if (pid > 0) await removePidFile(dir, pid);
       }
-    });
+    }
     if (!(await exists(join(dir, 'output_potential.yaml')))) {
       throw new OutputMissingError(`pacemaker exited 0 but wrote no output_potential.yaml in ${dir}`);
     }
+    await this.absorbLastRun(runsFile, curveFile, Infinity);
 
-    ctx.onProgress?.({ ...progress, stage: 'converting' });
+    report({ ...progress, stage: 'converting' });
     const conversionMs = await this.run('pace_yaml2yace', ['output_potential.yaml', '-o', 'output_potential.yace'], ctx, 10 * 60_000);
     if (!(await exists(join(dir, 'output_potential.yace')))) {
       throw new OutputMissingError(`pace_yaml2yace wrote no output_potential.yace in ${dir}`);
     }
 
+    const { metrics, metricsSeconds } = await this.collectMetrics();
+    // metrics.txt counts this run's iterations only; earlier runs of a resumed generation add theirs.
+    metrics.train = { ...metrics.train, iterations: metrics.train.iterations + final.offset };
+    if (metrics.test) metrics.test = { ...metrics.test, iterations: metrics.train.iterations };
     const files: Record<string, FileRef> = {};
-    for (const name of ARTIFACT_FILES) {
+    const names: string[] = [...ARTIFACT_FILES];
+    const reportDir = join(dir, 'report');
+    if (await exists(reportDir)) names.push(...(await readdir(reportDir)).filter((f) => f.endsWith('.png')).sort().map((f) => `report/${f}`));
+    for (const name of names) {
       const p = join(dir, name);
       if (await exists(p)) files[name] = { path: p, sha256: await sha256File(p) };
     }
-    const { metrics, metricsSeconds } = await this.collectMetrics();
     const artifact = PotentialArtifact.parse({
       path: join(dir, 'output_potential.yace'),
       potentialYaml: join(dir, 'output_potential.yaml'),
@@ -149,8 +306,24 @@ export class PacemakerTrainer implements Trainer {
       timings: { pacemakerSeconds: pacemakerMs / 1000, conversionSeconds: conversionMs / 1000, metricsSeconds },
     } satisfies PotentialArtifact);
     await writeFileAtomic(join(dir, 'artifact.json'), JSON.stringify(artifact, null, 2) + '\n');
-    ctx.onProgress?.({ ...progress, stage: 'done' });
+    report({ ...progress, stage: 'done' });
     return artifact;
+  }
+
+  private async appendRun(file: string, rec: RunRecord): Promise<void> {
+    const prev = (await exists(file)) ? await readFile(file, 'utf8') : '';
+    await writeFileAtomic(file, prev + JSON.stringify(rec) + '\n');
+  }
+
+  /** Adds the rows of the last started run's metrics.txt, up to `upTo`, to learning_curve.tsv. */
+  private async absorbLastRun(runsFile: string, curveFile: string, upTo: number): Promise<void> {
+    const last = (await readRuns(runsFile)).filter((r) => r.event === 'start').at(-1);
+    const metricsFile = join(this.generationDir, 'metrics.txt');
+    if (!last || !(await exists(metricsFile))) return;
+    const rows = parseMetricsTable(await readFile(metricsFile, 'utf8'));
+    const prev = (await exists(curveFile)) ? parseCurve(await readFile(curveFile, 'utf8')) : [];
+    const merged = mergeCurve(prev, curveFromMetrics(rows, last.offset ?? 0, last.run, upTo));
+    await writeFileAtomic(curveFile, formatCurve(merged));
   }
 
   /**
@@ -190,6 +363,7 @@ export class PacemakerTrainer implements Trainer {
     if (!parsed.success) return null;
     const a = parsed.data;
     if (a.datasetSha256 !== datasetSha256 || a.configSha256 !== configSha256) return null;
+    if (a.parentVersion !== (this.opts.parentVersion ?? null)) return null;
     for (const ref of Object.values(a.files)) {
       if (!(await exists(ref.path)) || (await sha256File(ref.path)) !== ref.sha256) return null;
     }
@@ -233,7 +407,7 @@ export class PacemakerTrainer implements Trainer {
     args: string[],
     ctx: TrainerRunContext,
     timeoutMs: number | undefined,
-    onLine?: (line: string) => void,
+    hooks: { onLine?: (line: string) => void; onSpawn?: (pid: number) => Promise<void> } = {},
   ): Promise<number> {
     const logFile = join(this.generationDir, `${program}.out`);
     const res = await runProgram({
@@ -243,7 +417,8 @@ export class PacemakerTrainer implements Trainer {
       ...(this.opts.env ? { env: this.opts.env } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
-      ...(onLine ? { onLine } : {}),
+      ...(hooks.onLine ? { onLine: hooks.onLine } : {}),
+      ...(hooks.onSpawn ? { onSpawn: hooks.onSpawn } : {}),
     });
     if (res.exitCode === 0) return res.durationMs;
     const tail = res.tail.join('\n');

@@ -1,0 +1,196 @@
+// PacemakerTrainer against the pacemaker simulator's fault injection: real processes, real
+// files in temp folders, no Temporal (the retry through Temporal is in test/integration).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { simulatorToolchain } from '../../../src/pacemaker/toolchain.js';
+import { OutOfMemoryError, ProgramFailedError, BadInputError } from '../../../src/errors.js';
+import { groupAlive } from '../../../src/process/run-program.js';
+import type { TrainingProgress } from '../../../src/domain/progress.js';
+import { parseCurve } from '../../../src/trainer/learning-curve.js';
+import { PID_FILE } from '../../../src/trainer/stale-process.js';
+import { sha256File } from '../../../src/util/files.js';
+import { iterationLog, makeCampaign, runsOf } from './helpers.js';
+
+const sim = simulatorToolchain();
+const owner = { workflowId: 'train-t-generation_000', activityId: '2', attempt: 1 };
+
+test('a crash at iteration 7 of 20 resumes from the checkpoint copy and ends with 20 iterations plus at most one repeated', async () => {
+  const c = await makeCampaign(sim);
+  const iterLog = join(c.dir, 'iterations.log');
+  const env = { PACEMAKER_SIM_CRASH_AT_ITER: '7', PACEMAKER_SIM_ITER_LOG: iterLog, PACEMAKER_SIM_FAULT_ONCE: join(c.dir, 'crashed') };
+  const trainer = c.trainer({ env });
+  let last: TrainingProgress | null = null;
+  await assert.rejects(trainer.runTraining(c.data, null, { owner, onProgress: (p) => (last = p) }), (err: unknown) => {
+    assert.ok(err instanceof ProgramFailedError);
+    assert.equal(err.retryable, true);
+    assert.match(err.message, /simulated crash at iteration 7/);
+    return true;
+  });
+  const checkpoint = (last as TrainingProgress | null)?.checkpoint;
+  assert.ok(checkpoint, 'the last progress carries a checkpoint');
+  assert.ok(checkpoint.iteration >= 5 && checkpoint.iteration <= 6, `checkpoint at iteration ${checkpoint.iteration}`);
+  assert.equal(await sha256File(checkpoint.path), checkpoint.sha256);
+  assert.match(checkpoint.path, /checkpoint_potential\.yaml$/);
+
+  // The retried attempt (a new trainer, as on another worker) gets the heartbeated checkpoint.
+  const artifact = await c.trainer({ env }).runTraining(c.data, null, { owner: { ...owner, attempt: 2 }, resume: checkpoint });
+  const iterations = await iterationLog(iterLog);
+  assert.equal(iterations.at(-1), 20, `last iteration ${iterations.at(-1)}`);
+  assert.ok(iterations.length >= 20 && iterations.length <= 21, `${iterations.length} iterations executed: ${iterations.join(',')}`);
+  assert.equal(artifact.metrics.train.iterations, 20);
+
+  const runs = await runsOf(trainer.generationDir);
+  const starts = runs.filter((r) => r.event === 'start');
+  assert.equal(starts.length, 2);
+  const resumed = starts[1]!;
+  assert.deepEqual((resumed.args as string[]).slice(-2), ['-p', 'resume_potential.yaml']);
+  assert.equal(resumed.maxiter, 20 - checkpoint.iteration);
+  for (const r of starts) assert.ok(!(r.args as string[]).some((a) => a.includes('best_cycle')), 'never the best-cycle file');
+  const input = yaml.load(await readFile(join(trainer.generationDir, 'input.yaml'), 'utf8')) as { fit: Record<string, unknown> };
+  assert.equal(input.fit.maxiter, 20 - checkpoint.iteration);
+
+  const curve = parseCurve(await readFile(join(trainer.generationDir, 'learning_curve.tsv'), 'utf8'));
+  assert.deepEqual(curve.map((p) => p.iteration), Array.from({ length: 21 }, (_, i) => i), 'one point per iteration 0..20');
+  assert.deepEqual([...new Set(curve.map((p) => p.run))], [1, 2]);
+  assert.ok(artifact.files['learning_curve.tsv']);
+  assert.ok(artifact.files['report/train_E-dE-dist.png'], 'report pictures recorded');
+});
+
+test('a resume never uses interim_potential_best_cycle.yaml, even when it is the newest file', async () => {
+  const c = await makeCampaign(sim);
+  const env = { PACEMAKER_SIM_CRASH_AT_ITER: '4', PACEMAKER_SIM_FAULT_ONCE: join(c.dir, 'crashed') };
+  const trainer = c.trainer({ env, config: { max_epochs: 8 } });
+  await assert.rejects(trainer.runTraining(c.data, null, { owner }));
+  // A best-cycle file with _fit_cycles lying around (as after a finished cycle) must be ignored.
+  await writeFile(join(trainer.generationDir, 'interim_potential_best_cycle.yaml'), 'metadata: {_fit_cycles: 1}\nelements: [Cu, Ni]\n');
+  const artifact = await c.trainer({ env, config: { max_epochs: 8 } }).runTraining(c.data, null, { owner: { ...owner, attempt: 2 } });
+  const starts = (await runsOf(trainer.generationDir)).filter((r) => r.event === 'start');
+  assert.match(String(starts[1]!.resumedFrom), /checkpoint_potential\.yaml/);
+  assert.equal(artifact.metrics.train.iterations, 8);
+  const log = await readFile(join(trainer.generationDir, 'log.txt'), 'utf8');
+  assert.doesNotMatch(log, /Number of finished fit cycles/);
+});
+
+test('an out-of-memory exit retries with half the batch size until it fits, and fails clearly at the floor', async () => {
+  const c = await makeCampaign(sim);
+  const trainer = c.trainer({ env: { PACEMAKER_SIM_OOM_ABOVE_BATCH: '3' }, config: { max_epochs: 5, batch_size: 10 } });
+  const artifact = await trainer.runTraining(c.data, null, { owner });
+  const starts = (await runsOf(trainer.generationDir)).filter((r) => r.event === 'start');
+  assert.deepEqual(starts.map((r) => r.batchSize), [10, 5, 2]);
+  const input = yaml.load(await readFile(join(trainer.generationDir, 'input.yaml'), 'utf8')) as { backend: Record<string, unknown> };
+  assert.equal(input.backend.batch_size, 2);
+  assert.equal(artifact.metrics.train.iterations, 5);
+
+  const gen1 = c.trainer({ generation: 1, env: { PACEMAKER_SIM_OOM_ABOVE_BATCH: '0' }, config: { max_epochs: 5, batch_size: 4 } });
+  await assert.rejects(gen1.runTraining(c.data, null, { owner }), (err: unknown) => {
+    assert.ok(err instanceof OutOfMemoryError);
+    assert.equal(err.retryable, false);
+    assert.match(err.message, /backend\.batch_size 4 -> 2 -> 1 \(floor 1\)/);
+    return true;
+  });
+});
+
+test('a stale pacemaker of a killed attempt is stopped before the retry starts', async () => {
+  const c = await makeCampaign(sim);
+  const pidFile = join(c.dir, 'first.pid');
+  const iterLog = join(c.dir, 'iterations.log');
+  const slow = { PACEMAKER_SIM_ITER_SECONDS: '0.3', PACEMAKER_SIM_PIDFILE: pidFile, PACEMAKER_SIM_ITER_LOG: iterLog };
+  const first = c.trainer({ env: slow, config: { max_epochs: 30 } });
+  let last: TrainingProgress | null = null;
+  // Attempt 1 is abandoned, as by a SIGKILLed worker: nobody awaits or cancels it.
+  const abandoned = first.runTraining(c.data, null, { owner, onProgress: (p) => (last = p) }).catch((e: unknown) => e);
+  const until = Date.now() + 30_000;
+  while (((last as TrainingProgress | null)?.checkpoint?.iteration ?? 0) < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  const stalePid = Number(await readFile(pidFile, 'utf8'));
+  assert.ok(groupAlive(stalePid), 'the first pacemaker runs');
+  const recorded = JSON.parse(await readFile(join(first.generationDir, PID_FILE), 'utf8')) as { pid: number; workflowId: string; activityId: string };
+  assert.equal(recorded.workflowId, owner.workflowId);
+  assert.equal(recorded.activityId, owner.activityId);
+
+  const retried = c.trainer({ env: { PACEMAKER_SIM_ITER_LOG: iterLog }, config: { max_epochs: 30 } });
+  const artifact = await retried.runTraining(c.data, null, { owner: { ...owner, attempt: 2 }, resume: (last as TrainingProgress | null)?.checkpoint ?? null });
+  assert.ok(await abandoned instanceof ProgramFailedError, 'the abandoned attempt saw its pacemaker killed');
+  assert.equal(groupAlive(stalePid), false, 'the stale pacemaker is gone');
+  const runs = await runsOf(retried.generationDir);
+  assert.ok(runs.some((r) => /stale pacemaker \(process group \d+\)/.test(String(r.failure))), 'the stop is recorded');
+  assert.equal(artifact.metrics.train.iterations, 30);
+  const iterations = await iterationLog(iterLog);
+  assert.equal(iterations.at(-1), 30);
+  await assert.rejects(stat(join(retried.generationDir, PID_FILE)), 'the pid file is removed after a clean finish');
+});
+
+test('fine-tuning passes -p and no ladder; extend uses initial_potential with a ladder; reset refits the shape', async () => {
+  const c = await makeCampaign(sim);
+  const parent = await c.trainer({ config: { max_epochs: 5 } }).runTraining(c.data, null, { owner });
+  const ladderCfg = { max_epochs: 5, input: { fit: { ladder_step: 2 } } };
+
+  const cont = c.trainer({ generation: 1, config: ladderCfg, parentVersion: 'generation_000' });
+  const a1 = await cont.runTraining(c.data, parent.potentialYaml, { owner });
+  const start1 = (await runsOf(cont.generationDir)).find((r) => r.event === 'start')!;
+  assert.deepEqual((start1.args as string[]).slice(-2), ['-p', 'initial_potential.yaml']);
+  assert.ok(!(start1.args as string[]).includes('-ip'));
+  const in1 = yaml.load(await readFile(join(cont.generationDir, 'input.yaml'), 'utf8')) as { fit: Record<string, unknown>; potential: Record<string, unknown> };
+  assert.equal(in1.fit.ladder_step, undefined, 'no ladder_step with -p (upstream issue #39)');
+  assert.ok(in1.potential, 'potential section still present');
+  assert.equal(a1.parentVersion, 'generation_000');
+  // The fine-tune starts where the parent ended: its first loss is the parent's final loss.
+  const rows = (await readFile(join(cont.generationDir, 'metrics.txt'), 'utf8')).trim().split('\n');
+  const loss0 = Number(rows[1]!.trim().split(/\s+/)[3]);
+  assert.ok(Math.abs(loss0 - parent.metrics.train.loss!) <= 1e-9 * Math.abs(parent.metrics.train.loss!), `${loss0} vs ${parent.metrics.train.loss}`);
+
+  const ext = c.trainer({ generation: 2, config: { max_epochs: 5, functions_per_element: 8 }, parentVersion: 'generation_000' });
+  await ext.runTraining(c.data, parent.potentialYaml, { owner, fineTune: 'extend' });
+  const start2 = (await runsOf(ext.generationDir)).find((r) => r.event === 'start')!;
+  assert.ok(!(start2.args as string[]).includes('-p') && !(start2.args as string[]).includes('-ip'));
+  const in2 = yaml.load(await readFile(join(ext.generationDir, 'input.yaml'), 'utf8')) as { fit: Record<string, unknown>; potential: Record<string, unknown> };
+  assert.equal(in2.potential.initial_potential, 'initial_potential.yaml');
+  assert.deepEqual(in2.fit.ladder_step, [10, 0.02]);
+  assert.match(await readFile(join(ext.generationDir, 'log.txt'), 'utf8'), /Ladder-scheme fitting is ON/);
+
+  const reset = c.trainer({ generation: 3, config: { max_epochs: 5 }, parentVersion: 'generation_000' });
+  await reset.runTraining(c.data, parent.potentialYaml, { owner, fineTune: 'reset' });
+  const in3 = yaml.load(await readFile(join(reset.generationDir, 'input.yaml'), 'utf8')) as { potential: Record<string, unknown> };
+  assert.deepEqual(in3.potential, { filename: 'initial_potential.yaml', reset: true });
+  assert.match(await readFile(join(reset.generationDir, 'log.txt'), 'utf8'), /Reset target potential/);
+});
+
+test('a parent potential whose elements or cutoff differ from the config is a non-retryable BadInput', async () => {
+  const c = await makeCampaign(sim);
+  const parent = await c.trainer({ config: { max_epochs: 3 } }).runTraining(c.data, null, { owner });
+  const wrongCutoff = c.trainer({ generation: 1, config: { max_epochs: 3, cutoff: 6.0 } });
+  await assert.rejects(wrongCutoff.runTraining(c.data, parent.potentialYaml, { owner }), (err: unknown) => {
+    assert.ok(err instanceof BadInputError);
+    assert.match(err.message, /cutoff 5 Å but the config has cutoff 6 Å/);
+    return true;
+  });
+  const wrongElements = c.trainer({ generation: 1, config: { max_epochs: 3, elements: ['Cu', 'Al'] } });
+  await assert.rejects(wrongElements.runTraining(c.data, parent.potentialYaml, { owner }), /elements \[Cu, Ni\] but the config has \[Cu, Al\]/);
+  await assert.rejects(c.trainer({ generation: 1 }).runTraining(c.data, null, { owner, fineTune: 'extend' }), /fineTune: "extend" needs an initialPotential/);
+});
+
+test('re-running a complete generation returns its artifact without running pacemaker again', async () => {
+  const c = await makeCampaign(sim);
+  const iterLog = join(c.dir, 'iterations.log');
+  const first = await c.trainer({ env: { PACEMAKER_SIM_ITER_LOG: iterLog }, config: { max_epochs: 4 } }).runTraining(c.data, null, { owner });
+  const again = await c.trainer({ env: { PACEMAKER_SIM_ITER_LOG: iterLog }, config: { max_epochs: 4 } }).runTraining(c.data, null, { owner });
+  assert.deepEqual(again, first);
+  assert.equal((await iterationLog(iterLog)).length, 4, 'no iteration ran the second time');
+});
+
+test('an early-stopping crash is reported by name and not retried', async () => {
+  const c = await makeCampaign(sim);
+  const trainer = c.trainer({
+    env: { PACEMAKER_SIM_EARLY_STOP_CRASH: '1' },
+    config: { max_epochs: 5, input: { fit: { min_relative_train_loss_per_iter: 5e-2, early_stopping_patience: 1 } } },
+  });
+  await assert.rejects(trainer.runTraining(c.data, null, { owner }), (err: unknown) => {
+    assert.ok(err instanceof ProgramFailedError);
+    assert.equal(err.details.known, 'EarlyStoppingCrash');
+    assert.equal(err.retryable, false);
+    assert.match(err.message, /\[EarlyStoppingCrash: early stopping crashed pacemaker/);
+    return true;
+  });
+});
