@@ -1,0 +1,38 @@
+// Replays recorded histories (test/fixtures/histories, recorded by workflow-loop.test.ts with
+// MLIP_RECORD_HISTORIES=1) against the current workflow bundle: a change that would make a
+// running generation or loop non-deterministic fails here, before it reaches a cluster.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DefaultLogger, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import proto from '@temporalio/proto';
+const { temporal } = proto;
+import { bundleWorkflows } from '../../src/temporal/worker.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
+
+const DIR = join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
+let bundle: WorkflowBundleOption;
+
+before(async () => {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  bundle = await bundleWorkflows();
+});
+
+test('recorded histories of a generation, a fine-tune and a loop replay against the current workflow code', async () => {
+  const files = (await readdir(DIR)).filter((f) => f.endsWith('.pb')).sort();
+  assert.deepEqual(files, ['active-learning-loop-first-run.pb', 'train-potential-fine-tune.pb', 'train-potential-generation-0.pb']);
+  for (const f of files) {
+    const history = temporal.api.history.v1.History.decode(await readFile(join(DIR, f)));
+    assert.ok((history.events?.length ?? 0) > 10, `${f} holds a real history`);
+    await Worker.runReplayHistory({ workflowBundle: bundle }, history, f);
+  }
+});
+
+test('the replay test notices a non-deterministic change (a history edited to expect another activity)', async () => {
+  const history = temporal.api.history.v1.History.decode(await readFile(join(DIR, 'train-potential-generation-0.pb')));
+  const scheduled = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'updateDataset');
+  assert.ok(scheduled?.activityTaskScheduledEventAttributes?.activityType, 'the fixture schedules updateDataset');
+  scheduled.activityTaskScheduledEventAttributes.activityType.name = 'somethingElse';
+  await assert.rejects(Worker.runReplayHistory({ workflowBundle: bundle }, history, 'tampered'), /[Nn]ondetermin|somethingElse/);
+});
