@@ -113,7 +113,7 @@ export const KNOWN_FAILURES: readonly { kind: string; pattern: RegExp; retryable
     kind: 'BestCycleRestart',
     pattern: /Number of finished fit cycles|`?bbasisconfig`? couldn't be None/,
     retryable: false,
-    hint: 'pacemaker was started from a potential carrying _fit_cycles (interim_potential_best_cycle.yaml), so it did no fitting (upstream issue #77)',
+    hint: 'pacemaker did no fitting: its start potential carried _fit_cycles (interim_potential_best_cycle.yaml, upstream issue #77), or a ladder found nothing to add to the initial potential',
   },
   {
     kind: 'MissingReferenceEnergy',

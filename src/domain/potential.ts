@@ -6,6 +6,8 @@ export interface PotentialShape {
   cutoff: number | null;
   /** Fit cycles already done (`_fit_cycles` in metadata): non-zero makes pacemaker skip fitting. */
   fitCycles: number;
+  /** Basis functions per central element (fitted YAML only; empty for an input-style shape). */
+  functionsPerElement: Record<string, number>;
 }
 
 /**
@@ -24,11 +26,16 @@ export function describePotential(doc: unknown): PotentialShape | null {
       .filter((t) => t.length === 1 && t[0] !== '')
       .map((t) => t[0]!);
     const cuts = blocks.map((b) => Number(b.rcutij)).filter(Number.isFinite);
-    return { elements, cutoff: cuts.length > 0 ? Math.max(...cuts) : null, fitCycles };
+    const functionsPerElement: Record<string, number> = {};
+    for (const b of blocks) {
+      const central = (typeof b.speciesblock === 'string' ? b.speciesblock : '').trim().split(/\s+/)[0];
+      if (central) functionsPerElement[central] = (functionsPerElement[central] ?? 0) + (Array.isArray(b.nbody) ? b.nbody.length : 0);
+    }
+    return { elements, cutoff: cuts.length > 0 ? Math.max(...cuts) : null, fitCycles, functionsPerElement };
   }
   if (Array.isArray(d.elements)) {
     const cutoff = Number(d.cutoff);
-    return { elements: (d.elements as unknown[]).map(String), cutoff: Number.isFinite(cutoff) ? cutoff : null, fitCycles };
+    return { elements: (d.elements as unknown[]).map(String), cutoff: Number.isFinite(cutoff) ? cutoff : null, fitCycles, functionsPerElement: {} };
   }
   return null;
 }

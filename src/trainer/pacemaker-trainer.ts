@@ -173,7 +173,7 @@ export class PacemakerTrainer implements Trainer {
     await mkdir(dir, { recursive: true });
     let parentSha = '';
     if (initialPotential !== null) {
-      await this.checkInitialPotential(initialPotential);
+      await this.checkInitialPotential(initialPotential, mode);
       parentSha = await sha256File(initialPotential);
     }
     const runKey = sha256Text(canonicalJson({ datasetSha256, configSha256, parentSha, mode }));
@@ -370,7 +370,7 @@ export class PacemakerTrainer implements Trainer {
     return a;
   }
 
-  private async checkInitialPotential(path: string): Promise<void> {
+  private async checkInitialPotential(path: string, mode: FineTuneMode | null = null): Promise<void> {
     if (basename(path) === 'interim_potential_best_cycle.yaml') {
       throw new BadInputError(
         `initialPotential: ${path} is pacemaker's best-cycle checkpoint, which carries _fit_cycles and makes pacemaker skip fitting (upstream issue #77); use output_potential.yaml or interim_potential_0.yaml`,
@@ -393,6 +393,12 @@ export class PacemakerTrainer implements Trainer {
     if (shape.cutoff !== null && Math.abs(shape.cutoff - this.opts.config.cutoff) > 1e-6) {
       throw new BadInputError(
         `initialPotential: ${path} has cutoff ${shape.cutoff} Å but the config has cutoff ${this.opts.config.cutoff} Å; continuing would silently keep ${shape.cutoff}`,
+      );
+    }
+    const largest = Math.max(0, ...Object.values(shape.functionsPerElement));
+    if (mode === 'extend' && largest >= this.opts.config.functions_per_element) {
+      throw new BadInputError(
+        `fineTune: "extend" grows the basis from ${path}, which already has ${largest} functions per element, but functions_per_element is ${this.opts.config.functions_per_element}; raise functions_per_element above ${largest} or use fineTune: "continue"`,
       );
     }
     if (shape.fitCycles > 0) {

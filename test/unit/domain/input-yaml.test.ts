@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import yaml from 'js-yaml';
 import { buildPacemakerInput, forContinuation, deepMerge } from '../../../src/domain/input-yaml.js';
-import { PacemakerTrainerConfig } from '../../../src/domain/schemas.js';
+import { PacemakerTrainerConfig, describeIssues } from '../../../src/domain/schemas.js';
 
 const cfg = PacemakerTrainerConfig.parse({
   cutoff: 5.0,
@@ -65,4 +65,44 @@ test('continuing with -p drops ladder_step (upstream issue #39) and keeps the po
 
 test('deepMerge replaces arrays and scalars, merges objects', () => {
   assert.deepEqual(deepMerge({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] }, d: 2 }), { a: { b: 1, c: [3] }, d: 2 });
+});
+
+test('fine-tune modes: continue passes -p and drops the ladder, extend sets initial_potential with a ladder, reset refits the file', async () => {
+  const { forFineTune, DEFAULT_LADDER_STEP } = await import('../../../src/domain/input-yaml.js');
+  const withLadder = PacemakerTrainerConfig.parse({ ...cfg, input: { fit: { ladder_step: 5, ladder_type: 'power_order' } } });
+  const base = buildPacemakerInput(withLadder, { filename: 'x.pckl.gzip' });
+
+  const cont = forFineTune(base, 'continue', 'parent.yaml', 40);
+  assert.deepEqual(cont.args, ['-p', 'parent.yaml']);
+  assert.equal(cont.input.fit.ladder_step, undefined);
+  assert.equal(cont.input.fit.ladder_type, undefined);
+  assert.equal(cont.input.fit.maxiter, 40);
+  assert.ok(cont.input.potential.elements, 'potential section kept: pacemaker crashes without it');
+
+  const ext = forFineTune(buildPacemakerInput(cfg, { filename: 'x.pckl.gzip' }), 'extend', 'parent.yaml', 40);
+  assert.deepEqual(ext.args, [], 'never -p or -ip');
+  assert.equal(ext.input.potential.initial_potential, 'parent.yaml');
+  assert.deepEqual(ext.input.fit.ladder_step, [...DEFAULT_LADDER_STEP]);
+  assert.equal(forFineTune(base, 'extend', 'parent.yaml', 40).input.fit.ladder_step, 5, 'a configured ladder_step is kept');
+
+  const reset = forFineTune(base, 'reset', 'parent.yaml', 40);
+  assert.deepEqual(reset.args, []);
+  assert.deepEqual(reset.input.potential, { filename: 'parent.yaml', reset: true });
+  assert.equal(reset.input.fit.ladder_step, undefined);
+});
+
+test('pass-through keys are checked against the keys pacemaker reads, naming the field and value', () => {
+  const typo = PacemakerTrainerConfig.safeParse({ ...cfg, input: { fit: { maxiters: 5 } } }, { reportInput: true });
+  assert.equal(typo.success, false);
+  const msg = describeIssues(typo.error);
+  assert.match(msg, /input\.fit\.maxiters: is not a pacemaker fit key \(known: loss, weighting/);
+  assert.match(msg, /\(got 5\)/);
+  const bad = PacemakerTrainerConfig.safeParse({ ...cfg, input: { backend: { display_step: 0 }, fit: { ladder_step: 'big' } } }, { reportInput: true });
+  assert.equal(bad.success, false);
+  const m2 = describeIssues(bad.error);
+  assert.match(m2, /input\.backend\.display_step: must be an integer >= 1 \(got 0\)/);
+  assert.match(m2, /input\.fit\.ladder_step: must be an integer >= 1 or a list/);
+  const owned = PacemakerTrainerConfig.safeParse({ ...cfg, input: { potential: { initial_potential: 'x.yaml' } } });
+  assert.match(describeIssues(owned.error!), /input\.potential\.initial_potential: is set by the typed field `initialPotential` with `fineTune: extend`/);
+  assert.ok(PacemakerTrainerConfig.safeParse({ ...cfg, input: { fit: { ladder_step: [10, 0.02], fit_cycles: 2 }, backend: { display_step: 5 } } }).success);
 });

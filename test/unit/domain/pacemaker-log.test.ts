@@ -46,6 +46,30 @@ test('known failures are recognised by their log', () => {
   assert.equal(recogniseFailure('all good'), null);
 });
 
+test('the traps of the reference page and of the real runs are recognised by name', () => {
+  // Verbatim last stderr lines of real pacemaker 0.2.7+172 runs (PACEMAKER_OBSERVED.md).
+  const cases: [string, string, boolean][] = [
+    ["ValueError: Couldn't combine `initial_potential` setting with non-dictionary `potential` setting", 'PotentialAndInitialPotential', false],
+    ["ValueError: No 'cutoff' provided in YAML file, please specify it", 'MissingCutoff', false],
+    ["AttributeError: 'Namespace' object has no attribute 'query_data'", 'MissingSection', false],
+    ["ValueError: Neither 'energy_corrected' column nor 'data::reference_energy' option provided", 'MissingReferenceEnergy', false],
+    ['W - Number of finished fit cycles (1) >= number of expected fit cycles (1). Use another potential', 'BestCycleRestart', false],
+    ["ValueError: `bbasisconfig` couldn't be None for FitAdapter.setup_backend_for_predict", 'BestCycleRestart', false],
+    ["FileNotFoundError: [Errno 2] No such file or directory: 'nonexist.yaml'", 'MissingFile', false],
+    ['ValueError: Unsupported file type', 'UnsupportedDataFile', false],
+    ['pyace.generalfit.TestLossChangeTooSmallException: EARLY STOPPING: Too small', 'EarlyStoppingCrash', false],
+    ['I - EARLY STOPPING: Too small or even positive TRAIN loss change\nTraceback (most recent call last):', 'EarlyStoppingCrash', false],
+    ['MemoryError', 'OutOfMemory', true],
+  ];
+  for (const [tail, kind, retryable] of cases) {
+    const f = recogniseFailure(tail);
+    assert.equal(f?.kind, kind, tail);
+    assert.equal(f?.retryable, retryable, tail);
+  }
+  // Early stopping that worked (scipy 1.11.4: exit 0) is no failure.
+  assert.equal(recogniseFailure('I - EARLY STOPPING: Too small or even positive TRAIN loss change (best=-2.35e-02  / iter) Stopping'), null);
+});
+
 // Verbatim from a real pacemaker 0.2.7+172 run with display_step: 2 (stderr).
 const FIT_STATS_BLOCK = `2026/11/30 05:05:52 I - 
 --------------------------------------------FIT STATS--------------------------------------------

@@ -21,7 +21,7 @@ species:
 `;
 
 test('elements and cutoff are read from the species blocks of a fitted potential', () => {
-  assert.deepEqual(describePotential(yaml.load(REAL)), { elements: ['Cu', 'Ni'], cutoff: 5, fitCycles: 0 });
+  assert.deepEqual(describePotential(yaml.load(REAL)), { elements: ['Cu', 'Ni'], cutoff: 5, fitCycles: 0, functionsPerElement: { Cu: 0, Ni: 0 } });
 });
 
 test('the best-cycle checkpoint is recognised by its _fit_cycles', () => {
@@ -30,6 +30,18 @@ test('the best-cycle checkpoint is recognised by its _fit_cycles', () => {
 });
 
 test('an input-style shape and garbage', () => {
-  assert.deepEqual(describePotential({ elements: ['Mg', 'O'], cutoff: 6 }), { elements: ['Mg', 'O'], cutoff: 6, fitCycles: 0 });
+  assert.deepEqual(describePotential({ elements: ['Mg', 'O'], cutoff: 6 }), { elements: ['Mg', 'O'], cutoff: 6, fitCycles: 0, functionsPerElement: {} });
   assert.equal(describePotential('not a potential'), null);
+});
+
+test('functions per element count the nbody entries of every block centred on that element', () => {
+  const doc = {
+    species: [
+      { speciesblock: 'Cu', rcutij: 5, nbody: [{}, {}, {}] },
+      { speciesblock: 'Cu Ni', rcutij: 5, nbody: [{}, {}] },
+      { speciesblock: 'Ni', rcutij: 5, nbody: [{}] },
+      { speciesblock: 'Ni Cu', rcutij: 5, nbody: [{}, {}, {}, {}] },
+    ],
+  };
+  assert.deepEqual(describePotential(doc)?.functionsPerElement, { Cu: 5, Ni: 5 });
 });

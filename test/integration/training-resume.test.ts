@@ -1,0 +1,130 @@
+// Resume and fine-tuning through Temporal: a real dev server retries the trainPotential
+// activity after the simulated pacemaker crashes, and the retry continues from the heartbeated
+// checkpoint instead of starting over.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { simulatorToolchain } from '../../src/pacemaker/toolchain.js';
+import { labelEmt } from '../../src/dataset/emt.js';
+import { readProgress, startTraining } from '../../src/client/train.js';
+import type { PotentialArtifact, TrainerConfigInput } from '../../src/domain/schemas.js';
+import type { TrainingProgress } from '../../src/domain/progress.js';
+
+let stack: TestStack;
+
+before(async () => {
+  stack = await startTestStack();
+});
+after(async () => {
+  await stack?.stop();
+});
+
+const config = (maxEpochs: number): TrainerConfigInput => ({
+  engine: 'pacemaker',
+  pacemaker: { elements: ['Cu', 'Ni'], cutoff: 5.0, order: 2, functions_per_element: 5, max_epochs: maxEpochs, evaluator: 'pyace', test_size: 0 },
+});
+
+function lines(text: string): string[] {
+  return text.split('\n').filter((l) => l.trim() !== '');
+}
+
+test('a crash at iteration 7 of 20 is retried by Temporal and resumes: 20 iterations in total plus at most one repeated', async () => {
+  const toolchain = simulatorToolchain();
+  const campaign = 'resume-crash';
+  const workspaceRoot = join(stack.dir, 'workspace');
+  const iterLog = join(stack.dir, `${campaign}-iterations.log`);
+  const env = {
+    PACEMAKER_SIM_CRASH_AT_ITER: '7',
+    PACEMAKER_SIM_FAULT_ONCE: join(stack.dir, `${campaign}-crashed`),
+    PACEMAKER_SIM_ITER_LOG: iterLog,
+    PACEMAKER_SIM_ITER_SECONDS: '0.1',
+  };
+  const w = await stack.startWorker({ taskQueue: `q-${campaign}`, workspaceRoot, toolchain, env });
+  try {
+    const results = join(stack.dir, `${campaign}.jsonl`);
+    await labelEmt({ out: results, count: 4, elements: ['Cu', 'Ni'], seed: 5, python: toolchain.python });
+    const handle = await startTraining(stack.client, { campaign, generation: 0, config: config(20), results: [results] }, `q-${campaign}`);
+    const seen: TrainingProgress[] = [];
+    const watching = (async () => {
+      for (;;) {
+        const p = (await readProgress(handle).catch(() => null)) as TrainingProgress | null;
+        if (p) seen.push(p);
+        const d = await handle.describe();
+        if (d.status.name !== 'RUNNING') return;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
+    const artifact = (await handle.result()) as PotentialArtifact;
+    await watching;
+
+    const iterations = lines(await readFile(iterLog, 'utf8')).map((l) => Number(l.split(' ')[1]));
+    assert.equal(iterations.at(-1), 20);
+    assert.ok(iterations.length <= 21, `${iterations.length} iterations executed: ${iterations.join(',')}`);
+    assert.equal(artifact.metrics.train.iterations, 20);
+
+    const genDir = join(workspaceRoot, campaign, 'potentials', 'generation_000');
+    const runs = lines(await readFile(join(genDir, 'runs.jsonl'), 'utf8')).map((l) => JSON.parse(l) as { event: string; attempt: number; args?: string[]; offset?: number });
+    const starts = runs.filter((r) => r.event === 'start');
+    assert.equal(starts.length, 2, 'one crashed run, one resumed run');
+    assert.equal(starts[1]!.attempt, 2, 'the resume is the second attempt of the activity');
+    assert.deepEqual(starts[1]!.args!.slice(-2), ['-p', 'resume_potential.yaml']);
+    assert.ok(starts[1]!.offset! >= 5, `resumed from iteration ${starts[1]!.offset}`);
+    assert.ok(!starts.some((r) => r.args!.join(' ').includes('best_cycle')));
+    assert.ok(artifact.files['learning_curve.tsv']);
+    assert.ok(
+      seen.some((p) => p.checkpoint && p.checkpoint.iteration >= 1),
+      `the heartbeated progress carried a checkpoint (saw ${seen.length} progress records)`,
+    );
+  } finally {
+    await w.stop();
+  }
+});
+
+test('a fine-tune through the workflow passes -p and no ladder, and fineTune: extend uses a ladder', async () => {
+  const toolchain = simulatorToolchain();
+  const campaign = 'finetune-wf';
+  const workspaceRoot = join(stack.dir, 'workspace');
+  const w = await stack.startWorker({ taskQueue: `q-${campaign}`, workspaceRoot, toolchain });
+  try {
+    const results = join(stack.dir, `${campaign}.jsonl`);
+    await labelEmt({ out: results, count: 4, elements: ['Cu', 'Ni'], seed: 6, python: toolchain.python });
+    const g0 = (await (await startTraining(stack.client, { campaign, generation: 0, config: config(4), results: [results] }, `q-${campaign}`)).result()) as PotentialArtifact;
+    const withLadder: TrainerConfigInput = { engine: 'pacemaker', pacemaker: { ...config(4).pacemaker, input: { fit: { ladder_step: 2 } } } };
+    const g1 = (await (
+      await startTraining(
+        stack.client,
+        { campaign, generation: 1, config: withLadder, results: [], initialPotential: g0.potentialYaml, parentVersion: g0.version },
+        `q-${campaign}`,
+      )
+    ).result()) as PotentialArtifact;
+    assert.equal(g1.parentVersion, 'generation_000');
+    const dir1 = join(workspaceRoot, campaign, 'potentials', 'generation_001');
+    const start1 = JSON.parse(lines(await readFile(join(dir1, 'runs.jsonl'), 'utf8'))[0]!) as { args: string[] };
+    assert.deepEqual(start1.args.slice(-2), ['-p', 'initial_potential.yaml']);
+    assert.doesNotMatch(await readFile(join(dir1, 'input.yaml'), 'utf8'), /ladder_step/);
+
+    await (
+      await startTraining(
+        stack.client,
+        {
+          campaign,
+          generation: 2,
+          config: { engine: 'pacemaker', pacemaker: { ...config(4).pacemaker, order: 3, functions_per_element: 9 } },
+          results: [],
+          initialPotential: g0.potentialYaml,
+          parentVersion: g0.version,
+          fineTune: 'extend',
+        },
+        `q-${campaign}`,
+      )
+    ).result();
+    const dir2 = join(workspaceRoot, campaign, 'potentials', 'generation_002');
+    const input2 = await readFile(join(dir2, 'input.yaml'), 'utf8');
+    assert.match(input2, /initial_potential: initial_potential\.yaml/);
+    assert.match(input2, /ladder_step:/);
+  } finally {
+    await w.stop();
+  }
+});
