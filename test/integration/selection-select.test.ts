@@ -59,7 +59,7 @@ test('n larger than pace_select returns still yields n: the rest are filled by t
   assert.ok(r.paceSelectReturned < 30, `pace_select's cap is below n (returned ${r.paceSelectReturned})`);
   assert.equal(r.counts.pace_select, r.paceSelectReturned);
   assert.ok(r.counts.gamma > 0);
-  assert.deepEqual(r.chosenBy.slice(0, r.counts.pace_select), Array(r.counts.pace_select).fill('pace_select'));
+  assert.deepEqual(r.chosenBy.slice(0, r.counts.pace_select), Array<string>(r.counts.pace_select).fill('pace_select'));
   const filled = r.gammaMax.slice(r.counts.pace_select) as number[];
   assert.ok(filled.every((g) => typeof g === 'number'));
   assert.deepEqual(filled, [...filled].sort((a, b) => b - a), 'filled by decreasing gamma');
@@ -82,12 +82,15 @@ test('a repeated selection with the same inputs returns the earlier answer witho
   const dir = await mkdtemp(join(tmpdir(), 'mlip-sel-'));
   const p = await pool(dir, 10, toolchain);
   const spawned: string[] = [];
+  const record = (_pid: number, program: string) => {
+    spawned.push(program);
+  };
   const opts = { pool: p, n: 3, potential: null, config: config(), workDir: join(dir, 'w'), toolchain };
   const first = await selectActiveSet(opts);
-  const second = await selectActiveSet({ ...opts, onSpawn: (_pid, program) => spawned.push(program) });
+  const second = await selectActiveSet({ ...opts, onSpawn: record });
   assert.deepEqual(second, first);
-  assert.deepEqual(spawned, [], 'no program ran');
-  const third = await selectActiveSet({ ...opts, n: 4, onSpawn: (_pid, program) => spawned.push(program) });
+  assert.equal(spawned.length, 0, 'no program ran');
+  const third = await selectActiveSet({ ...opts, n: 4, onSpawn: record });
   assert.equal(third.indices.length, 4);
   assert.ok(spawned.includes('pace_select'), 'a different n selects again');
 });
@@ -130,7 +133,7 @@ test('with a real pacemaker, the structures chosen equal those pace_select choos
   assert.equal(res.exitCode, 0);
   const back = await readBack(toolchain.python, join(direct, 'direct.pkl.gz'));
   assert.deepEqual(r.indices, back.index, 'same structures, same order');
-  assert.deepEqual(r.chosenBy, Array(n).fill('pace_select'));
+  assert.deepEqual(r.chosenBy, Array<string>(n).fill('pace_select'));
 
   // And the fill with the real pyace: n above pace_select's cap still gives n, gammas from pyace.
   const big = await selectActiveSet({ pool: p, n: 25, potential: join(dir, 'w', 'potential.yaml'), workDir: join(dir, 'w25'), toolchain });

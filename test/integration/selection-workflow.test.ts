@@ -1,0 +1,134 @@
+// The selection stage inside trainPotentialWorkflow on a real Temporal dev server: the active set
+// (.asi) beside the .yace in the artifact, the under-determined case, the pool's selection in
+// the result, and bad pools failing as non-retryable BadInput.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { resolveToolchain, simulatorToolchain, type Toolchain } from '../../src/pacemaker/toolchain.js';
+import { labelEmt } from '../../src/dataset/emt.js';
+import { startTraining } from '../../src/client/train.js';
+import { sha256File } from '../../src/util/files.js';
+import { PotentialArtifact, type TrainerConfigInput } from '../../src/domain/schemas.js';
+
+let stack: TestStack;
+before(async () => {
+  stack = await startTestStack();
+});
+after(async () => {
+  await stack?.stop();
+});
+
+const config = (functions: number, maxEpochs = 5): TrainerConfigInput => ({
+  engine: 'pacemaker',
+  pacemaker: { elements: ['Cu', 'Ni'], cutoff: 5.0, order: 2, functions_per_element: functions, max_epochs: maxEpochs, evaluator: 'pyace', test_size: 0 },
+});
+
+interface Run {
+  campaign: string;
+  toolchain: Toolchain;
+  structures: number;
+  functions: number;
+  pool?: { count: number; n: number; elements?: string[] };
+}
+
+async function runGeneration(r: Run): Promise<PotentialArtifact> {
+  const taskQueue = `q-${r.campaign}`;
+  const workspaceRoot = join(stack.dir, 'workspace');
+  const w = await stack.startWorker({ taskQueue, workspaceRoot, toolchain: r.toolchain });
+  try {
+    const results = join(stack.dir, `${r.campaign}.jsonl`);
+    await labelEmt({ out: results, count: r.structures, elements: ['Cu', 'Ni'], seed: 3, python: r.toolchain.python });
+    let pool = null;
+    if (r.pool) {
+      const path = join(stack.dir, `${r.campaign}-pool.jsonl`);
+      await labelEmt({ out: path, count: r.pool.count, elements: r.pool.elements ?? ['Cu', 'Ni'], seed: 5, python: r.toolchain.python });
+      pool = { path, n: r.pool.n, memoryLimit: '2GB' };
+    }
+    const handle = await startTraining(stack.client, { campaign: r.campaign, generation: 0, config: config(r.functions), results: [results], pool }, taskQueue);
+    return (await handle.result()) as PotentialArtifact;
+  } finally {
+    await w.stop();
+  }
+}
+
+async function assertActiveSetBesideYace(a: PotentialArtifact): Promise<void> {
+  assert.ok(a.activeSet, `an active set (warning: ${a.activeSetWarning ?? 'none'})`);
+  assert.equal(dirname(a.activeSet.path), dirname(a.path), '.asi beside the .yace');
+  assert.match(a.activeSet.path, /output_potential\.asi$/);
+  assert.ok((await stat(a.activeSet.path)).size > 0);
+  assert.equal(await sha256File(a.activeSet.path), a.activeSet.sha256);
+  assert.deepEqual(a.files['output_potential.asi'], a.activeSet);
+  const onDisk = JSON.parse(await readFile(join(dirname(a.path), 'artifact.json'), 'utf8')) as PotentialArtifact;
+  assert.deepEqual(onDisk.activeSet, a.activeSet, 'artifact.json on disk records it too');
+  assert.equal(a.activeSetWarning, null);
+}
+
+test('after training, the .asi appears beside the .yace in the artifact, and the pool selection is in the result (simulator)', async () => {
+  const toolchain = simulatorToolchain();
+  const a = await runGeneration({ campaign: 'sel-asi', toolchain, structures: 6, functions: 5, pool: { count: 12, n: 3 } });
+  PotentialArtifact.parse(a);
+  await assertActiveSetBesideYace(a);
+  assert.ok(a.selection);
+  assert.equal(a.selection.indices.length, 3);
+  assert.equal(a.selection.unfittedPotential, true, 'generation 0 selects with the unfitted shape');
+  assert.equal(a.selection.simulated, true);
+  assert.equal(await sha256File(a.selection.selected.path), a.selection.selected.sha256);
+  assert.deepEqual(JSON.parse(await readFile(a.selection.indicesFile, 'utf8')), a.selection.indices);
+});
+
+test('too little data for the basis ("under-determined") finishes the artifact without an active set and says so (simulator)', async () => {
+  const toolchain = simulatorToolchain();
+  const a = await runGeneration({ campaign: 'sel-under', toolchain, structures: 1, functions: 20 });
+  PotentialArtifact.parse(a);
+  assert.equal(a.activeSet, null);
+  assert.match(a.activeSetWarning ?? '', /under-determined: \d+ atoms for \d+ functions/);
+  assert.ok((await stat(a.path)).size > 0, 'the potential itself is there');
+  assert.equal(a.selection, null, 'no pool, no selection');
+});
+
+test('a pool with an element the potential lacks fails the generation as non-retryable BadInput (simulator)', async () => {
+  const toolchain = simulatorToolchain();
+  await assert.rejects(
+    runGeneration({ campaign: 'sel-badpool', toolchain, structures: 4, functions: 5, pool: { count: 3, n: 2, elements: ['Cu', 'Al'] } }),
+    (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      type Failure = { type?: string; nonRetryable?: boolean; message?: string; cause?: Failure };
+      const cause = err.cause as Failure;
+      const failure = cause.cause ?? cause;
+      assert.equal(failure.type, 'BadInput');
+      assert.equal(failure.nonRetryable, true);
+      assert.match(failure.message ?? '', /element\(s\) Al that the potential lacks/);
+      return true;
+    },
+  );
+});
+
+test('with a real pacemaker: the .asi from pace_activeset appears in the artifact and the pool selection runs with pyace', async (t) => {
+  const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
+  if (toolchain.kind !== 'pacemaker') {
+    console.log('skipped: no pacemaker (put pacemaker on PATH or set MLIP_PACEMAKER to its bin folder)');
+    t.skip('no pacemaker');
+    return;
+  }
+  const a = await runGeneration({ campaign: 'sel-real', toolchain, structures: 6, functions: 5, pool: { count: 12, n: 3 } });
+  await assertActiveSetBesideYace(a);
+  assert.equal(a.simulated, false);
+  assert.equal(a.selection?.indices.length, 3);
+  assert.equal(a.selection?.simulated, false);
+});
+
+test('with a real pacemaker: one small structure for a 20-function basis is under-determined, and the generation still finishes', async (t) => {
+  const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
+  if (toolchain.kind !== 'pacemaker') {
+    console.log('skipped: no pacemaker (put pacemaker on PATH or set MLIP_PACEMAKER to its bin folder)');
+    t.skip('no pacemaker');
+    return;
+  }
+  const a = await runGeneration({ campaign: 'sel-under-real', toolchain, structures: 1, functions: 20 });
+  assert.equal(a.activeSet, null);
+  assert.match(a.activeSetWarning ?? '', /under-determined/);
+  console.log(`real pacemaker under-determined warning: ${a.activeSetWarning}`);
+});
