@@ -6,6 +6,7 @@ import { CliInputError } from './options.js';
 import { registerStackCommands } from './commands/stack.js';
 import { registerTrainCommands } from './commands/train.js';
 import { registerDataCommands } from './commands/data.js';
+import { registerSelectCommands } from './commands/select.js';
 
 // Worker chatter (state changes, retried attempts) stays out of the terminal unless asked for.
 Runtime.install({ logger: new DefaultLogger((process.env.MLIP_LOG_LEVEL ?? 'WARN') as 'WARN') });
@@ -18,6 +19,7 @@ const program = new Command()
 registerStackCommands(program);
 registerTrainCommands(program);
 registerDataCommands(program);
+registerSelectCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,76 @@
+/** `mlip-trainer select`: choose structures to label from a pool, outside any workflow. */
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { loadDevStackConfig, loadTrainerConfig } from '../../config/load.js';
+import type { ActiveSetSelection } from '../../domain/schemas.js';
+import { DEFAULT_SELECTION_MEMORY_LIMIT } from '../../domain/schemas.js';
+import { resolveToolchain, SIMULATOR_NOTICE } from '../../pacemaker/toolchain.js';
+import { selectActiveSet } from '../../selection/select-active-set.js';
+import { CliInputError, positiveInt } from '../options.js';
+import { DEFAULT_STACK } from './stack.js';
+
+interface SelectOptions {
+  pool: string;
+  n: number;
+  potential?: string;
+  activeSet?: string;
+  config?: string;
+  out: string;
+  memoryLimit: string;
+  pacemaker?: string;
+  stack: string;
+  json?: boolean;
+}
+
+function fmt(v: number | null | undefined): string {
+  return v === null || v === undefined ? 'n/a' : v.toFixed(3);
+}
+
+function printSelection(r: ActiveSetSelection): void {
+  console.log(`selected ${r.indices.length} of ${r.poolSize} structures (n = ${r.requested})${r.simulated ? '  [SIMULATED: pacemaker simulator]' : ''}`);
+  console.log(`  by pace_select (D-optimality): ${r.counts.pace_select}   (pace_select returned ${r.paceSelectReturned} for -m ${r.requested})`);
+  console.log(`  by largest extrapolation grade: ${r.counts.gamma}`);
+  if (r.gamma) console.log(`  gamma of the selected: min ${fmt(r.gamma.min)}  median ${fmt(r.gamma.median)}  max ${fmt(r.gamma.max)}  (> 1: ${r.gamma.aboveOne})`);
+  if (r.poolGamma) console.log(`  gamma over the pool:   min ${fmt(r.poolGamma.min)}  median ${fmt(r.poolGamma.median)}  max ${fmt(r.poolGamma.max)}`);
+  console.log(`potential  ${r.potential}${r.unfittedPotential ? ' (unfitted shape from pacemaker --dry-run: generation 0)' : ''}`);
+  console.log(`active set ${r.activeSet ?? '(none)'}`);
+  console.log(`selected   ${r.selected.path}\nindices    ${r.indicesFile}: ${JSON.stringify(r.indices.slice(0, 20))}${r.indices.length > 20 ? ' ...' : ''}`);
+  for (const w of r.warnings) console.log(`warning: ${w}`);
+}
+
+export function registerSelectCommands(program: Command): void {
+  program
+    .command('select')
+    .description('choose n structures to label from a pool by D-optimality (pace_select), filled up by extrapolation grade')
+    .requiredOption('--pool <file>', 'candidates: results .json/.jsonl or a dataset .pckl.gzip/.pkl.gz')
+    .requiredOption('-n <count>', 'structures to select', (v) => positiveInt('-n', v))
+    .option('--potential <file>', 'potential YAML to select with (default: the unfitted shape of --config, generation 0)')
+    .option('--active-set <file>', "the potential's .asi (default: <potential>.asi when it exists)")
+    .option('--config <file>', 'trainer config (needed without --potential)')
+    .option('--out <dir>', 'folder for the selection files', 'selection')
+    .option('--memory-limit <size>', 'pace_select memory limit, e.g. 8GB or 500MB', DEFAULT_SELECTION_MEMORY_LIMIT)
+    .option('--pacemaker <location>', "pacemaker bin folder, Python, 'auto' or 'simulator' (default: temporal-dev.yml)")
+    .option('--stack <file>', 'dev stack description giving the default pacemaker', DEFAULT_STACK)
+    .addOption(new Option('--json', 'print machine-readable JSON only'))
+    .action(async (o: SelectOptions) => {
+      if (o.potential === undefined && o.config === undefined) {
+        throw new CliInputError('give --potential FILE, or --config FILE to select with the unfitted generation-0 potential');
+      }
+      const config = o.config !== undefined ? (await loadTrainerConfig(o.config)).pacemaker : undefined;
+      const location = o.pacemaker ?? (await loadDevStackConfig(o.stack)).worker.pacemaker;
+      const toolchain = await resolveToolchain(location);
+      if (toolchain.kind === 'simulator') console.error(SIMULATOR_NOTICE);
+      const r = await selectActiveSet({
+        pool: resolve(o.pool),
+        n: o.n,
+        potential: o.potential !== undefined ? resolve(o.potential) : null,
+        ...(o.activeSet !== undefined ? { activeSet: resolve(o.activeSet) } : {}),
+        ...(config ? { config } : {}),
+        workDir: resolve(o.out),
+        memoryLimit: o.memoryLimit,
+        toolchain,
+      });
+      if (o.json) console.log(JSON.stringify(r, null, 2));
+      else printSelection(r);
+    });
+}
