@@ -1,0 +1,187 @@
+"""mlip_select: pool conversion, the fill by extrapolation grade, reading pace_select's output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+PYTHON_DIR = Path(__file__).resolve().parents[1]
+ROOT = PYTHON_DIR.parent
+sys.path.insert(0, str(PYTHON_DIR))
+
+import mlip_bridge  # noqa: E402
+import mlip_select  # noqa: E402
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
+    code = mlip_select.main(list(argv))
+    lines = capsys.readouterr().out.strip().splitlines()
+    return code, json.loads(lines[-1])
+
+
+@pytest.fixture(scope="module")
+def pool_jsonl(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("pool") / "pool.jsonl"
+    mlip_bridge.command_label_emt(str(out), 16, ["Cu", "Ni"], seed=4, natoms=8)
+    return out
+
+
+@pytest.fixture(scope="module")
+def sim_potential(tmp_path_factory: pytest.TempPathFactory, pool_jsonl: Path) -> Path:
+    """An unfitted simulator potential from `pacemaker --dry-run` (Cu/Ni, 5 functions per element)."""
+    folder = tmp_path_factory.mktemp("dry")
+    frame = mlip_select.dry_run_sample(mlip_select.read_pool(str(pool_jsonl)), 5)
+    mlip_bridge.save_dataset(frame, folder / "sample.pckl.gzip")
+    (folder / "input.yaml").write_text(
+        "cutoff: 5.0\nseed: 42\npotential:\n  deltaSplineBins: 0.001\n  elements: [Cu, Ni]\n"
+        "  embeddings: {ALL: {npot: FinnisSinclairShiftedScaled, fs_parameters: [1, 1, 1, 0.5], ndensity: 2}}\n"
+        "  bonds: {ALL: {radbase: SBessel, radparameters: [5.25], rcut: 5.0, dcut: 0.01, NameOfCutoffFunction: cos}}\n"
+        "  functions: {number_of_functions_per_element: 5, ALL: {nradmax_by_orders: [8, 3], lmax_by_orders: [0, 2]}}\n"
+        "data: {filename: sample.pckl.gzip, reference_energy: auto}\nfit: {maxiter: 1}\nbackend: {evaluator: pyace}\n"
+    )
+    subprocess.run([str(ROOT / "sim" / "bin" / "pacemaker"), "--dry-run", "input.yaml"], cwd=folder, check=True,
+                   capture_output=True)
+    return folder / "target_potential.yaml"
+
+
+def test_prepare_turns_a_results_file_into_a_gzip_pool_with_positions_as_index(capsys, tmp_path, pool_jsonl):
+    code, out = run(capsys, "prepare", "--pool", str(pool_jsonl), "--out", str(tmp_path / "pool.pkl.gz"),
+                    "--sample", str(tmp_path / "sample.pckl.gzip"), "--sample-size", "3")
+    assert code == 0
+    assert out["rows"] == 16 and out["elements"] == ["Cu", "Ni"] and out["natomsTotal"] == 16 * 8
+    frame = pd.read_pickle(tmp_path / "pool.pkl.gz", compression="gzip")
+    assert list(frame.index) == list(range(16))
+    sample = pd.read_pickle(tmp_path / "sample.pckl.gzip", compression="gzip")
+    assert len(sample) == 3 and float(sample["energy"].abs().sum()) == 0.0
+
+
+def test_prepare_accepts_a_dataset_pickle_and_resets_its_index(capsys, tmp_path, pool_jsonl):
+    frame = mlip_select.read_pool(str(pool_jsonl))
+    frame.index = range(100, 116)
+    mlip_bridge.save_dataset(frame, tmp_path / "given.pckl.gzip")
+    code, out = run(capsys, "prepare", "--pool", str(tmp_path / "given.pckl.gzip"), "--out", str(tmp_path / "p.pkl.gz"))
+    assert code == 0 and out["rows"] == 16
+    assert list(pd.read_pickle(tmp_path / "p.pkl.gz", compression="gzip").index) == list(range(16))
+
+
+@pytest.mark.parametrize("name,content,reason", [
+    ("empty.jsonl", "", "holds no structures"),
+    ("pool.xyz", "2\n\nCu 0 0 0\nCu 1 1 1\n", "neither a results file"),
+    ("missing.jsonl", None, "file not found"),
+])
+def test_prepare_rejects_bad_pools_as_bad_input_naming_the_file(capsys, tmp_path, name, content, reason):
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    code, out = run(capsys, "prepare", "--pool", str(path), "--out", str(tmp_path / "p.pkl.gz"))
+    assert code == 2
+    assert reason in out["error"]["message"] and name in out["error"]["message"]
+    assert not (tmp_path / "p.pkl.gz").exists()
+
+
+def test_finish_fills_to_n_by_decreasing_gamma_after_pace_selects_choice(capsys, tmp_path, pool_jsonl, sim_potential):
+    pool = tmp_path / "pool.pkl.gz"
+    frame = mlip_select.read_pool(str(pool_jsonl))
+    mlip_bridge.save_dataset(frame, pool)
+    # What pace_select writes: the chosen rows, index = pool position, uncompressed unless .gz.
+    frame.iloc[[5, 2]].to_pickle(tmp_path / "sel.pkl.gz")
+    code, out = run(capsys, "finish", "--pool", str(pool), "--selected", str(tmp_path / "sel.pkl.gz"),
+                    "--potential", str(sim_potential), "-n", "7", "--out", str(tmp_path / "out.pckl.gzip"),
+                    "--backend", "simulator", "--batch-size", "3")
+    assert code == 0
+    assert out["indices"][:2] == [5, 2]
+    assert out["chosenBy"] == ["pace_select"] * 2 + ["gamma"] * 5
+    filled = out["gammaMax"][2:]
+    assert filled == sorted(filled, reverse=True)
+    assert out["counts"] == {"pace_select": 2, "gamma": 5}
+    back = pd.read_pickle(tmp_path / "out.pckl.gzip", compression="gzip")
+    assert list(back.index) == out["indices"]
+    assert list(back.columns) == list(frame.columns)
+
+
+def test_finish_with_projections_from_project_equals_the_batched_computation(capsys, tmp_path, pool_jsonl, sim_potential):
+    pool = tmp_path / "pool.pkl.gz"
+    frame = mlip_select.read_pool(str(pool_jsonl))
+    mlip_bridge.save_dataset(frame, pool)
+    frame.iloc[[1]].to_pickle(tmp_path / "sel.pkl.gz")
+    code, _ = run(capsys, "project", "--pool", str(pool), "--potential", str(sim_potential), "--backend", "simulator",
+                  "--out-dir", str(tmp_path / "proj"), "--batch-size", "4")
+    assert code == 0
+    common = ["finish", "--pool", str(pool), "--selected", str(tmp_path / "sel.pkl.gz"), "--potential",
+              str(sim_potential), "-n", "16", "--backend", "simulator"]
+    _, with_proj = run(capsys, *common, "--out", str(tmp_path / "a.pckl.gzip"), "--projections", str(tmp_path / "proj"))
+    _, batched = run(capsys, *common, "--out", str(tmp_path / "b.pckl.gzip"), "--batch-size", "5")
+    assert with_proj["indices"] == batched["indices"]
+    assert np.allclose(with_proj["gammaMax"], batched["gammaMax"])
+    assert sorted(with_proj["indices"]) == list(range(16))
+
+
+def test_finish_without_pace_select_output_ranks_everything_by_gamma(capsys, tmp_path, pool_jsonl, sim_potential):
+    pool = tmp_path / "pool.pkl.gz"
+    mlip_bridge.save_dataset(mlip_select.read_pool(str(pool_jsonl)), pool)
+    code, out = run(capsys, "finish", "--pool", str(pool), "--potential", str(sim_potential), "-n", "3",
+                    "--out", str(tmp_path / "o.pckl.gzip"), "--backend", "simulator")
+    assert code == 0
+    assert out["chosenBy"] == ["gamma"] * 3 and out["paceSelectReturned"] == 0
+    # No active set at all: every grade is unbounded (null), and the order falls back to pool position.
+    assert out["indices"] == [0, 1, 2] and out["gammaMax"] == [None, None, None]
+
+
+def test_gamma_against_an_active_set_is_max_abs_of_projection_times_inverse():
+    proj = {"Cu": np.array([[1.0, 0.0], [0.0, 1.0], [2.0, -3.0]])}
+    owners = {"Cu": np.array([0, 0, 1])}
+    inverses = mlip_select.active_set_inverses({"Cu": 2}, None, {"Cu": np.array([[1.0, 0.0], [0.0, 1.0]])})
+    gamma = mlip_select.structure_gamma(proj, owners, inverses, 2)
+    assert gamma.tolist() == pytest.approx([1.0, 3.0])
+
+
+def test_gamma_with_pyace_equals_pyacecalculators_gamma_when_pacemaker_is_installed(tmp_path):
+    """Cross-check with a real installation's Python: our batched gamma against the potential's
+    .asi equals PyACECalculator's per-atom gamma (max over atoms)."""
+    bin_dir = os.environ.get("MLIP_PACEMAKER")
+    python = Path(bin_dir) / "python" if bin_dir else None
+    if python is None or not python.exists():
+        print("skipped: no pacemaker (set MLIP_PACEMAKER to its bin folder)")
+        pytest.skip("no pacemaker")
+    script = tmp_path / "check.py"
+    script.write_text(f"""
+import sys, json, subprocess, numpy as np, pandas as pd
+sys.path.insert(0, {str(PYTHON_DIR)!r})
+import mlip_bridge, mlip_select
+from pyace import PyACECalculator
+work = {str(tmp_path)!r}
+mlip_bridge.command_label_emt(work + "/p.jsonl", 12, ["Cu", "Ni"], seed=9, natoms=8)
+frame = mlip_select.read_pool(work + "/p.jsonl")
+mlip_bridge.save_dataset(frame, work + "/pool.pkl.gz")
+mlip_bridge.save_dataset(mlip_select.dry_run_sample(frame, 5), work + "/sample.pckl.gzip")
+open(work + "/input.yaml", "w").write('''cutoff: 5.0
+potential: {{deltaSplineBins: 0.001, elements: [Cu, Ni], embeddings: {{ALL: {{npot: FinnisSinclairShiftedScaled, fs_parameters: [1, 1, 1, 0.5], ndensity: 2}}}}, bonds: {{ALL: {{radbase: SBessel, radparameters: [5.25], rcut: 5.0, dcut: 0.01, NameOfCutoffFunction: cos}}}}, functions: {{number_of_functions_per_element: 5, ALL: {{nradmax_by_orders: [8, 3], lmax_by_orders: [0, 2]}}}}}}
+data: {{filename: sample.pckl.gzip, reference_energy: auto}}
+fit: {{maxiter: 1}}
+backend: {{evaluator: pyace}}
+''')
+bin_dir = {str(bin_dir)!r}
+subprocess.run([bin_dir + "/pacemaker", "--dry-run", "input.yaml"], cwd=work, check=True, capture_output=True)
+subprocess.run([bin_dir + "/pace_activeset", "target_potential.yaml", "-d", "pool.pkl.gz", "-a"], cwd=work, check=True, capture_output=True)
+project, nfuncs = mlip_select.pyace_projector(work + "/target_potential.yaml")
+inverses = mlip_select.active_set_inverses(nfuncs, work + "/target_potential.asi", {{}})
+ours = mlip_select.pool_gamma_by_batches(list(frame["ase_atoms"]), project, inverses, 5)
+calc = PyACECalculator(work + "/target_potential.yaml")
+calc.set_active_set(work + "/target_potential.asi")
+theirs = []
+for atoms in frame["ase_atoms"]:
+    a = atoms.copy(); a.calc = calc; a.get_potential_energy()
+    theirs.append(float(np.max(calc.results["gamma"])))
+print(json.dumps({{"ours": ours.tolist(), "theirs": theirs}}))
+""")
+    result = subprocess.run([str(python), str(script)], capture_output=True, text=True, check=True)
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert np.allclose(data["ours"], data["theirs"], rtol=1e-6, atol=1e-9)
