@@ -7,6 +7,7 @@ import { registerStackCommands } from './commands/stack.js';
 import { registerTrainCommands } from './commands/train.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerSelectCommands } from './commands/select.js';
+import { registerStatusCommands } from './commands/status.js';
 
 // Worker chatter (state changes, retried attempts) stays out of the terminal unless asked for.
 Runtime.install({ logger: new DefaultLogger((process.env.MLIP_LOG_LEVEL ?? 'WARN') as 'WARN') });
@@ -20,6 +21,7 @@ registerStackCommands(program);
 registerTrainCommands(program);
 registerDataCommands(program);
 registerSelectCommands(program);
+registerStatusCommands(program);
 
 try {
   await program.parseAsync(process.argv);

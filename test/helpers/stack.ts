@@ -23,6 +23,7 @@ export interface StartWorkerOptions {
   env?: Record<string, string>;
   roles?: WorkerRole[];
   hostQueue?: string;
+  trainingSlots?: number;
 }
 
 export interface TestStack {

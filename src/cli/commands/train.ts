@@ -6,7 +6,7 @@ import { connectClient } from '../../temporal/worker.js';
 import { startTraining, waitForArtifact } from '../../client/train.js';
 import { readResultsFile } from '../../dataset/results-file.js';
 import { ProgressPrinter } from '../progress.js';
-import { nonNegativeInt } from '../options.js';
+import { nonNegativeInt, positiveInt } from '../options.js';
 
 export function registerTrainCommands(program: Command): void {
   program
@@ -24,7 +24,16 @@ export function registerTrainCommands(program: Command): void {
     .option('--parent-version <v>', 'version of the initial potential, e.g. generation_004')
     .option('--address <host:port>', 'Temporal frontend')
     .option('--namespace <ns>', 'namespace')
-    .option('--task-queue <q>', 'task queue of the workers', 'mlip-trainer')
+    .option('--task-queue <q>', 'base task queue of the workers (training goes to <q>-training)', 'mlip-trainer')
+    .option(
+      '--pin-queue <q>',
+      "run every step on the worker polling this host queue (its --host-queue): for sites without a shared file system",
+    )
+    .option(
+      '--heartbeat-timeout <s>',
+      'seconds without a heartbeat before a training worker counts as dead and another resumes',
+      (v) => positiveInt('--heartbeat-timeout', v),
+    )
     .option('--wait', 'wait for the artifact, showing progress')
     .addOption(new Option('--json', 'print machine-readable JSON only'))
     .action(
@@ -38,6 +47,8 @@ export function registerTrainCommands(program: Command): void {
         address?: string;
         namespace?: string;
         taskQueue: string;
+        pinQueue?: string;
+        heartbeatTimeout?: number;
         wait?: boolean;
         json?: boolean;
       }) => {
@@ -58,6 +69,8 @@ export function registerTrainCommands(program: Command): void {
             results,
             initialPotential: o.initialPotential ? resolve(o.initialPotential) : null,
             parentVersion: o.parentVersion ?? null,
+            ...(o.pinQueue ? { taskQueues: { data: o.pinQueue, training: o.pinQueue } } : {}),
+            ...(o.heartbeatTimeout ? { tuning: { heartbeatTimeoutSeconds: o.heartbeatTimeout } } : {}),
           },
           o.taskQueue,
         );

@@ -1,0 +1,155 @@
+/** `status`, `watch`, `cancel`, `stop`, `list`: look at and steer running generations from a terminal or a script (`--json`). */
+import { Option, type Command } from 'commander';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { connectClient } from '../../temporal/worker.js';
+import { describeGeneration, generationHandle, listGenerations, stopTrainingEarly, type GenerationStatus } from '../../client/generations.js';
+import { waitForArtifact } from '../../client/train.js';
+import { formatProgress, ProgressPrinter } from '../progress.js';
+import { CliInputError, nonNegativeInt, positiveInt } from '../options.js';
+
+/** Temporal's ExecutionStatus names as its visibility queries spell them. */
+const STATUSES = ['Running', 'Completed', 'Failed', 'Canceled', 'Terminated', 'TimedOut', 'ContinuedAsNew'] as const;
+
+interface Target {
+  campaign?: string;
+  generation?: number;
+  workflowId?: string;
+  address?: string;
+  namespace?: string;
+  json?: boolean;
+}
+
+/** Every command names a generation the same way: campaign + generation, or a workflow id. */
+function targetOptions(cmd: Command): Command {
+  return cmd
+    .option('--campaign <name>', 'campaign name')
+    .option('--generation <n>', 'generation number', (v) => nonNegativeInt('--generation', v))
+    .option('--workflow-id <id>', 'workflow id instead of campaign + generation')
+    .option('--address <host:port>', 'Temporal frontend (default: TEMPORAL_ADDRESS or localhost:7233)')
+    .option('--namespace <ns>', 'namespace (default: TEMPORAL_NAMESPACE or default)')
+    .addOption(new Option('--json', 'print machine-readable JSON only'));
+}
+
+async function open(o: Target): Promise<{ client: Client; handle: WorkflowHandle }> {
+  if (!o.workflowId && (o.campaign === undefined || o.generation === undefined)) {
+    throw new CliInputError('name the generation: --campaign <name> --generation <n>, or --workflow-id <id>');
+  }
+  const client = await connectClient({
+    ...(o.address ? { address: o.address } : {}),
+    ...(o.namespace ? { namespace: o.namespace } : {}),
+  });
+  const handle = o.workflowId ? client.workflow.getHandle(o.workflowId) : generationHandle(client, o.campaign!, o.generation!);
+  return { client, handle };
+}
+
+function printStatus(s: GenerationStatus): void {
+  console.log(`${s.workflowId}: ${s.status}${s.stage ? ` (stage ${s.stage})` : ''}`);
+  if (s.progress) console.log(`  ${formatProgress(s.progress)}${s.progress.stopRequested ? ' [stop requested]' : ''}`);
+  for (const a of s.pendingActivities) {
+    if (a.attempt > 1) console.log(`  ${a.type}: attempt ${a.attempt}${a.lastFailure ? `, last failure: ${a.lastFailure.split('\n')[0]}` : ''}`);
+  }
+  if (s.testForceRmse !== null) console.log(`  force RMSE: ${s.testForceRmse.toFixed(2)} meV/Å`);
+  if (s.failure) console.log(`  failure: ${s.failure}`);
+  if (s.result && typeof s.result === 'object' && 'path' in s.result) console.log(`  potential: ${String(s.result.path)}`);
+}
+
+export function registerStatusCommands(program: Command): void {
+  targetOptions(program.command('status').description('one generation: status, stage, live progress, result or failure')).action(async (o: Target) => {
+    const { client, handle } = await open(o);
+    try {
+      const s = await describeGeneration(handle);
+      if (o.json) console.log(JSON.stringify(s));
+      else printStatus(s);
+    } finally {
+      await client.connection.close();
+    }
+  });
+
+  targetOptions(program.command('watch').description('follow a generation until it ends (progress bar; --json: one JSON line per update)'))
+    .option('--interval <s>', 'seconds between updates', (v) => positiveInt('--interval', v), 2)
+    .action(async (o: Target & { interval: number }) => {
+      const { client, handle } = await open(o);
+      const printer = o.json ? null : new ProgressPrinter(0);
+      try {
+        const artifact = await waitForArtifact(
+          handle,
+          (p) => (printer ? printer.update(p) : console.log(JSON.stringify({ progress: p }))),
+          o.interval * 1000,
+        );
+        printer?.stop();
+        console.log(o.json ? JSON.stringify({ artifact }) : `done: ${artifact.path}`);
+      } finally {
+        printer?.stop();
+        await client.connection.close();
+      }
+    });
+
+  targetOptions(program.command('cancel').description("cancel a generation: pacemaker's process tree is stopped, its checkpoint kept"))
+    .option('--no-wait', 'return once the cancel is requested')
+    .action(async (o: Target & { wait: boolean }) => {
+      const { client, handle } = await open(o);
+      try {
+        await handle.cancel();
+        if (o.wait) await handle.result().catch(() => undefined);
+        const status = (await handle.describe()).status.name;
+        console.log(o.json ? JSON.stringify({ workflowId: handle.workflowId, status }) : `${handle.workflowId}: ${status}`);
+      } finally {
+        await client.connection.close();
+      }
+    });
+
+  targetOptions(program.command('stop').description('stop training now and keep the newest checkpoint as the potential'))
+    .option('--reason <text>', 'recorded in the artifact')
+    .option('--no-wait', 'return once the stop is requested')
+    .action(async (o: Target & { reason?: string; wait: boolean }) => {
+      const { client, handle } = await open(o);
+      try {
+        await stopTrainingEarly(handle, o.reason);
+        if (!o.wait) {
+          console.log(o.json ? JSON.stringify({ workflowId: handle.workflowId, stopRequested: true }) : `stop requested for ${handle.workflowId}`);
+          return;
+        }
+        const artifact = await waitForArtifact(handle);
+        console.log(JSON.stringify(artifact, null, o.json ? undefined : 2));
+      } finally {
+        await client.connection.close();
+      }
+    });
+
+  program
+    .command('list')
+    .description('generations known to the server, newest first')
+    .option('--campaign <name>', 'only this campaign')
+    .option('--status <s>', STATUSES.join(', '), (v) => {
+      if (!(STATUSES as readonly string[]).includes(v)) throw new CliInputError(`--status must be one of ${STATUSES.join(', ')}, got ${JSON.stringify(v)}`);
+      return v;
+    })
+    .option('--limit <n>', 'at most this many', (v) => positiveInt('--limit', v), 50)
+    .option('--address <host:port>', 'Temporal frontend')
+    .option('--namespace <ns>', 'namespace')
+    .addOption(new Option('--json', 'print machine-readable JSON only'))
+    .action(async (o: { campaign?: string; status?: string; limit: number; address?: string; namespace?: string; json?: boolean }) => {
+      const client = await connectClient({
+        ...(o.address ? { address: o.address } : {}),
+        ...(o.namespace ? { namespace: o.namespace } : {}),
+      });
+      try {
+        const rows = await listGenerations(client, {
+          ...(o.campaign ? { campaign: o.campaign } : {}),
+          ...(o.status ? { status: o.status } : {}),
+          limit: o.limit,
+        });
+        if (o.json) {
+          console.log(JSON.stringify(rows));
+          return;
+        }
+        if (rows.length === 0) console.log('no generations');
+        for (const r of rows) {
+          const rmse = r.testForceRmse === null ? '' : `  F ${r.testForceRmse.toFixed(2)} meV/Å`;
+          console.log(`${r.workflowId}  ${r.status}  ${r.stage ?? '-'}  ${r.startTime}${rmse}`);
+        }
+      } finally {
+        await client.connection.close();
+      }
+    });
+}

@@ -1,0 +1,146 @@
+// The terminal side of a running generation, through the real `mlip-trainer` binary against a
+// real dev server: train --wait, status, list, stop, cancel, --json; and the worker routing a
+// cluster relies on (per-capability queues, host pinning).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { simulatorToolchain } from '../../src/pacemaker/toolchain.js';
+import { labelEmt } from '../../src/dataset/emt.js';
+import { readProgress, startTraining } from '../../src/client/train.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
+import { PotentialArtifact } from '../../src/domain/schemas.js';
+
+const BIN = join(PROJECT_ROOT, 'bin', 'mlip-trainer.js');
+let stack: TestStack;
+let results: string;
+let configFile: string;
+
+before(async () => {
+  stack = await startTestStack();
+  results = join(stack.dir, 'emt.jsonl');
+  await labelEmt({ out: results, count: 5, seed: 9 });
+  configFile = join(stack.dir, 'cfg.yml');
+  await writeFile(configFile, 'elements: [Cu, Ni]\ncutoff: 5\norder: 2\nfunctions_per_element: 5\nmax_epochs: 6\nevaluator: pyace\ntest_size: 0\n');
+});
+after(async () => {
+  await stack?.stop();
+});
+
+function cli(...args: string[]) {
+  return execa('node', [BIN, ...args], { reject: false, env: { TEMPORAL_ADDRESS: stack.server.address } });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => null);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test('train --wait --json prints the artifact; status, list and watch --json describe the finished generation', async () => {
+  const taskQueue = 'q-cli-train';
+  const w = await stack.startWorker({ taskQueue, workspaceRoot: join(stack.dir, 'ws-a'), toolchain: simulatorToolchain() });
+  try {
+    const r = await cli('train', '--config', configFile, '--results', results, '--campaign', 'clia', '--generation', '0', '--task-queue', taskQueue, '--wait', '--json');
+    assert.equal(r.exitCode, 0, r.stderr);
+    const artifact = PotentialArtifact.parse(JSON.parse(r.stdout));
+    assert.equal(artifact.version, 'generation_000');
+
+    const s = await cli('status', '--campaign', 'clia', '--generation', '0', '--json');
+    assert.equal(s.exitCode, 0, s.stderr);
+    const status = JSON.parse(s.stdout) as { status: string; stage: string; campaign: string; result: { path: string } };
+    assert.equal(status.status, 'COMPLETED');
+    assert.equal(status.stage, 'done');
+    assert.equal(status.result.path, artifact.path);
+
+    const human = await cli('status', '--campaign', 'clia', '--generation', '0');
+    assert.match(human.stdout, /train-clia-generation_000: COMPLETED \(stage done\)/);
+
+    const l = await until('list to show it', async () => {
+      const out = await cli('list', '--campaign', 'clia', '--json');
+      const rows = JSON.parse(out.stdout) as { workflowId: string; stage: string }[];
+      return rows.length === 1 && rows[0]!.stage === 'done' ? rows : null;
+    });
+    assert.equal(l[0]!.workflowId, 'train-clia-generation_000');
+
+    const watch = await cli('watch', '--workflow-id', 'train-clia-generation_000', '--json');
+    assert.equal(watch.exitCode, 0, watch.stderr);
+    assert.equal((JSON.parse(watch.stdout.trim().split('\n').at(-1)!) as { artifact: { path: string } }).artifact.path, artifact.path);
+  } finally {
+    await w.stop();
+  }
+});
+
+test('stop and cancel from the CLI; bad arguments exit 2 naming the flag and value', async () => {
+  const taskQueue = 'q-cli-steer';
+  const w = await stack.startWorker({ taskQueue, workspaceRoot: join(stack.dir, 'ws-b'), toolchain: simulatorToolchain(), trainingSlots: 2, env: { PACEMAKER_SIM_ITER_SECONDS: '0.4' } });
+  try {
+    const cfg = (campaign: string) => ({ campaign, generation: 0, config: { engine: 'pacemaker' as const, pacemaker: { elements: ['Cu', 'Ni'], cutoff: 5, order: 2, functions_per_element: 5, max_epochs: 300, evaluator: 'pyace' as const, test_size: 0 } }, results: [results] });
+    const a = await startTraining(stack.client, cfg('clistop'), taskQueue);
+    const b = await startTraining(stack.client, cfg('clicancel'), taskQueue);
+    await until('both training', async () => ((await readProgress(a))?.iteration ?? 0) >= 2 && ((await readProgress(b))?.iteration ?? 0) >= 2);
+
+    const running = await cli('status', '--campaign', 'clistop', '--generation', '0');
+    assert.match(running.stdout, /RUNNING \(stage training\)\n\s+training: iteration \d+\/300 loss/);
+
+    const stop = await cli('stop', '--campaign', 'clistop', '--generation', '0', '--reason', 'from the CLI', '--json');
+    assert.equal(stop.exitCode, 0, stop.stderr);
+    const stopped = JSON.parse(stop.stdout) as { stoppedEarly: { reason: string }; metrics: { train: { iterations: number } } };
+    assert.equal(stopped.stoppedEarly.reason, 'from the CLI');
+    assert.ok(stopped.metrics.train.iterations < 300);
+
+    const cancel = await cli('cancel', '--campaign', 'clicancel', '--generation', '0', '--json');
+    assert.equal(cancel.exitCode, 0, cancel.stderr);
+    assert.deepEqual(JSON.parse(cancel.stdout), { workflowId: 'train-clicancel-generation_000', status: 'CANCELLED' });
+
+    const noTarget = await cli('status', '--campaign', 'clistop');
+    assert.equal(noTarget.exitCode, 2);
+    assert.match(noTarget.stderr, /--campaign <name> --generation <n>, or --workflow-id <id>/);
+    const badStatus = await cli('list', '--status', 'Done');
+    assert.equal(badStatus.exitCode, 2);
+    assert.match(badStatus.stderr, /--status must be one of Running, .* got "Done"/);
+  } finally {
+    await w.stop();
+  }
+});
+
+test('training is routed to <queue>-training and a pinned campaign runs every step on its host queue', async () => {
+  const taskQueue = 'q-route';
+  const workspaceRoot = join(stack.dir, 'ws-route');
+  const dataOnly = await stack.startWorker({ taskQueue, workspaceRoot, toolchain: simulatorToolchain(), roles: ['data'] });
+  const gpu = await stack.startWorker({ taskQueue, workspaceRoot, toolchain: simulatorToolchain(), roles: ['training'] });
+  const hostOnly = await stack.startWorker({ taskQueue: 'unused', workspaceRoot: join(stack.dir, 'ws-host'), toolchain: simulatorToolchain(), roles: [], hostQueue: 'host-b' });
+  try {
+    const scheduledOn = async (workflowId: string) => {
+      const h = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+      return Object.fromEntries(
+        (h.events ?? [])
+          .map((e) => e.activityTaskScheduledEventAttributes)
+          .filter((a) => a !== null && a !== undefined)
+          .map((a) => [a.activityType?.name, a.taskQueue?.name]),
+      ) as Record<string, string>;
+    };
+    const shared = await startTraining(stack.client, { campaign: 'route', generation: 0, config: { engine: 'pacemaker', pacemaker: { elements: ['Cu', 'Ni'], cutoff: 5, max_epochs: 3, order: 2, functions_per_element: 5, evaluator: 'pyace', test_size: 0 } }, results: [results] }, taskQueue);
+    await shared.result();
+    const q1 = await scheduledOn(shared.workflowId);
+    assert.equal(q1.updateDataset, 'q-route');
+    assert.equal(q1.trainPotential, 'q-route-training');
+
+    const r = await cli('train', '--config', configFile, '--results', results, '--campaign', 'pinned', '--task-queue', taskQueue, '--pin-queue', 'host-b', '--wait', '--json');
+    assert.equal(r.exitCode, 0, r.stderr);
+    const q2 = await scheduledOn('train-pinned-generation_000');
+    assert.equal(q2.updateDataset, 'host-b');
+    assert.equal(q2.trainPotential, 'host-b');
+    assert.match((JSON.parse(r.stdout) as { path: string }).path, /ws-host\/pinned\//);
+  } finally {
+    await hostOnly.stop();
+    await gpu.stop();
+    await dataOnly.stop();
+  }
+});
