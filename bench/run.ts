@@ -4,9 +4,17 @@
  * to run some (`npm run bench -- orchestration`).
  */
 import { orchestrationOverhead } from './orchestration.js';
+import { workflowVersusDirect } from './workflow.js';
+import { selectionGoals } from './selection.js';
+import { trainingGoals } from './training.js';
+import { datasetAppend } from './dataset.js';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   orchestration: orchestrationOverhead,
+  workflow: workflowVersusDirect,
+  selection: selectionGoals,
+  training: trainingGoals,
+  dataset: datasetAppend,
 };
 
 const wanted = process.argv.slice(2);

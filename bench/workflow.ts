@@ -1,0 +1,99 @@
+/**
+ * Whole-workflow wall time / wall time of the same programs run directly in sequence on the
+ * same data, measured in this one run (goal: <= 1.05 when training takes a minute or more).
+ *
+ * "Directly" is the trainer library without Temporal: the dataset bridge appends the same
+ * results, pacemaker fits, pace_yaml2yace converts, the metrics bridge reads test errors; the
+ * same argument arrays the activities run. Each pair runs in fresh campaign folders, direct and
+ * workflow alternating so drift on a shared machine hits both.
+ *
+ * Settings (environment): BENCH_WORKFLOW_PAIRS (2), BENCH_WORKFLOW_EPOCHS (60),
+ * BENCH_WORKFLOW_ITER_SECONDS (simulator only: seconds per iteration, 1.0), BENCH_WORKFLOW_STRUCTURES (20).
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { freePort, startDevServer } from '../src/temporal/dev-server.js';
+import { createTrainerWorkers } from '../src/temporal/worker.js';
+import { resolveToolchain } from '../src/pacemaker/toolchain.js';
+import { labelEmt } from '../src/dataset/emt.js';
+import { startTraining } from '../src/client/train.js';
+import { createTrainer } from '../src/trainer/factory.js';
+import { SEARCH_ATTRIBUTES } from '../src/domain/search-attributes.js';
+import { TrainerConfig, type PotentialArtifact } from '../src/domain/schemas.js';
+import { median, table } from './orchestration.js';
+
+const PAIRS = Number(process.env.BENCH_WORKFLOW_PAIRS ?? 2);
+const EPOCHS = Number(process.env.BENCH_WORKFLOW_EPOCHS ?? 60);
+const ITER_SECONDS = process.env.BENCH_WORKFLOW_ITER_SECONDS ?? '1.0';
+const STRUCTURES = Number(process.env.BENCH_WORKFLOW_STRUCTURES ?? 20);
+
+export async function workflowVersusDirect(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'mlip-bench-wf-'));
+  const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
+  const simulated = toolchain.kind === 'simulator';
+  // The simulator fits in milliseconds; slow it to pacemaker-like iterations so the goal's
+  // premise (a fit of a minute or more) holds.
+  const env: Record<string, string> = simulated ? { PACEMAKER_SIM_ITER_SECONDS: ITER_SECONDS } : {};
+  const config = TrainerConfig.parse({
+    engine: 'pacemaker',
+    pacemaker: { elements: ['Cu', 'Ni'], cutoff: 5, order: 2, functions_per_element: 5, max_epochs: EPOCHS, evaluator: 'pyace' },
+  });
+  const results = join(dir, 'emt.jsonl');
+  await labelEmt({ out: results, count: STRUCTURES, seed: 11, python: toolchain.python });
+
+  const server = await startDevServer({
+    port: await freePort(),
+    headless: true,
+    dbFile: join(dir, 'db.sqlite'),
+    logFile: join(dir, 'temporal.log'),
+    searchAttributes: { ...SEARCH_ATTRIBUTES },
+  });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const workers = await createTrainerWorkers({
+    address: server.address,
+    taskQueue: 'bench-wf',
+    workspaceRoot: join(dir, 'ws-workflow'),
+    toolchain,
+    env,
+  });
+  const running = workers.run();
+  const rows: (string | number)[][] = [];
+  const ratios: number[] = [];
+  try {
+    for (let i = 0; i < PAIRS; i++) {
+      // Direct: the same programs, in sequence, from this process.
+      const t0 = performance.now();
+      const trainer = createTrainer(config, { campaignDir: join(dir, 'ws-direct', `c${i}`), generation: 0, toolchain, env });
+      const data = await trainer.updateDataset({ files: [results] });
+      const direct = await trainer.runTraining({ trainPath: data.trainPath, testPath: data.testPath, sha256: data.sha256 }, null);
+      const directWall = (performance.now() - t0) / 1000;
+
+      // The workflow: start, dataset activity, training activity (heartbeating), result.
+      const t1 = performance.now();
+      const handle = await startTraining(client, { campaign: `c${i}`, generation: 0, config, results: [results] }, 'bench-wf');
+      const viaWorkflow = (await handle.result()) as PotentialArtifact;
+      const workflowWall = (performance.now() - t1) / 1000;
+      if (viaWorkflow.metrics.train.iterations !== direct.metrics.train.iterations) {
+        throw new Error(`the two runs differ: ${viaWorkflow.metrics.train.iterations} vs ${direct.metrics.train.iterations} iterations`);
+      }
+      const ratio = workflowWall / directWall;
+      ratios.push(ratio);
+      rows.push([`pair ${i + 1}`, direct.timings.pacemakerSeconds, directWall, workflowWall, workflowWall - directWall, ratio]);
+    }
+  } finally {
+    workers.shutdown();
+    await running;
+    await workers.connection.close();
+    await connection.close();
+    await server.stop();
+  }
+  const who = simulated
+    ? `pacemaker SIMULATOR at ${ITER_SECONDS} s/iteration (simulator figures, not pacemaker figures)`
+    : `pacemaker ${toolchain.version}`;
+  console.log(`\n## Whole workflow vs the same programs run directly (${who}; ${EPOCHS} iterations, ${STRUCTURES} EMT structures; embedded dev server)\n`);
+  console.log(table(['run', 'pacemaker s', 'direct wall s', 'workflow wall s', 'difference s', 'workflow / direct'], rows));
+  console.log(`\nmedian workflow / direct: ${median(ratios).toFixed(3)} (goal <= 1.05 when training takes a minute or more)`);
+}
