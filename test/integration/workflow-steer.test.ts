@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { execa } from 'execa';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { simulatorToolchain } from '../../src/pacemaker/toolchain.js';
+import { resolveToolchain, simulatorToolchain } from '../../src/pacemaker/toolchain.js';
 import { labelEmt } from '../../src/dataset/emt.js';
 import { readProgress, startTraining, type LiveProgress } from '../../src/client/train.js';
 import { describeGeneration, listGenerations, stopTrainingEarly } from '../../src/client/generations.js';
@@ -231,6 +231,34 @@ test('`temporal workflow start --type trainPotentialWorkflow --input-file` produ
       assert.match(cause.message ?? '', /input\.generation: .*\(got -1\)/);
       return true;
     });
+  } finally {
+    await w.stop();
+  }
+});
+
+test('stopTraining against the real pacemaker keeps its newest checkpoint as a converted potential, when one is installed', async (t) => {
+  const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
+  if (toolchain.kind !== 'pacemaker') {
+    console.log('skipped: no pacemaker (put pacemaker on PATH or set MLIP_PACEMAKER to its bin folder)');
+    t.skip('no pacemaker');
+    return;
+  }
+  const taskQueue = 'q-stop-real';
+  const workspaceRoot = join(stack.dir, 'ws-stop-real');
+  const w = await stack.startWorker({ taskQueue, workspaceRoot, toolchain });
+  try {
+    const realResults = join(stack.dir, 'emt-real.jsonl');
+    await labelEmt({ out: realResults, count: 10, seed: 4, python: toolchain.python });
+    const handle = await startTraining(stack.client, { campaign: 'stop-real', generation: 0, config: config(2000), results: [realResults] }, taskQueue);
+    await until('iteration 5 of the real fit', async () => ((await readProgress(handle))?.iteration ?? 0) >= 5, 180_000);
+    await stopTrainingEarly(handle, 'enough');
+    const artifact = (await handle.result()) as GenerationArtifact;
+    assert.ok(artifact.stoppedEarly);
+    console.log(`real pacemaker stopped after ${artifact.metrics.train.iterations} iterations, checkpoint ${artifact.stoppedEarly.checkpoint}`);
+    assert.ok(artifact.metrics.train.iterations >= 5 && artifact.metrics.train.iterations < 2000);
+    assert.equal(artifact.simulated, false);
+    assert.doesNotMatch(await readFile(artifact.path, 'utf8'), /SIMULATED/);
+    assert.ok((await stat(artifact.path)).size > 0);
   } finally {
     await w.stop();
   }
