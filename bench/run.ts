@@ -4,6 +4,7 @@
  * to run some (`npm run bench -- orchestration`).
  */
 import { orchestrationOverhead } from './orchestration.js';
+import { selectionGoals } from './selection.js';
 import { workflowVersusDirect } from './workflow.js';
 import { selectionGoals } from './selection.js';
 import { trainingGoals } from './training.js';
@@ -11,6 +12,7 @@ import { datasetAppend } from './dataset.js';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   orchestration: orchestrationOverhead,
+  selection: selectionGoals,
   workflow: workflowVersusDirect,
   selection: selectionGoals,
   training: trainingGoals,

@@ -154,11 +154,12 @@ def projector(backend: str, potential: str) -> tuple[ProjectFn, dict[str, int]]:
     return pyace_projector(potential) if backend == "pyace" else simulator_projector(potential)
 
 
-def check_elements(frame: pd.DataFrame, nfuncs: dict[str, int], potential: str) -> None:
+def check_elements(frame: pd.DataFrame, nfuncs: dict[str, int], potential: str, pool: str = "the pool") -> None:
     missing = sorted(set(dataset_elements(frame)) - set(nfuncs))
     if missing:
         raise BadInput(
-            f"pool has element(s) {missing} that the potential {potential} lacks (it has {sorted(nfuncs)})",
+            f"pool: {pool} has element(s) {', '.join(missing)} that the potential lacks (it has "
+            f"{', '.join(sorted(nfuncs))}); select with a potential that covers them",
             [Problem(-1, "--pool", ",".join(missing), "elements not in the potential")],
         )
 
@@ -300,12 +301,16 @@ def gamma_stats(values: np.ndarray) -> dict[str, Any] | None:
     }
 
 
-def command_finish(pool: str, selected: str | None, potential: str, asi: str | None, n: int, out: str, backend: str,
-                   batch_size: int, proj_dir: str | None) -> dict[str, Any]:
+def finish_selection(frame: pd.DataFrame, selected: str | None, project: ProjectFn, nfuncs: dict[str, int],
+                     asi: str | None, n: int, out: str, batch_size: int,
+                     pool_gamma_of: Callable[[dict[str, np.ndarray | None]], np.ndarray] | None) -> dict[str, Any]:
+    """pace_select's choice (file `selected`, or nothing), filled up to n by the largest gamma.
+
+    `pool_gamma_of(inverses)` computes the pool's grades from projections already made; without
+    it they are computed here, batch by batch."""
     if n <= 0:
         raise BadInput(f"n must be a positive integer (got {n})", [Problem(-1, "-n", str(n), "expected >= 1")])
     started = time.monotonic()
-    frame = load_dataset(pool)
     n_pool = len(frame)
     # No file: pace_select could not choose (e.g. under-determined); everything is ranked by gamma.
     picked = pd.read_pickle(selected, compression="infer") if selected is not None else pd.DataFrame()
@@ -315,8 +320,6 @@ def command_finish(pool: str, selected: str | None, potential: str, asi: str | N
         raise ValueError(f"{selected}: pace_select returned indices {bad[:5]} outside the pool of {n_pool}")
     returned = len(by_pace)
     by_pace = list(dict.fromkeys(by_pace))[:n]
-    project, nfuncs = projector(backend, potential)
-    check_elements(frame, nfuncs, potential)
     atoms_list = list(frame["ase_atoms"])
     chosen_proj, chosen_owners = project([atoms_list[i] for i in by_pace]) if by_pace else ({}, {})
     inverses = active_set_inverses(nfuncs, asi, chosen_proj)
@@ -324,8 +327,8 @@ def command_finish(pool: str, selected: str | None, potential: str, asi: str | N
     fill: list[int] = []
     pool_gamma: np.ndarray | None = None
     if len(by_pace) < min(n, n_pool):
-        if proj_dir is not None and all((Path(proj_dir) / f"proj_{e}.npy").exists() for e in nfuncs):
-            pool_gamma = pool_gamma_from_projections(proj_dir, inverses, n_pool)
+        if pool_gamma_of is not None:
+            pool_gamma = pool_gamma_of(inverses)
         else:
             pool_gamma = pool_gamma_by_batches(atoms_list, project, inverses, batch_size)
         taken = set(by_pace)
@@ -337,7 +340,7 @@ def command_finish(pool: str, selected: str | None, potential: str, asi: str | N
     if pool_gamma is not None:
         gamma = pool_gamma[indices]
     else:
-        gamma = structure_gamma(chosen_proj, {e: o for e, o in chosen_owners.items()}, inverses, len(by_pace))
+        gamma = structure_gamma(chosen_proj, chosen_owners, inverses, len(by_pace))
     chosen_by = ["pace_select"] * len(by_pace) + ["gamma"] * len(fill)
     digest = save_dataset(frame.iloc[indices], out)
     return {
@@ -353,6 +356,78 @@ def command_finish(pool: str, selected: str | None, potential: str, asi: str | N
         "sha256": digest,
         "seconds": time.monotonic() - started,
     }
+
+
+def command_finish(pool: str, selected: str | None, potential: str, asi: str | None, n: int, out: str, backend: str,
+                   batch_size: int, proj_dir: str | None) -> dict[str, Any]:
+    frame = load_dataset(pool)
+    project, nfuncs = projector(backend, potential)
+    check_elements(frame, nfuncs, potential)
+    have = proj_dir is not None and all((Path(proj_dir) / f"proj_{e}.npy").exists() for e in nfuncs)
+    of = (lambda inverses: pool_gamma_from_projections(proj_dir, inverses, len(frame))) if have else None
+    return finish_selection(frame, selected, project, nfuncs, asi, n, out, batch_size, of)
+
+
+def wait_for(marker: Path) -> dict[str, Any] | None:
+    """The marker's JSON once the caller has written it (atomically), else None."""
+    if not marker.exists():
+        return None
+    return json.loads(marker.read_text())
+
+
+def command_run(pool: str, selected: str, done: str, potential: str, asi: str | None, n: int, out: str,
+                backend: str, batch_size: int) -> dict[str, Any]:
+    """Everything after pace_select in one process that runs beside it: load and check the pool,
+    project it batch by batch while pace_select works (stopping early once the caller's marker
+    says pace_select found enough), then wait for the marker and finish. One interpreter start,
+    one pool load, and the projections overlap pace_select's own instead of following them."""
+    frame = read_pool(pool)
+    project, nfuncs = projector(backend, potential)
+    check_elements(frame, nfuncs, potential, pool)
+    marker = Path(done)
+    wanted = min(n, len(frame))
+    atoms_list = list(frame["ase_atoms"])
+    parts: dict[str, list[np.ndarray]] = {e: [] for e in nfuncs}
+    owner_parts: dict[str, list[np.ndarray]] = {e: [] for e in nfuncs}
+    complete = True
+    for start in range(0, len(atoms_list), batch_size):
+        status = wait_for(marker)
+        if status is not None and status.get("ok") and int(status.get("returned", 0)) >= wanted:
+            complete = False  # pace_select alone supplies n: the pool's grades are not needed
+            break
+        proj, owners = project(atoms_list[start:start + batch_size])
+        for element, matrix in proj.items():
+            parts[element].append(matrix)
+            owner_parts[element].append(owners[element] + start)
+    while (status := wait_for(marker)) is None:
+        time.sleep(0.05)
+    of = None
+    if complete:
+        proj_all = {e: np.vstack(v) if v else np.zeros((0, nfuncs[e])) for e, v in parts.items()}
+        own_all = {e: np.hstack(v) if v else np.zeros(0, dtype=np.int64) for e, v in owner_parts.items()}
+        del parts, owner_parts
+        of = lambda inverses: structure_gamma(proj_all, own_all, inverses, len(frame))  # noqa: E731
+    chosen = selected if status.get("ok") and Path(selected).exists() else None
+    return finish_selection(frame, chosen, project, nfuncs, asi, n, out, batch_size, of)
+
+
+def command_replicate(pool: str, copies: int, rattle: float, seed: int, out: str) -> dict[str, Any]:
+    """Benchmark helper: a big pool from a labelled one, each structure repeated `copies` times with
+    its positions rattled by `rattle` Å (labels are carried, not recomputed: selection ignores them)."""
+    frame = read_pool(pool)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for copy in range(copies):
+        part = frame.copy()
+        atoms = [a.copy() for a in part["ase_atoms"]]
+        if copy > 0:
+            for a in atoms:
+                a.positions += rng.normal(0.0, rattle, size=a.positions.shape)
+        part["ase_atoms"] = atoms
+        part["name"] = [f"{name}_copy{copy}" for name in part["name"]]
+        rows.append(part)
+    big = pd.concat(rows, ignore_index=True)
+    return {"out": out, "rows": len(big), "sha256": save_dataset(big, out)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,6 +468,24 @@ def build_parser() -> argparse.ArgumentParser:
     finish.add_argument("--backend", choices=("pyace", "simulator"), required=True)
     finish.add_argument("--batch-size", type=int, default=500)
     finish.add_argument("--projections", help="folder written by `project` (optional)")
+
+    replicate = commands.add_parser("replicate", help="benchmark helper: pool x copies, rattled")
+    replicate.add_argument("--pool", required=True)
+    replicate.add_argument("--copies", type=int, required=True)
+    replicate.add_argument("--rattle", type=float, default=0.02)
+    replicate.add_argument("--seed", type=int, default=0)
+    replicate.add_argument("--out", required=True)
+
+    runner = commands.add_parser("run", help="beside pace_select: project the pool, wait for its marker, finish")
+    runner.add_argument("--pool", required=True, help="the pool pace_select reads (.pckl.gzip/.pkl.gz)")
+    runner.add_argument("--selected", required=True, help="pace_select's -o file")
+    runner.add_argument("--done", required=True, help='marker the caller writes when pace_select ended: {"ok", "returned"}')
+    runner.add_argument("--potential", required=True)
+    runner.add_argument("--asi")
+    runner.add_argument("-n", type=int, required=True)
+    runner.add_argument("--out", required=True)
+    runner.add_argument("--backend", choices=("pyace", "simulator"), required=True)
+    runner.add_argument("--batch-size", type=int, default=500)
     return parser
 
 
@@ -411,6 +504,11 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     if args.command == "finish":
         return command_finish(args.pool, args.selected, args.potential, args.asi, args.n, args.out, args.backend,
                               args.batch_size, args.projections)
+    if args.command == "replicate":
+        return command_replicate(args.pool, args.copies, args.rattle, args.seed, args.out)
+    if args.command == "run":
+        return command_run(args.pool, args.selected, args.done, args.potential, args.asi, args.n, args.out,
+                           args.backend, args.batch_size)
     raise AssertionError(f"unhandled command {args.command}")
 
 

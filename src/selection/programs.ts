@@ -68,7 +68,7 @@ export function failureOf(program: string, res: PaceRun): Error {
 /** Runs python/mlip_select.py with the installation's Python; its last stdout line is JSON. */
 export async function runSelectScript<T extends object>(
   ctx: StepContext,
-  command: 'prepare' | 'project' | 'finish',
+  command: 'prepare' | 'project' | 'finish' | 'run' | 'replicate',
   args: string[],
   logFile: string,
   signal: AbortSignal | undefined = ctx.signal,

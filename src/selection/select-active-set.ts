@@ -105,19 +105,26 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
   if (earlier) return earlier;
 
   const log = join(workDir, 'mlip_select.log');
-  const poolFile = join(workDir, 'pool.pkl.gz');
+  // pace_select reads dataset pickles as they are; results files are converted first, and
+  // generation 0 also needs a small sample for the dry run.
+  const isPickle = /\.(pckl\.gzip|pkl\.gz)$/.test(pool);
+  let poolFile = pool;
   const sample = join(workDir, 'dry-run', 'sample.pckl.gzip');
-  const prepared = await runSelectScript<Prepared>(
-    o,
-    'prepare',
-    ['--pool', pool, '--out', poolFile, ...(o.potential === null ? ['--sample', sample, '--sample-size', String(DRY_RUN_SAMPLE)] : [])],
-    log,
-  );
-  const missing = prepared.elements.filter((e) => !potentialElements.includes(e));
-  if (missing.length > 0) {
-    throw new BadInputError(
-      `pool: ${o.pool} has element(s) ${missing.join(', ')} that the potential lacks (it has ${potentialElements.join(', ')}); select with a potential that covers them`,
+  if (!isPickle || o.potential === null) {
+    const converted = join(workDir, 'pool.pkl.gz');
+    const prepared = await runSelectScript<Prepared>(
+      o,
+      'prepare',
+      ['--pool', pool, '--out', converted, ...(o.potential === null ? ['--sample', sample, '--sample-size', String(DRY_RUN_SAMPLE)] : [])],
+      log,
     );
+    poolFile = converted;
+    const missing = prepared.elements.filter((e) => !potentialElements.includes(e));
+    if (missing.length > 0) {
+      throw new BadInputError(
+        `pool: ${pool} has element(s) ${missing.join(', ')} that the potential lacks (it has ${[...potentialElements].sort().join(', ')}); select with a potential that covers them`,
+      );
+    }
   }
 
   // Work on copies beside each other, so pace_select never silently picks up another .asi.
@@ -131,39 +138,58 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
   await rm(join(workDir, 'potential.asi'), { force: true });
   if (asi !== null) await copyFile(asi, join(workDir, 'potential.asi'));
   const warnings: string[] = [];
-  if (prepared.rows < o.n) warnings.push(`the pool holds ${prepared.rows} structures, fewer than n = ${o.n}: all of them are returned`);
 
-  // Projections of the whole pool run beside pace_select (2 processes, 2 cores) and are only
-  // kept when pace_select returns fewer than n; otherwise they are stopped.
+  // mlip_select.py `run` works beside pace_select (2 processes, 2 cores): it loads and checks the
+  // pool and projects it while pace_select runs, then waits for the `done` marker written here,
+  // and fills up to n. It stops projecting early once pace_select alone supplies n.
   const backend = o.toolchain.kind === 'pacemaker' ? 'pyace' : 'simulator';
-  const batchSize = String(o.batchSize ?? 500);
-  const projDir = join(workDir, 'projections');
-  const stopProjections = new AbortController();
-  const relay = () => stopProjections.abort();
-  o.signal?.addEventListener('abort', relay, { once: true });
-  const projections = runSelectScript(
-    o,
-    'project',
-    ['--pool', poolFile, '--potential', potential, '--backend', backend, '--out-dir', projDir, '--batch-size', batchSize],
-    log,
-    stopProjections.signal,
-  ).then(
-    () => true,
-    (err: unknown) => {
-      if (stopProjections.signal.aborted) return false;
-      throw err;
-    },
-  );
-
   const selectedByPace = join(workDir, 'selected_by_pace_select.pkl.gz');
+  const done = join(workDir, 'pace_select.done');
+  const out = join(workDir, 'selected.pckl.gzip');
   await rm(selectedByPace, { force: true });
+  await rm(done, { force: true });
+  const stopWorker = new AbortController();
+  const stopPace = new AbortController();
+  const relay = () => {
+    stopWorker.abort();
+    stopPace.abort();
+  };
+  if (o.signal?.aborted) relay();
+  o.signal?.addEventListener('abort', relay, { once: true });
+  // Read through a function: it is set from the worker's callback, which narrowing cannot see.
+  let workerError: Error | null = null;
+  const workerFailure = (): Error | null => workerError;
+  const worker = runSelectScript<Finished>(
+    o,
+    'run',
+    [
+      '--pool', poolFile,
+      '--selected', selectedByPace,
+      '--done', done,
+      '--potential', potential,
+      ...(asi !== null ? ['--asi', join(workDir, 'potential.asi')] : []),
+      '-n', String(o.n),
+      '--out', out,
+      '--backend', backend,
+      '--batch-size', String(o.batchSize ?? 200),
+    ],
+    log,
+    stopWorker.signal,
+  ).catch((err: unknown) => {
+    // A bad pool (elements, empty, unreadable) shows here first: pace_select need not finish.
+    workerError = err instanceof Error ? err : new Error(String(err));
+    stopPace.abort();
+    return null;
+  });
+
   let paceSelectSeconds = 0;
-  let overall: number | null = null;
+  let finished: Finished | null;
   try {
+    let overall: number | null = null;
     const res = await runPace(
-      o,
+      { ...o, signal: stopPace.signal },
       'pace_select',
-      ['-p', 'potential.yaml', ...(asi !== null ? ['-a', 'potential.asi'] : []), '-m', String(o.n), '-mem', memoryLimit, '-o', 'selected_by_pace_select.pkl.gz', 'pool.pkl.gz'],
+      ['-p', 'potential.yaml', ...(asi !== null ? ['-a', 'potential.asi'] : []), '-m', String(o.n), '-mem', memoryLimit, '-o', 'selected_by_pace_select.pkl.gz', poolFile],
       workDir,
       (line) => {
         const m = /Overall (\d+) structures selected/.exec(line);
@@ -171,42 +197,29 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
       },
     );
     paceSelectSeconds = res.durationMs / 1000;
-    if (res.exitCode !== 0) {
-      if (!UNDER_DETERMINED.test(res.tail.join('\n'))) throw failureOf('pace_select', res);
+    if (workerFailure() === null && res.exitCode !== 0 && !res.cancelled && UNDER_DETERMINED.test(res.tail.join('\n'))) {
       warnings.push(
         'pace_select: the pool has fewer atoms of an element than the potential has functions ("under-determined"), so no D-optimal choice exists; all structures were ranked by extrapolation grade instead',
       );
-    } else if (!(await exists(selectedByPace))) {
-      throw new OutputMissingError(`pace_select exited 0 but wrote no ${selectedByPace}`);
+      await writeFileAtomic(done, JSON.stringify({ ok: false, returned: 0 }));
+    } else if (workerFailure() === null && res.exitCode === 0) {
+      if (!(await exists(selectedByPace))) throw new OutputMissingError(`pace_select exited 0 but wrote no ${selectedByPace}`);
+      await writeFileAtomic(done, JSON.stringify({ ok: true, returned: overall ?? 0 }));
+    } else {
+      stopWorker.abort();
+      await worker;
+      throw workerFailure() ?? failureOf('pace_select', res);
     }
-    if (overall !== null && overall >= Math.min(o.n, prepared.rows)) stopProjections.abort();
+    finished = await worker;
+    if (finished === null) throw workerFailure() ?? new Error('mlip_select.py run ended without an answer');
   } catch (err) {
-    stopProjections.abort();
-    await projections.catch(() => false);
+    stopWorker.abort();
+    await worker;
     throw err;
   } finally {
     o.signal?.removeEventListener('abort', relay);
   }
-  const haveProjections = await projections;
-
-  const out = join(workDir, 'selected.pckl.gzip');
-  const finished = await runSelectScript<Finished>(
-    o,
-    'finish',
-    [
-      '--pool', poolFile,
-      ...((await exists(selectedByPace)) ? ['--selected', selectedByPace] : []),
-      '--potential', potential,
-      ...(asi !== null ? ['--asi', join(workDir, 'potential.asi')] : []),
-      '-n', String(o.n),
-      '--out', out,
-      '--backend', backend,
-      '--batch-size', batchSize,
-      ...(haveProjections ? ['--projections', projDir] : []),
-    ],
-    log,
-  );
-  await rm(projDir, { recursive: true, force: true });
+  if (finished.poolSize < o.n) warnings.push(`the pool holds ${finished.poolSize} structures, fewer than n = ${o.n}: all of them are returned`);
   if (finished.counts.gamma > 0 && finished.paceSelectReturned > 0) {
     warnings.push(
       `pace_select returned ${finished.paceSelectReturned} structures for -m ${o.n} (its cap: at most the active set's size); ${finished.counts.gamma} more were chosen by largest extrapolation grade`,

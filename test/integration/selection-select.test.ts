@@ -141,3 +141,22 @@ test('with a real pacemaker, the structures chosen equal those pace_select choos
   assert.ok(big.counts.gamma > 0, `pace_select returned ${big.paceSelectReturned}`);
   console.log(`real pacemaker: pace_select returned ${big.paceSelectReturned} for -m 25; filled ${big.counts.gamma} by gamma (pool gamma max ${big.poolGamma?.max})`);
 });
+
+test('a dataset-pickle pool goes to pace_select as it is; one with a foreign element is a BadInputError even while pace_select runs (simulator)', async () => {
+  const toolchain = simulatorToolchain();
+  const dir = await mkdtemp(join(tmpdir(), 'mlip-sel-'));
+  const first = await selectActiveSet({ pool: await pool(dir, 10, toolchain), n: 2, potential: null, config: config(), workDir: join(dir, 'g0'), toolchain });
+  const asPickle = first.selected.path.replace(/selected\.pckl\.gzip$/, 'pool.pkl.gz'); // the converted pool of generation 0
+  const again = await selectActiveSet({ pool: asPickle, n: 3, potential: first.potential, workDir: join(dir, 'p'), toolchain });
+  assert.equal(again.indices.length, 3);
+  assert.equal(again.unfittedPotential, false);
+
+  const foreign = join(dir, 'foreign.jsonl');
+  await labelEmt({ out: foreign, count: 4, elements: ['Cu', 'Al'], seed: 1, python: toolchain.python });
+  const foreignPickle = join(dir, 'foreign.pkl.gz');
+  await execa(toolchain.python, [join('python', 'mlip_select.py'), 'prepare', '--pool', foreign, '--out', foreignPickle]);
+  await assert.rejects(
+    selectActiveSet({ pool: foreignPickle, n: 2, potential: first.potential, workDir: join(dir, 'f'), toolchain }),
+    (e: unknown) => e instanceof BadInputError && /foreign\.pkl\.gz has element\(s\) Al that the potential lacks \(it has Cu, Ni\)/.test(e.message),
+  );
+});
