@@ -73,6 +73,15 @@ function trainingHostActivities(taskQueue: string) {
   });
 }
 
+/** Finalising an early stop: a missing checkpoint (stop before the first iteration) does not appear by waiting. */
+function finalisingActivities(taskQueue: string) {
+  return proxyActivities<Activities>({
+    taskQueue,
+    startToCloseTimeout: '30 minutes',
+    retry: { ...retry('2 seconds', '30 seconds'), maximumAttempts: 3 },
+  });
+}
+
 function trainingActivities(taskQueue: string, tuning: WorkflowTuning) {
   return proxyActivities<Activities>({
     taskQueue,
@@ -109,6 +118,7 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
   const data = dataActivities(queues.data);
   const training = trainingActivities(queues.training, input.tuning);
   const trainingHost = trainingHostActivities(queues.training);
+  const finalising = finalisingActivities(queues.training);
   progress = { ...progress, version: generationVersion(input.generation) };
 
   const setStage = (stage: Stage) => {
@@ -181,7 +191,7 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
       // Only our own stop turns a cancelled fit into a result; a workflow cancel propagates.
       if (stop.reason === null || !isCancellation(err) || CancellationScope.current().consideredCancelled) throw err;
       setStage('converting');
-      const fromCheckpoint = await trainingHost.finaliseCheckpoint({
+      const fromCheckpoint = await finalising.finaliseCheckpoint({
         campaign: input.campaign,
         generation: input.generation,
         config: input.config,

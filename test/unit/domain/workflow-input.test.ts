@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ActiveLearningLoopInput, TrainPotentialWorkflowInput, headlineForceRmse, resolveTaskQueues } from '../../../src/domain/workflow-input.js';
+import { describeIssues } from '../../../src/domain/schemas.js';
+
+const base = { campaign: 'c', generation: 0, config: { engine: 'pacemaker', pacemaker: { elements: ['Cu'], cutoff: 5 } } };
+
+test('task queues derive from the workflow queue: data on it, training on <queue>-training', () => {
+  assert.deepEqual(resolveTaskQueues('mlip', undefined), { data: 'mlip', training: 'mlip-training' });
+  assert.deepEqual(resolveTaskQueues('mlip', { data: 'cpu' }), { data: 'cpu', training: 'cpu-training' });
+  assert.deepEqual(resolveTaskQueues('mlip', { data: 'gpu07', training: 'gpu07' }), { data: 'gpu07', training: 'gpu07' });
+  assert.deepEqual(resolveTaskQueues('mlip', { training: 'gpu' }), { data: 'mlip', training: 'gpu' });
+});
+
+test('the workflow input defaults its tuning for days-long fits and stays strict', () => {
+  const parsed = TrainPotentialWorkflowInput.parse(base);
+  assert.equal(parsed.tuning.heartbeatTimeoutSeconds, 120);
+  assert.equal(parsed.tuning.trainingTimeoutSeconds, 7 * 24 * 3600);
+  const bad = TrainPotentialWorkflowInput.safeParse({ ...base, tuning: { heartbeatTimeoutSeconds: 0 }, extra: 1 }, { reportInput: true });
+  assert.equal(bad.success, false);
+  const msg = describeIssues(bad.error, 'input');
+  assert.match(msg, /input\.tuning\.heartbeatTimeoutSeconds: .*\(got 0\)/);
+  assert.match(msg, /extra/);
+});
+
+test('the loop input names a bad target and a missing labelled folder', () => {
+  const bad = ActiveLearningLoopInput.safeParse({ campaign: 'c', config: base.config, maxGenerations: 0, targetForceRmse: -5 }, { reportInput: true });
+  assert.equal(bad.success, false);
+  const msg = describeIssues(bad.error, 'input');
+  assert.match(msg, /input\.maxGenerations: .*\(got 0\)/);
+  assert.match(msg, /input\.targetForceRmse: .*\(got -5\)/);
+  assert.match(msg, /input\.labelledDir/);
+});
+
+test('the headline force RMSE is the test RMSE when there is a test set, else the train RMSE', () => {
+  assert.equal(headlineForceRmse({ train: { force_rmse_mev_per_a: 30 }, test: { force_rmse_mev_per_a: 40 } }), 40);
+  assert.equal(headlineForceRmse({ train: { force_rmse_mev_per_a: 30 }, test: null }), 30);
+});
