@@ -55,6 +55,9 @@ export async function runDemo(o: {
       `started workflow ${handle.workflowId}; watch it at ${stack.server.uiUrl ?? '(UI off)'}/namespaces/${stack.server.namespace}/workflows/${handle.workflowId}`,
     );
 
+    console.log(
+      `from another terminal: npx mlip-trainer status --workflow-id ${handle.workflowId} --address ${stack.server.address} (watch, stop and cancel take the same flags)`,
+    );
     const printer = new ProgressPrinter(config.pacemaker.max_epochs);
     const artifact = await waitForArtifact(handle, (p) => printer.update(p));
     printer.stop();

@@ -99,6 +99,14 @@ test('stop and cancel from the CLI; bad arguments exit 2 naming the flag and val
     assert.equal(cancel.exitCode, 0, cancel.stderr);
     assert.deepEqual(JSON.parse(cancel.stdout), { workflowId: 'train-clicancel-generation_000', status: 'CANCELLED' });
 
+    // The human form of train --wait: progress lines on stderr (no TTY here), the artifact on stdout.
+    const slowConfig = join(stack.dir, 'slow.yml');
+    await writeFile(slowConfig, 'elements: [Cu, Ni]\ncutoff: 5\norder: 2\nfunctions_per_element: 5\nmax_epochs: 15\nevaluator: pyace\ntest_size: 0\n');
+    const waited = await cli('train', '--config', slowConfig, '--results', results, '--campaign', 'cliwait', '--task-queue', taskQueue, '--wait');
+    assert.equal(waited.exitCode, 0, waited.stderr);
+    assert.match(waited.stderr, /training: iteration \d+\/15 loss \S+ E \S+ meV\/at F \S+ meV\/Å ETA \d+ s/);
+    assert.equal((JSON.parse(waited.stdout) as { version: string }).version, 'generation_000');
+
     const noTarget = await cli('status', '--campaign', 'clistop');
     assert.equal(noTarget.exitCode, 2);
     assert.match(noTarget.stderr, /--campaign <name> --generation <n>, or --workflow-id <id>/);
