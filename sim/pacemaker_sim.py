@@ -2126,6 +2126,7 @@ def select_structures(df: pd.DataFrame, doc: Mapping[str, Any], extra: Mapping[s
         if extra is not None and element in extra:
             matrix = np.vstack([matrix, extra[element]])
             owner = np.hstack([owner, -np.ones(len(extra[element]), dtype=int)])
+        print("Species type:", st, flush=True)
         rows = maxvol_rows(matrix, str(st))
         selected.update(int(owner[r]) for r in rows)
     selected.pop(-1, None)
@@ -2170,7 +2171,17 @@ def selection_projector(potential_file: str) -> tuple[Callable[[Sequence[Any]], 
     return project, dict(dims)
 
 
+SELECT_LOG_FMT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
+MAXVOL_WARNING = "warning: fast C maxvol functions are not compiled, continue with python maxvol functions"
+
+
 def pace_select_main(argv: Sequence[str]) -> int:
+    # Observed with a real build: pace_select's log lines look like
+    # `2026-11-30 05:06:17,858 - root - INFO - ...` (a library configures logging before it), and
+    # stdout starts with the maxvol warning.
+    print(MAXVOL_WARNING, flush=True)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(logging.Formatter(SELECT_LOG_FMT))
     args = select_parser().parse_args(argv)
     quiet_if(args.not_verbose)
     asi_name = args.active_set_inv_fname
