@@ -10,6 +10,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { Connection } from '@temporalio/client';
 import { ToolchainMissingError } from '../errors.js';
+import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { VENV_DIR } from '../paths.js';
 import { exists } from '../util/files.js';
 import { groupAlive, signalGroup } from '../process/run-program.js';
@@ -23,6 +24,7 @@ export interface DevServerOptions {
   namespace?: string;
   /** SQLite file; state survives restarts. Omit for an in-memory server. */
   dbFile?: string;
+  /** Registered at start; defaults to the workflows' own (src/domain/search-attributes.ts). */
   searchAttributes?: Record<string, SearchAttributeType>;
   headless?: boolean;
   logFile: string;
@@ -85,7 +87,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     await mkdir(dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile);
   }
-  for (const [name, type] of Object.entries(opts.searchAttributes ?? {})) args.push('--search-attribute', `${name}=${type}`);
+  // By default the ones the workflows upsert: without them every workflow task fails.
+  for (const [name, type] of Object.entries(opts.searchAttributes ?? SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
 
   await mkdir(dirname(opts.logFile), { recursive: true });
   const log = createWriteStream(opts.logFile, { flags: 'a' });

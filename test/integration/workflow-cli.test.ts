@@ -11,6 +11,7 @@ import { simulatorToolchain } from '../../src/pacemaker/toolchain.js';
 import { labelEmt } from '../../src/dataset/emt.js';
 import { readProgress, startTraining } from '../../src/client/train.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
+import { freePort, startDevServer } from '../../src/temporal/dev-server.js';
 import { PotentialArtifact } from '../../src/domain/schemas.js';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'mlip-trainer.js');
@@ -150,5 +151,17 @@ test('training is routed to <queue>-training and a pinned campaign runs every st
     await hostOnly.stop();
     await gpu.stop();
     await dataOnly.stop();
+  }
+});
+
+test('a workflow worker refuses to start on a server that lacks the search attributes, and says how to register them', async () => {
+  const bare = await startDevServer({ port: await freePort(), headless: true, logFile: join(stack.dir, 'bare.log'), searchAttributes: {} });
+  try {
+    const r = await execa('node', [BIN, 'worker', '--address', bare.address, '--workspace', join(stack.dir, 'ws-bare'), '--pacemaker', 'simulator'], { reject: false, timeout: 60_000 });
+    assert.equal(r.exitCode, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /namespace default lacks the search attributes MlipCampaign, MlipGeneration, MlipStage, MlipElements, MlipTestForceRmse/);
+    assert.match(r.stderr, /temporal operator search-attribute create --namespace default --name MlipTestForceRmse --type Double/);
+  } finally {
+    await bare.stop();
   }
 });

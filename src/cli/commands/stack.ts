@@ -6,6 +6,9 @@ import { PROJECT_ROOT } from '../../paths.js';
 import { resolveToolchain, SIMULATOR_NOTICE } from '../../pacemaker/toolchain.js';
 import { createTrainerWorkers, type WorkerRole } from '../../temporal/worker.js';
 import { CliInputError } from '../options.js';
+import { connectClient } from '../../temporal/worker.js';
+import { checkSearchAttributes } from '../../temporal/search-attributes.js';
+import { ToolchainMissingError } from '../../errors.js';
 import { startDevStack } from '../../temporal/dev-stack.js';
 import { runDemo } from '../demo.js';
 import { positiveInt, untilSignal } from '../options.js';
@@ -94,6 +97,7 @@ export function registerStackCommands(program: Command): void {
       }) => {
         const toolchain = await resolveToolchain(o.pacemaker);
         if (toolchain.kind === 'simulator') console.log(SIMULATOR_NOTICE);
+        if (o.role !== 'training') await requireSearchAttributes(o);
         const workers = await createTrainerWorkers({
           ...(o.address ? { address: o.address } : {}),
           ...(o.namespace ? { namespace: o.namespace } : {}),
@@ -139,4 +143,24 @@ function positiveNumber(flag: string, v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new CliInputError(`${flag} must be a positive number, got ${JSON.stringify(v)}`);
   return n;
+}
+
+/** A workflow worker on a server without the search attributes would fail every workflow task: refuse to start. */
+async function requireSearchAttributes(o: { address?: string; namespace?: string }): Promise<void> {
+  const client = await connectClient({
+    ...(o.address ? { address: o.address } : {}),
+    ...(o.namespace ? { namespace: o.namespace } : {}),
+  });
+  try {
+    const check = await checkSearchAttributes(client, client.options.namespace);
+    if (check.unknown) {
+      console.error('warning: could not list the search attributes of this namespace; make sure MlipCampaign, MlipGeneration, MlipStage, MlipElements and MlipTestForceRmse are registered');
+    } else if (check.missing.length > 0) {
+      throw new ToolchainMissingError(
+        `namespace ${client.options.namespace} lacks the search attributes ${check.missing.join(', ')}, which the workflow sets; register them first:\n${check.fix.join('\n')}`,
+      );
+    }
+  } finally {
+    await client.connection.close();
+  }
 }
