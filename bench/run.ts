@@ -4,7 +4,6 @@
  * to run some (`npm run bench -- orchestration`).
  */
 import { orchestrationOverhead } from './orchestration.js';
-import { selectionGoals } from './selection.js';
 import { workflowVersusDirect } from './workflow.js';
 import { selectionGoals } from './selection.js';
 import { trainingGoals } from './training.js';
@@ -12,7 +11,6 @@ import { datasetAppend } from './dataset.js';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   orchestration: orchestrationOverhead,
-  selection: selectionGoals,
   workflow: workflowVersusDirect,
   selection: selectionGoals,
   training: trainingGoals,

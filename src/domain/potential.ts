@@ -39,3 +39,30 @@ export function describePotential(doc: unknown): PotentialShape | null {
   }
   return null;
 }
+
+/**
+ * The reference energies (eV per atom of each element, plus pacemaker's `shift`) a fitted
+ * potential was trained against, from its metadata. With `reference_energy: auto` pacemaker
+ * recomputes them from whatever data it is given; a fine-tune or resume on other data would then
+ * start from energies shifted by eV per atom, so they are pinned to the parent's.
+ */
+export function fittedReferenceEnergy(doc: unknown): Record<string, number> | null {
+  if (doc === null || typeof doc !== 'object') return null;
+  const meta = (doc as Record<string, unknown>).metadata;
+  if (meta === null || typeof meta !== 'object') return null;
+  let raw: unknown = (meta as Record<string, unknown>).reference_energy;
+  if (typeof raw === 'string') {
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      return null;
+    }
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return null;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return null;
+    out[k] = v;
+  }
+  return Object.keys(out).length > 0 ? out : null;
+}

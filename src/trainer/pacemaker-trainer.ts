@@ -10,7 +10,7 @@ import { BadInputError, OutOfMemoryError, OutputMissingError, ProgramFailedError
 import { buildPacemakerInput, forContinuation, forFineTune, type FineTuneMode, type FineTunePlan, type PacemakerInput } from '../domain/input-yaml.js';
 import { CAMPAIGN_LAYOUT, generationVersion } from '../domain/naming.js';
 import { createIterationParser, parseMetricsTable, recogniseFailure } from '../domain/pacemaker-log.js';
-import { describePotential } from '../domain/potential.js';
+import { describePotential, fittedReferenceEnergy } from '../domain/potential.js';
 import { INITIAL_PROGRESS, advanceProgress, type CheckpointRef, type TrainingProgress } from '../domain/progress.js';
 import {
   PotentialArtifact,
@@ -142,9 +142,17 @@ export class PacemakerTrainer implements Trainer {
    * resumed from a checkpoint (always `-p` on a copy, with the remaining iterations; `extend`
    * resumes its ladder from the copy instead, since `-p` would drop the ladder).
    */
-  planRun(data: TrainingData, o: { mode: FineTuneMode | null; checkpoint: CheckpointRef | null; batchSize: number }): FineTunePlan & { maxiter: number; offset: number } {
+  planRun(
+    data: TrainingData,
+    o: { mode: FineTuneMode | null; checkpoint: CheckpointRef | null; batchSize: number; referenceEnergy?: Record<string, number> | null },
+  ): FineTunePlan & { maxiter: number; offset: number } {
     const maxiter = this.opts.config.max_epochs;
-    const base = this.buildInput(data, false, o.batchSize);
+    let base = this.buildInput(data, false, o.batchSize);
+    // Keep the energy scale of the potential we start from (see fittedReferenceEnergy); a reset refits from zero.
+    const keepsEnergies = o.checkpoint !== null || o.mode === 'continue' || o.mode === 'extend';
+    if (o.referenceEnergy && keepsEnergies && this.opts.config.reference_energy === 'auto') {
+      base = { ...base, data: { ...base.data, reference_energy: o.referenceEnergy } };
+    }
     if (o.checkpoint) {
       const offset = o.checkpoint.iteration;
       if (o.mode === 'extend') return { ...forFineTune(base, 'extend', RESUME_FILE, maxiter), maxiter, offset };
@@ -212,7 +220,9 @@ export class PacemakerTrainer implements Trainer {
       await this.absorbLastRun(runsFile, curveFile, checkpoint?.iteration ?? 0);
       run += 1;
       batchesTried.push(batchSize);
-      const plan = this.planRun(data, { mode, checkpoint, batchSize });
+      const startFrom = checkpoint?.path ?? (initialPotential !== null ? join(dir, PARENT_FILE) : null);
+      const referenceEnergy = startFrom ? fittedReferenceEnergy(yaml.load(await readFile(startFrom, 'utf8'))) : null;
+      const plan = this.planRun(data, { mode, checkpoint, batchSize, referenceEnergy });
       if (checkpoint) await copyFile(checkpoint.path, join(dir, RESUME_FILE));
       await writeFileAtomic(join(dir, 'input.yaml'), yaml.dump(plan.input, { noRefs: true, lineWidth: 120 }));
       const args = ['input.yaml', '-o', 'output_potential.yaml', '-l', 'log.txt', ...plan.args];

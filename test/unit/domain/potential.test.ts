@@ -45,3 +45,13 @@ test('functions per element count the nbody entries of every block centred on th
   };
   assert.deepEqual(describePotential(doc)?.functionsPerElement, { Cu: 5, Ni: 5 });
 });
+
+test("a fitted potential's reference energies are read from its metadata (pacemaker stores them as JSON text)", async () => {
+  const { fittedReferenceEnergy } = await import('../../../src/domain/potential.js');
+  // Verbatim metadata value from a real pacemaker 0.2.7+172 output_potential.yaml.
+  const meta = { reference_energy: '{"Cu": 0.11062798832540821, "Ni": 0.10028663476105582, "shift": 0.039076487517362146}' };
+  assert.deepEqual(fittedReferenceEnergy({ metadata: meta }), { Cu: 0.11062798832540821, Ni: 0.10028663476105582, shift: 0.039076487517362146 });
+  assert.equal(fittedReferenceEnergy({ metadata: {} }), null);
+  assert.equal(fittedReferenceEnergy({ metadata: { reference_energy: 'not json' } }), null);
+  assert.equal(fittedReferenceEnergy({ metadata: { reference_energy: { Cu: 'x' } } }), null);
+});

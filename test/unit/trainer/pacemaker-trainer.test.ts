@@ -194,3 +194,17 @@ test('an early-stopping crash is reported by name and not retried', async () => 
     return true;
   });
 });
+
+test("a fine-tune on grown data keeps the parent's reference energies, so it starts at the parent's energy scale", async () => {
+  const c = await makeCampaign(sim);
+  const parent = await c.trainer({ config: { max_epochs: 4 } }).runTraining(c.data, null, { owner });
+  const more = join(c.dir, 'more.jsonl');
+  const { labelEmt } = await import('../../../src/dataset/emt.js');
+  await labelEmt({ out: more, count: 2, elements: ['Cu', 'Ni'], seed: 99, python: sim.python });
+  const grown = await c.trainer({ generation: 1 }).updateDataset({ files: [more] });
+  const child = c.trainer({ generation: 1, config: { max_epochs: 2 }, parentVersion: parent.version });
+  await child.runTraining({ trainPath: grown.trainPath, testPath: grown.testPath, sha256: grown.sha256 }, parent.potentialYaml, { owner });
+  const input = yaml.load(await readFile(join(child.generationDir, 'input.yaml'), 'utf8')) as { data: { reference_energy: unknown } };
+  const parentDoc = yaml.load(await readFile(parent.potentialYaml, 'utf8')) as { metadata: { reference_energy: string } };
+  assert.deepEqual(input.data.reference_energy, JSON.parse(parentDoc.metadata.reference_energy));
+});

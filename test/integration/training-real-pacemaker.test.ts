@@ -1,0 +1,77 @@
+// Fine-tune and resume against a REAL pacemaker (MLIP_PACEMAKER=/path/bin or pacemaker on PATH).
+// Without one these print `skipped: no pacemaker` and skip. Small on purpose: a few EMT Cu/Ni
+// structures, 10 functions per element, pyace evaluator (about 10-20 s per fit on 2 cores).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { resolveToolchain, type Toolchain } from '../../src/pacemaker/toolchain.js';
+import { parseMetricsTable } from '../../src/domain/pacemaker-log.js';
+import type { TrainingProgress } from '../../src/domain/progress.js';
+import { ProgramFailedError } from '../../src/errors.js';
+import { makeCampaign } from '../unit/trainer/helpers.js';
+
+const REAL = { functions_per_element: 10, order: 2, evaluator: 'pyace' as const, test_size: 0 };
+const owner = { workflowId: 'real', activityId: '1', attempt: 1 };
+
+async function realPacemaker(t: { skip: (m: string) => void }): Promise<Toolchain | null> {
+  const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
+  if (toolchain.kind !== 'pacemaker') {
+    console.log('skipped: no pacemaker (put pacemaker on PATH or set MLIP_PACEMAKER to its bin folder)');
+    t.skip('no pacemaker');
+    return null;
+  }
+  return toolchain;
+}
+
+test("real pacemaker: a fine-tune's first loss equals the parent's final loss", async (t) => {
+  const toolchain = await realPacemaker(t);
+  if (!toolchain) return;
+  const c = await makeCampaign(toolchain, 6, 11);
+  const parent = await c.trainer({ config: { ...REAL, max_epochs: 5 } }).runTraining(c.data, null, { owner });
+  const child = c.trainer({ generation: 1, config: { ...REAL, max_epochs: 3 }, parentVersion: parent.version });
+  await child.runTraining(c.data, parent.potentialYaml, { owner });
+  const parentRows = parseMetricsTable(await readFile(join(parent.potentialYaml, '..', 'metrics.txt'), 'utf8'));
+  const childRows = parseMetricsTable(await readFile(join(child.generationDir, 'metrics.txt'), 'utf8'));
+  const parentFinal = parentRows.at(-1)!.loss!;
+  const childFirst = childRows[0]!.loss!;
+  console.log(`real pacemaker: parent final loss ${parentFinal}, fine-tune first loss ${childFirst}`);
+  assert.ok(Math.abs(childFirst - parentFinal) <= 1e-6 * Math.abs(parentFinal), `${childFirst} vs ${parentFinal}`);
+  assert.ok(childRows.at(-1)!.loss! <= childFirst, 'the fine-tune does not make the fit worse');
+});
+
+test('real pacemaker: a run interrupted half-way and resumed ends within the same RMSE as an uninterrupted one', async (t) => {
+  const toolchain = await realPacemaker(t);
+  if (!toolchain) return;
+  const maxEpochs = 12;
+  const c = await makeCampaign(toolchain, 6, 12);
+  const straight = await c.trainer({ config: { ...REAL, max_epochs: maxEpochs } }).runTraining(c.data, null, { owner });
+
+  const abort = new AbortController();
+  let last: TrainingProgress | null = null;
+  const interrupted = c.trainer({ generation: 1, config: { ...REAL, max_epochs: maxEpochs } });
+  await assert.rejects(
+    interrupted.runTraining(c.data, null, {
+      owner,
+      signal: abort.signal,
+      onProgress: (p) => {
+        last = p;
+        if ((p.checkpoint?.iteration ?? 0) >= maxEpochs / 2) abort.abort();
+      },
+    }),
+    ProgramFailedError,
+  );
+  const checkpoint = (last as TrainingProgress | null)?.checkpoint ?? null;
+  assert.ok(checkpoint, 'a checkpoint was kept before the interruption');
+  const resumed = await c.trainer({ generation: 1, config: { ...REAL, max_epochs: maxEpochs } }).runTraining(c.data, null, { owner: { ...owner, attempt: 2 }, resume: checkpoint });
+  const s = straight.metrics.train;
+  const r = resumed.metrics.train;
+  console.log(
+    `real pacemaker, ${maxEpochs} iterations: uninterrupted E ${s.energy_rmse_mev_per_atom.toFixed(2)} meV/at F ${s.force_rmse_mev_per_a.toFixed(2)} meV/Å; ` +
+      `interrupted at ${checkpoint.iteration} and resumed: E ${r.energy_rmse_mev_per_atom.toFixed(2)} meV/at F ${r.force_rmse_mev_per_a.toFixed(2)} meV/Å`,
+  );
+  assert.equal(r.iterations, maxEpochs);
+  // BFGS restarts without its Hessian estimate, so the paths differ; the end point must not be worse by more than 25 %.
+  assert.ok(r.force_rmse_mev_per_a <= 1.25 * s.force_rmse_mev_per_a, `force RMSE ${r.force_rmse_mev_per_a} vs ${s.force_rmse_mev_per_a}`);
+  assert.ok(r.energy_rmse_mev_per_atom <= 1.25 * s.energy_rmse_mev_per_atom + 1, `energy RMSE ${r.energy_rmse_mev_per_atom} vs ${s.energy_rmse_mev_per_atom}`);
+});
