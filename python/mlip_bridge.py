@@ -33,6 +33,7 @@ import gzip
 import hashlib
 import json
 import math
+import mmap
 import os
 import pickle
 import random
@@ -61,7 +62,7 @@ SPLIT_COLUMN = "mlip_split"
 #: Numbers enter the content hash rounded to this many decimals (Å, eV, eV/Å): the precision
 #: of extended XYZ files (ASE writes %16.8f), so a structure exported and re-imported hashes alike.
 HASH_DECIMALS = 8
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 #: gzip level of the accumulated dataset. pandas' to_pickle uses 9; 1 compresses these pickles
 #: (mostly float64 noise) almost as well (see bench/dataset.ts) in a fraction of the time.
 COMPRESS_LEVEL = 1
@@ -70,7 +71,7 @@ COMPRESS_LEVEL = 1
 #: them would double the cost of an append for about a quarter less disk.
 SPLIT_COMPRESS_LEVEL = 0
 #: Bytes of pickle stream per gzip member (compressed in parallel).
-GZIP_CHUNK = 4 << 20
+GZIP_CHUNK = 1 << 20
 #: How long an updater waits for another one's lock, s.
 DEFAULT_LOCK_TIMEOUT = 20 * 60.0
 EMT_ELEMENTS = ("Al", "Cu", "Ag", "Au", "Ni", "Pd", "Pt")
@@ -525,7 +526,7 @@ class _ParallelGzipWriter:
         workers = max(1, min(4, os.cpu_count() or 1))
         self.pool = ThreadPoolExecutor(max_workers=workers)
         self.pending: deque[Any] = deque()
-        self.max_pending = 2 * workers
+        self.max_pending = workers + 1
         self.members = 0
 
     def write(self, data: Any) -> int:
@@ -836,18 +837,75 @@ class DatasetFiles:
         return removed
 
 
+SIDES = ("train", "test")
+
+
+class HashIndex:
+    """Content hash -> side of the split, for every structure in the dataset.
+
+    Stored as a sorted array of 33-byte records (32-byte sha256 digest, 1 byte side) that is
+    memory-mapped and binary-searched: a lookup touches about log2(N) records, so checking a
+    batch for duplicates costs the same at 1,000 structures as at 1,000,000. Structures added in
+    this run sit in `new` until `to_bytes` merges them.
+    """
+
+    RECORD = 33
+
+    def __init__(self, data: Any = b"") -> None:
+        self.data = data
+        self.n = len(data) // self.RECORD
+        self.new: dict[bytes, int] = {}
+
+    def _digest(self, i: int) -> bytes:
+        return bytes(self.data[i * self.RECORD : i * self.RECORD + 32])
+
+    def side(self, hexdigest: str) -> str | None:
+        digest = bytes.fromhex(hexdigest)
+        if digest in self.new:
+            return SIDES[self.new[digest]]
+        lo, hi = 0, self.n
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._digest(mid) < digest:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < self.n and self._digest(lo) == digest:
+            return SIDES[self.data[lo * self.RECORD + 32]]
+        return None
+
+    def __contains__(self, hexdigest: object) -> bool:
+        return isinstance(hexdigest, str) and self.side(hexdigest) is not None
+
+    def __len__(self) -> int:
+        return self.n + len(self.new)
+
+    def add(self, hexdigest: str, side: str) -> None:
+        """Record `hexdigest` on `side` unless it is already known (the first side wins)."""
+        if hexdigest not in self:
+            self.new[bytes.fromhex(hexdigest)] = SIDES.index(side)
+
+    def to_bytes(self) -> bytes:
+        size = self.n * self.RECORD
+        records = [bytes(self.data[i : i + self.RECORD]) for i in range(0, size, self.RECORD)]
+        records.extend(digest + bytes([side]) for digest, side in self.new.items())
+        records.sort()
+        return b"".join(records)
+
+    def as_dict(self) -> dict[str, str]:
+        """Every entry as {hexdigest: side}: for tests and diagnostics, O(N)."""
+        raw = self.to_bytes()
+        return {raw[i : i + 32].hex(): SIDES[raw[i + 32]] for i in range(0, len(raw), self.RECORD)}
+
+
 @dataclass
 class DatasetState:
     """What the index holds: every structure's hash and side, the counts, and the files' identity."""
 
-    entries: dict[str, str]
+    entries: HashIndex
     sha256: str
     counts: dict[str, Any]
     signatures: dict[str, list[int] | None]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"format": INDEX_FORMAT, "hash_decimals": HASH_DECIMALS, "sha256": self.sha256,
-                "files": self.signatures, "counts": self.counts, "entries": self.entries}
 
 
 def _empty_counts() -> dict[str, Any]:
@@ -867,7 +925,8 @@ def _count(counts: dict[str, Any], symbols: Sequence[str], side: str) -> None:
 
 
 def load_state(files: DatasetFiles) -> DatasetState | None:
-    """The index, if it exists and describes the files as they are now; None if missing or stale."""
+    """The index, if it exists and describes the files as they are now; None if missing or stale.
+    Reads the small JSON part and maps the entries file: nothing proportional to the dataset."""
     try:
         data = json.loads(files.index.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
@@ -876,7 +935,37 @@ def load_state(files: DatasetFiles) -> DatasetState | None:
         return None
     if data.get("files") != files.signatures():
         return None
-    return DatasetState(data["entries"], data["sha256"], data["counts"], data["files"])
+    entries_path = files.index.parent / str(data.get("entries_file", ""))
+    try:
+        size = entries_path.stat().st_size
+    except (FileNotFoundError, OSError):
+        return None
+    if size != data.get("entries_count", -1) * HashIndex.RECORD:
+        return None
+    if size == 0:
+        entries = HashIndex()
+    else:
+        with open(entries_path, "rb") as handle:
+            entries = HashIndex(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
+    return DatasetState(entries, data["sha256"], data["counts"], data["files"])
+
+
+def save_state(files: DatasetFiles, state: DatasetState) -> None:
+    """Entries file (named after the dataset version) first, then the JSON that points to it,
+    then old entries files: a reader sees a complete old or new index."""
+    state.signatures = files.signatures()
+    raw = state.entries.to_bytes()
+    entries_file = f"{files.index.name.removesuffix('.json')}.{(state.sha256 or 'empty')[:16]}.bin"
+    write_atomically(files.index.parent / entries_file, raw)
+    _write_json_atomically(files.index, {
+        "format": INDEX_FORMAT, "hash_decimals": HASH_DECIMALS, "sha256": state.sha256,
+        "files": state.signatures, "counts": state.counts,
+        "entries_file": entries_file, "entries_count": len(raw) // HashIndex.RECORD,
+    })
+    prefix = files.index.name.removesuffix(".json") + "."
+    for name in os.listdir(files.index.parent):
+        if name.startswith(prefix) and name.endswith(".bin") and name != entries_file:
+            os.unlink(files.index.parent / name)
 
 
 def _with_split_columns(df: pd.DataFrame, test_fraction: float) -> pd.DataFrame:
@@ -897,10 +986,10 @@ def _with_split_columns(df: pd.DataFrame, test_fraction: float) -> pd.DataFrame:
 
 
 def _state_from_frame(df: pd.DataFrame, sha256: str) -> DatasetState:
-    entries: dict[str, str] = {}
+    entries = HashIndex()
     counts = _empty_counts()
     for atoms, digest, side in zip(df["ase_atoms"], df[HASH_COLUMN], df[SPLIT_COLUMN]):
-        entries.setdefault(digest, side)
+        entries.add(digest, side)
         _count(counts, atoms.get_chemical_symbols(), side)
     return DatasetState(entries, sha256, counts, {})
 
@@ -927,7 +1016,7 @@ def _rebuild(files: DatasetFiles, test_fraction: float) -> tuple[DatasetState, p
         for path in (files.train, files.test):
             if path.exists():
                 path.unlink()
-        return DatasetState({}, "", _empty_counts(), files.signatures()), None
+        return DatasetState(HashIndex(), "", _empty_counts(), files.signatures()), None
     df = load_dataset(files.accumulated)
     complete = HASH_COLUMN in df.columns and SPLIT_COLUMN in df.columns and not (
         df[HASH_COLUMN].isna().any() or df[SPLIT_COLUMN].isna().any())
@@ -942,8 +1031,7 @@ def _rebuild(files: DatasetFiles, test_fraction: float) -> tuple[DatasetState, p
     else:
         sha, _ = _write_dataset_files(files, df)
     state = _state_from_frame(df, sha)
-    state.signatures = files.signatures()
-    _write_json_atomically(files.index, state.to_json())
+    save_state(files, state)
     return state, df
 
 
@@ -1052,7 +1140,7 @@ def command_append(dataset: str, results_files: Sequence[str], elements: Sequenc
             new[HASH_COLUMN] = [hashes[i] for i in fresh]
             new[SPLIT_COLUMN] = [split_for(hashes[i], test_fraction) for i in fresh]
             for i, digest, side in zip(fresh, new[HASH_COLUMN], new[SPLIT_COLUMN]):
-                state.entries[digest] = side
+                state.entries.add(digest, side)
                 sides[side] += 1
                 _count(state.counts, records[i]["structure"]["symbols"], side)
             received = len(records)
@@ -1066,8 +1154,7 @@ def command_append(dataset: str, results_files: Sequence[str], elements: Sequenc
             state.sha256, _ = _write_dataset_files(files, frame)
             del frame
             lap("write")
-            state.signatures = files.signatures()
-            _write_json_atomically(files.index, state.to_json())
+            save_state(files, state)
         else:
             received = len(records)
         history.append({
@@ -1197,8 +1284,7 @@ def command_synthesize(out: str, count: int, natoms: int, seed: int, test_fracti
     with dataset_lock(files.lock, DEFAULT_LOCK_TIMEOUT):
         sha, _ = _write_dataset_files(files, frame)
         state = _state_from_frame(frame, sha)
-        state.signatures = files.signatures()
-        _write_json_atomically(files.index, state.to_json())
+        save_state(files, state)
         _write_json_atomically(files.manifest, _manifest(files, state, [{"time": _now(), "synthetic": True, "added": count}], test_fraction))
     return {"out": out, "count": count}
 

@@ -144,8 +144,10 @@ def test_a_bad_record_rejects_the_whole_batch_and_leaves_the_dataset_byte_identi
     assert {(p["index"], p["field"]) for p in problems} == {(1, field)}
     assert all(isinstance(p["value"], str) and p["reason"] for p in problems)
     assert dataset.read_bytes() == before
-    assert sorted(os.listdir(tmp_path)) == ["batch.jsonl", "data.index.json", "data.lock", "data.pckl.gzip",
-                                            "manifest.json", "ok.jsonl"]
+    names = sorted(os.listdir(tmp_path))
+    assert [n for n in names if not n.endswith(".bin")] == ["batch.jsonl", "data.index.json", "data.lock",
+                                                            "data.pckl.gzip", "manifest.json", "ok.jsonl"]
+    assert len([n for n in names if n.startswith("data.index.") and n.endswith(".bin")]) == 1
 
 
 def test_every_problem_of_every_record_is_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -165,7 +167,10 @@ def test_atomic_write_leaves_no_temporary_files_and_a_readable_mode(tmp_path: Pa
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     dataset = tmp_path / "deep" / "er" / "data.pckl.gzip"
     run_bridge(capsys, "append", "--dataset", str(dataset), "--results", str(emt_results))
-    assert sorted(os.listdir(dataset.parent)) == ["data.index.json", "data.lock", "data.pckl.gzip", "manifest.json"]
+    names = sorted(os.listdir(dataset.parent))
+    assert [n for n in names if not n.endswith(".bin")] == ["data.index.json", "data.lock", "data.pckl.gzip",
+                                                            "manifest.json"]
+    assert len(names) == 5 and not any(n.endswith(".tmp") for n in names)
     umask = os.umask(0)
     os.umask(umask)
     assert dataset.stat().st_mode & 0o777 == 0o666 & ~umask
@@ -322,11 +327,17 @@ def test_a_missing_or_stale_index_is_rebuilt_from_the_dataset(tmp_path: Path, em
     dataset = tmp_path / "accumulated.pckl.gzip"
     append(capsys, dataset, emt_results, fraction=0.5)
     index = tmp_path / "accumulated.index.json"
-    original = json.loads(index.read_text())["entries"]
+    def sides() -> dict[str, str]:
+        state = mlip_bridge.load_state(mlip_bridge.DatasetFiles(dataset))
+        assert state is not None
+        return state.entries.as_dict()
+
+    original = sides()
+    assert len(original) == 6 and set(original.values()) == {"train", "test"}
     index.unlink()
     code, result = append(capsys, dataset, emt_results, fraction=0.0)
     assert code == 0 and result["added"] == 0 and result["duplicates"] == 6
-    assert json.loads(index.read_text())["entries"] == original  # sides kept, not re-decided at 0.0
+    assert sides() == original  # sides kept, not re-decided at 0.0
     # Stale: the dataset replaced behind the index's back by a plain pandas write of 3 rows.
     df = mlip_bridge.load_dataset(dataset).iloc[:3].drop(columns=["mlip_hash", "mlip_split"])
     df.to_pickle(dataset, compression="gzip", protocol=4)
@@ -465,3 +476,19 @@ def test_info_reports_counts_per_split_and_element_and_the_history(tmp_path: Pat
     entry = info["history"][-1]
     assert entry["workflowId"] == "train-x-generation_003" and entry["generation"] == 3 and entry["added"] == 6
     assert entry["sources"] == [str(emt_results.resolve())]
+
+
+def test_the_hash_index_finds_every_entry_by_binary_search_and_nothing_else() -> None:
+    import hashlib as h
+
+    digests = [h.sha256(str(i).encode()).hexdigest() for i in range(500)]
+    index = mlip_bridge.HashIndex()
+    for i, d in enumerate(digests[:300]):
+        index.add(d, "test" if i % 7 == 0 else "train")
+    stored = mlip_bridge.HashIndex(index.to_bytes())
+    assert len(stored) == 300
+    assert all(stored.side(d) == ("test" if i % 7 == 0 else "train") for i, d in enumerate(digests[:300]))
+    assert not any(d in stored for d in digests[300:])
+    stored.add(digests[0], "train")  # already known: the first side wins
+    stored.add(digests[400], "test")
+    assert stored.side(digests[0]) == "test" and stored.side(digests[400]) == "test" and len(stored) == 301

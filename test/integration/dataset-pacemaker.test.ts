@@ -15,6 +15,16 @@ import { buildPacemakerInput } from '../../src/domain/input-yaml.js';
 import { PacemakerTrainerConfig } from '../../src/domain/schemas.js';
 import { runProgram } from '../../src/process/run-program.js';
 
+const COUNT_GZIP_MEMBERS = `
+import sys, zlib
+data, members = open(sys.argv[1], "rb").read(), 0
+while data:
+    d = zlib.decompressobj(31)
+    d.decompress(data)
+    data, members = d.unused_data, members + 1
+print(members)
+`;
+
 test('with a real pacemaker present, pacemaker --dry-run accepts the produced train and test files', async (t) => {
   const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
   if (toolchain.kind !== 'pacemaker') {
@@ -25,15 +35,20 @@ test('with a real pacemaker present, pacemaker --dry-run accepts the produced tr
   const dir = await mkdtemp(join(tmpdir(), 'ds-pace-'));
   const results = [join(dir, 'a.jsonl'), join(dir, 'b.jsonl')];
   await labelEmt({ out: results[0]!, count: 24, seed: 11, python: toolchain.python });
-  await labelEmt({ out: results[1]!, count: 12, seed: 12, python: toolchain.python });
+  // Big enough (64 atoms each) that the files span several gzip members.
+  await labelEmt({ out: results[1]!, count: 400, seed: 12, atoms: 64, python: toolchain.python });
   const config = PacemakerTrainerConfig.parse({ elements: ['Cu', 'Ni'], cutoff: 5.0, order: 2, functions_per_element: 5, max_epochs: 5, evaluator: 'pyace', test_size: 0.25 });
   // Written by the pacemaker installation's own Python (pandas 2.0.0 there), in two appends.
   const store = new DatasetStore(join(dir, 'data', 'accumulated.pckl.gzip'), { python: toolchain.python, logFile: join(dir, 'bridge.log') }, { testFraction: config.test_size });
   await store.appendFiles([results[0]!], config.elements);
   const summary = await store.appendFiles([results[1]!, results[0]!], config.elements);
-  assert.equal(summary.total, 36);
+  assert.equal(summary.total, 424);
   assert.equal(summary.duplicates, 24);
   assert.ok(summary.testPath !== null, 'a test file was written');
+  for (const file of [summary.path, summary.trainPath]) {
+    const members = await runProgram({ command: [toolchain.python, '-c', COUNT_GZIP_MEMBERS, file], cwd: dir, logFile: join(dir, 'members.log'), captureStdout: true });
+    assert.ok(Number(members.stdout.trim()) > 1, `${file} has ${members.stdout.trim()} gzip member(s); the test wants several`);
+  }
 
   const runDir = join(dir, 'run');
   const input = buildPacemakerInput(config, { filename: summary.trainPath, testFilename: summary.testPath });
@@ -52,5 +67,5 @@ test('with a real pacemaker present, pacemaker --dry-run accepts the produced tr
   await writeFileAtomic(join(runDir, 'whole', 'input.yaml'), yaml.dump(whole));
   const res2 = await runProgram({ command: [...toolchain.command('pacemaker'), '--dry-run', 'input.yaml'], cwd: join(runDir, 'whole'), logFile: join(dir, 'pacemaker.log'), timeoutMs: 10 * 60_000 });
   assert.equal(res2.exitCode, 0, res2.tail.join('\n'));
-  assert.match(await readFile(join(runDir, 'whole', 'log.txt'), 'utf8'), /Processing structures dataframe. Shape: \(36,/);
+  assert.match(await readFile(join(runDir, 'whole', 'log.txt'), 'utf8'), /Processing structures dataframe. Shape: \(424,/);
 });
