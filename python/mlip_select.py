@@ -376,7 +376,7 @@ def wait_for(marker: Path) -> dict[str, Any] | None:
 
 
 def command_run(pool: str, selected: str, done: str, potential: str, asi: str | None, n: int, out: str,
-                backend: str, batch_size: int) -> dict[str, Any]:
+                backend: str, batch_size: int, memory_limit: int | None = None) -> dict[str, Any]:
     """Everything after pace_select in one process that runs beside it: load and check the pool,
     project it batch by batch while pace_select works (stopping early once the caller's marker
     says pace_select found enough), then wait for the marker and finish. One interpreter start,
@@ -389,8 +389,15 @@ def command_run(pool: str, selected: str, done: str, potential: str, asi: str | 
     atoms_list = list(frame["ase_atoms"])
     parts: dict[str, list[np.ndarray]] = {e: [] for e in nfuncs}
     owner_parts: dict[str, list[np.ndarray]] = {e: [] for e in nfuncs}
-    complete = True
-    for start in range(0, len(atoms_list), batch_size):
+    # Keep the pool's projections only while they fit in a quarter of the memory limit (float64,
+    # [atoms, functions] per element); above it the fill recomputes them batch by batch instead.
+    counts: dict[str, int] = {e: 0 for e in nfuncs}
+    for atoms in atoms_list:
+        for symbol in atoms.get_chemical_symbols():
+            counts[symbol] += 1
+    needed = sum(counts[e] * nfuncs[e] * 8 for e in nfuncs)
+    complete = memory_limit is None or needed <= memory_limit // 4
+    for start in range(0, len(atoms_list) if complete else 0, batch_size):
         status = wait_for(marker)
         if status is not None and status.get("ok") and int(status.get("returned", 0)) >= wanted:
             complete = False  # pace_select alone supplies n: the pool's grades are not needed
@@ -486,6 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--out", required=True)
     runner.add_argument("--backend", choices=("pyace", "simulator"), required=True)
     runner.add_argument("--batch-size", type=int, default=500)
+    runner.add_argument("--memory-limit-bytes", type=int, help="keep projections only below a quarter of this")
     return parser
 
 
@@ -508,7 +516,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         return command_replicate(args.pool, args.copies, args.rattle, args.seed, args.out)
     if args.command == "run":
         return command_run(args.pool, args.selected, args.done, args.potential, args.asi, args.n, args.out,
-                           args.backend, args.batch_size)
+                           args.backend, args.batch_size, args.memory_limit_bytes)
     raise AssertionError(f"unhandled command {args.command}")
 
 

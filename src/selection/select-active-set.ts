@@ -172,6 +172,7 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
       '--out', out,
       '--backend', backend,
       '--batch-size', String(o.batchSize ?? 200),
+      '--memory-limit-bytes', String(memoryLimitBytes(memoryLimit)),
     ],
     log,
     stopWorker.signal,
@@ -250,6 +251,13 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
   } satisfies ActiveSetSelection);
   await writeFileAtomic(join(workDir, 'result.json'), JSON.stringify({ key, result }, null, 2) + '\n');
   return result;
+}
+
+/** `8GB` -> bytes, as pacemaker reads it (GB = 2^30, MB = 2^20). */
+export function memoryLimitBytes(limit: string): number {
+  const m = /^(\d+(?:\.\d+)?)(GB|MB)$/.exec(limit);
+  if (!m) throw new BadInputError(`memoryLimit: must look like 8GB or 500MB (got ${JSON.stringify(limit)})`);
+  return Math.floor(Number(m[1]) * 2 ** (m[2] === 'GB' ? 30 : 20));
 }
 
 async function potentialElementsOf(path: string): Promise<string[]> {

@@ -160,3 +160,15 @@ test('a dataset-pickle pool goes to pace_select as it is; one with a foreign ele
     (e: unknown) => e instanceof BadInputError && /foreign\.pkl\.gz has element\(s\) Al that the potential lacks \(it has Cu, Ni\)/.test(e.message),
   );
 });
+
+test('under a small memory limit the pool projections are not kept but recomputed in batches, with the same choice (simulator)', async () => {
+  const toolchain = simulatorToolchain();
+  const dir = await mkdtemp(join(tmpdir(), 'mlip-sel-'));
+  const p = await pool(dir, 30, toolchain, 21);
+  const roomy = await selectActiveSet({ pool: p, n: 20, potential: null, config: config(), workDir: join(dir, 'roomy'), toolchain, memoryLimit: '8GB' });
+  const tight = await selectActiveSet({ pool: p, n: 20, potential: null, config: config(), workDir: join(dir, 'tight'), toolchain, memoryLimit: '0.01MB', batchSize: 4 });
+  assert.ok(roomy.counts.gamma > 0, 'the fill ran');
+  assert.deepEqual(tight.indices, roomy.indices);
+  assert.deepEqual(tight.chosenBy, roomy.chosenBy);
+  assert.equal(tight.memoryLimit, '0.01MB');
+});
