@@ -14,13 +14,17 @@ export interface UpdateDatasetInput {
   results: string[];
 }
 
-/** The campaign's dataset store, splitting new structures by the config's `test_size`. */
+/**
+ * The campaign's dataset store: new structures split by the config's `test_size`, and
+ * `energy_corrected` written when the config gives reference energies (not `auto`).
+ */
 export function datasetStoreFor(deps: ActivityDeps, campaign: string, config: TrainerConfig): DatasetStore {
   const dir = campaignDir(deps, campaign);
+  const reference = config.pacemaker.reference_energy;
   return new DatasetStore(
     join(dir, CAMPAIGN_LAYOUT.dataset),
     { python: deps.toolchain.python, logFile: join(dir, 'logs', 'dataset.log') },
-    { testFraction: config.pacemaker.test_size },
+    { testFraction: config.pacemaker.test_size, ...(reference !== 'auto' ? { referenceEnergy: reference } : {}) },
   );
 }
 

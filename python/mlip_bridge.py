@@ -1085,9 +1085,47 @@ def _summary(files: DatasetFiles, manifest: dict[str, Any], added: int, duplicat
 # ---------------------------------------------------------------------------------------------
 
 
+def with_energy_corrected(df: pd.DataFrame, reference: float | dict[str, float] | None) -> pd.DataFrame:
+    """`energy_corrected` = energy - sum of single-atom reference energies (eV) when they are
+    known: a number (per atom) or {element: eV}. Without them the column is dropped rather than
+    left partly empty (pacemaker computes it itself from `data.reference_energy`)."""
+    if reference is None:
+        return df.drop(columns=["energy_corrected"]) if "energy_corrected" in df.columns else df
+    from ase.data import atomic_numbers
+
+    per_z = np.zeros(len(atomic_numbers) + 1)
+    if isinstance(reference, dict):
+        for element, value in reference.items():
+            per_z[atomic_numbers[element]] = value
+    else:
+        per_z[:] = reference
+    df = df.copy()
+    df["energy_corrected"] = [float(e) - float(per_z[a.numbers].sum()) for e, a in zip(df["energy"], df["ase_atoms"])]
+    return df
+
+
+def _reference_energy(text: str | None, elements: Sequence[str] | None) -> float | dict[str, float] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput("--reference-energy must be JSON", [Problem(-1, "reference_energy", short_repr(text), str(exc))]) from None
+    if _is_finite_number(value):
+        return float(value)
+    known = _known_symbols()
+    if not isinstance(value, dict) or not all(k in known and _is_finite_number(v) for k, v in value.items()):
+        raise BadInput("--reference-energy must be a number or {element: eV}",
+                       [Problem(-1, "reference_energy", short_repr(value), "expected a number or {element: finite number}")])
+    missing = sorted(set(elements or []) - set(value))
+    if missing:
+        raise BadInput("--reference-energy lacks elements", [Problem(-1, "reference_energy", short_repr(value), f"no value for {missing}")])
+    return {k: float(v) for k, v in value.items()}
+
+
 def command_append(dataset: str, results_files: Sequence[str], elements: Sequence[str] | None = None,
                    test_fraction: float = 0.0, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-                   origin: dict[str, Any] | None = None) -> dict[str, Any]:
+                   origin: dict[str, Any] | None = None, reference_energy: str | None = None) -> dict[str, Any]:
     """Validate every record, then, under the lock, append those whose content hash is new.
 
     Order of work: parse and validate everything (bad input: nothing is touched), hash, take the
@@ -1105,11 +1143,17 @@ def command_append(dataset: str, results_files: Sequence[str], elements: Sequenc
 
     if not 0.0 <= test_fraction < 1.0:
         raise BadInput("invalid --test-fraction", [Problem(-1, "test_size", str(test_fraction), "expected a number in [0, 1)")])
+    reference = _reference_energy(reference_energy, elements)
     records, origins = read_results_with_origins(results_files)
     if not records:
         raise BadInput(f"no CalculationResult records in {', '.join(results_files)}")
     lap("read")
     validate_results(records, elements, origins)
+    if isinstance(reference, dict):
+        unknown = {symbol for r in records for symbol in r["structure"]["symbols"]} - set(reference)
+        if unknown:
+            raise BadInput("reference energies lack elements of the results",
+                           [Problem(-1, "reference_energy", short_repr(reference), f"no value for {sorted(unknown)}")])
     lap("validate")
     hashes = [record_hash(r) for r in records]
     lap("hash")
@@ -1150,6 +1194,7 @@ def command_append(dataset: str, results_files: Sequence[str], elements: Sequenc
                 old = _with_split_columns(load_dataset(files.accumulated), test_fraction)
             lap("read_dataset")
             frame = new if old is None else pd.concat([old, new], ignore_index=True)
+            frame = with_energy_corrected(frame, reference)
             del old, new
             state.sha256, _ = _write_dataset_files(files, frame)
             del frame
@@ -1418,6 +1463,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="share of new structures held out as the test set, decided from each hash")
     append.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT, help="s to wait for the lock")
     append.add_argument("--origin", default="{}", help="JSON object recorded in the manifest's history")
+    append.add_argument("--reference-energy", help="single-atom energies, eV: a number or {element: eV}; adds energy_corrected")
 
     summary = commands.add_parser("summary", help="describe a dataset")
     summary.add_argument("--dataset", required=True)
@@ -1475,7 +1521,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     if args.command == "append":
         elements = [e.strip() for e in args.elements.split(",") if e.strip()] if args.elements else None
         return command_append(args.dataset, args.results, elements, args.test_fraction, args.lock_timeout,
-                              _origin(args.origin))
+                              _origin(args.origin), args.reference_energy)
     if args.command == "summary":
         return command_summary(args.dataset)
     if args.command == "info":

@@ -492,3 +492,24 @@ def test_the_hash_index_finds_every_entry_by_binary_search_and_nothing_else() ->
     stored.add(digests[0], "train")  # already known: the first side wins
     stored.add(digests[400], "test")
     assert stored.side(digests[0]) == "test" and stored.side(digests[400]) == "test" and len(stored) == 301
+
+
+def test_known_reference_energies_give_energy_corrected_for_every_row(tmp_path: Path, emt_results: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    dataset = tmp_path / "accumulated.pckl.gzip"
+    reference = {"Cu": -0.5, "Ni": -0.25}
+    more = write_jsonl(tmp_path / "more.jsonl", [cu_record("x")])
+    for batch in (emt_results, more):
+        code, _, _ = run_bridge(capsys, "append", "--dataset", str(dataset), "--results", str(batch),
+                                "--reference-energy", json.dumps(reference))
+        assert code == 0
+    df = mlip_bridge.load_dataset(dataset)
+    assert len(df) == 7 and not df["energy_corrected"].isna().any()
+    for _, row in df.iterrows():
+        expected = row["energy"] - sum(reference[s] for s in row["ase_atoms"].get_chemical_symbols())
+        assert row["energy_corrected"] == pytest.approx(expected, abs=1e-12)
+    before = dataset.read_bytes()
+    code, result, _ = run_bridge(capsys, "append", "--dataset", str(dataset), "--results",
+                                 str(write_jsonl(tmp_path / "y.jsonl", [cu_record("y")])), "--reference-energy", '{"Ni": -0.25}')
+    assert code == 2 and "no value for ['Cu']" in result["error"]["problems"][0]["reason"]
+    assert dataset.read_bytes() == before

@@ -71,6 +71,12 @@ export interface DatasetStoreOptions {
   testFraction?: number;
   /** How long an append waits for another updater's lock, s (default 20 min). */
   lockTimeoutSeconds?: number;
+  /**
+   * Single-atom reference energies, eV (per atom, or per element), when they are known: the
+   * dataset then carries `energy_corrected` for every row. Undefined (the config's `auto`):
+   * no such column; pacemaker derives it from `data.reference_energy`.
+   */
+  referenceEnergy?: number | Record<string, number>;
 }
 
 /** PacemakerTrainerConfig's default `test_size`, for stores opened without a config. */
@@ -140,6 +146,7 @@ export class DatasetStore {
     args.push('--test-fraction', String(fraction));
     if (this.options.lockTimeoutSeconds !== undefined) args.push('--lock-timeout', String(this.options.lockTimeoutSeconds));
     args.push('--origin', JSON.stringify(origin));
+    if (this.options.referenceEnergy !== undefined) args.push('--reference-energy', JSON.stringify(this.options.referenceEnergy));
     const r = await runBridge<Omit<DatasetSummary, 'programSeconds'>>('append', args, this.bridge);
     return { ...r, path: this.path };
   }

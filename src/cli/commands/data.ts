@@ -20,7 +20,7 @@ interface StoreOptions {
  * The campaign's store as the workers see it: the workspace and the pacemaker installation (whose
  * Python writes the pickles) come from temporal-dev.yml unless given.
  */
-async function openStore(o: StoreOptions, testFraction?: number): Promise<DatasetStore> {
+async function openStore(o: StoreOptions, testFraction?: number, referenceEnergy?: number | Record<string, number> | 'auto'): Promise<DatasetStore> {
   const name = CampaignName.safeParse(o.campaign);
   if (!name.success) throw new CliInputError(`--campaign ${name.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(o.campaign)})`);
   const stack = await loadDevStackConfig(o.stack);
@@ -30,7 +30,10 @@ async function openStore(o: StoreOptions, testFraction?: number): Promise<Datase
   return new DatasetStore(
     join(dir, CAMPAIGN_LAYOUT.dataset),
     { python: toolchain.python, logFile: join(dir, 'logs', 'dataset.log') },
-    testFraction !== undefined ? { testFraction } : {},
+    {
+      ...(testFraction !== undefined ? { testFraction } : {}),
+      ...(referenceEnergy !== undefined && referenceEnergy !== 'auto' ? { referenceEnergy } : {}),
+    },
   );
 }
 
@@ -104,12 +107,12 @@ export function registerDataCommands(program: Command): void {
       .command('add')
       .description('validate result files and append the structures not yet in the dataset')
       .argument('<files...>', 'CalculationResult JSON/JSONL, or any file ASE reads with energies and forces (extxyz, OUTCAR, vasprun.xml)')
-      .option('--config <file>', 'trainer config: its elements and test_size apply')
+      .option('--config <file>', 'trainer config: its elements, test_size and reference energies apply')
       .option('--elements <list>', 'comma-separated elements every atom must be one of (overrides --config)', elementList)
       .option('--test-size <fraction>', 'share of new structures held out for testing (default: --config, else as recorded)', testSize),
   ).action(async (files: string[], o: StoreOptions & { config?: string; elements?: string[]; testSize?: number; json?: boolean }) => {
     const cfg = o.config !== undefined ? (await loadTrainerConfig(o.config)).pacemaker : undefined;
-    const store = await openStore(o, o.testSize ?? cfg?.test_size);
+    const store = await openStore(o, o.testSize ?? cfg?.test_size, cfg?.reference_energy);
     const s = await store.appendFiles(files.map((f) => resolve(f)), o.elements ?? cfg?.elements, { via: 'cli' });
     if (o.json) console.log(JSON.stringify(s));
     else printSummary(s);
