@@ -132,7 +132,7 @@ export async function trainingGoals(): Promise<void> {
   for (const t of toolchains) {
     const real = t.kind === 'pacemaker';
     resumeRows.push(await resumeEfficiency(t, real ? 12 : 40, real ? 6 : 10));
-    ftRows.push(await fineTuneVsScratch(t, real ? 12 : 20, real ? 10 : 20));
+    ftRows.push(await fineTuneVsScratch(t, real ? 12 : 20, real ? Number(process.env.BENCH_REAL_STRUCTURES ?? 20) : 20));
   }
   console.log('\n## Resume efficiency: killed at about half of maxiter, resumed from the checkpoint (target <= 1.05)\n');
   console.log(table(['who', 'maxiter', 'iterations before kill', 'resumed from', 'executed in total', 'executed / maxiter'], resumeRows));
