@@ -2,9 +2,9 @@
  * Whole-workflow wall time / wall time of the same programs run directly in sequence on the
  * same data, measured in this one run (goal: <= 1.05 when training takes a minute or more).
  *
- * "Directly" is the trainer library without Temporal: the dataset bridge appends the same
- * results, pacemaker fits, pace_yaml2yace converts, the metrics bridge reads test errors; the
- * same argument arrays the activities run. Each pair runs in fresh campaign folders, direct and
+ * "Directly" is the library without Temporal: the dataset bridge appends the same results,
+ * pacemaker fits, pace_yaml2yace converts, the metrics bridge reads test errors, pace_activeset
+ * computes the active set; the same argument arrays the activities run. Each pair runs in fresh campaign folders, direct and
  * workflow alternating so drift on a shared machine hits both.
  *
  * Settings (environment): BENCH_WORKFLOW_PAIRS (2), BENCH_WORKFLOW_EPOCHS (60 simulated, 200 real),
@@ -21,7 +21,8 @@ import { labelEmt } from '../src/dataset/emt.js';
 import { startTraining } from '../src/client/train.js';
 import { createTrainer } from '../src/trainer/factory.js';
 import { SEARCH_ATTRIBUTES } from '../src/domain/search-attributes.js';
-import { TrainerConfig, type PotentialArtifact } from '../src/domain/schemas.js';
+import { DEFAULT_SELECTION_MEMORY_LIMIT, TrainerConfig, type PotentialArtifact } from '../src/domain/schemas.js';
+import { attachActiveSet } from '../src/selection/active-set.js';
 import { median, table } from './orchestration.js';
 
 const PAIRS = Number(process.env.BENCH_WORKFLOW_PAIRS ?? 2);
@@ -70,7 +71,9 @@ export async function workflowVersusDirect(): Promise<void> {
       const t0 = performance.now();
       const trainer = createTrainer(config, { campaignDir: join(dir, 'ws-direct', `c${i}`), generation: 0, toolchain, env });
       const data = await trainer.updateDataset({ files: [results] });
-      const direct = await trainer.runTraining({ trainPath: data.trainPath, testPath: data.testPath, sha256: data.sha256 }, null);
+      const trained = await trainer.runTraining({ trainPath: data.trainPath, testPath: data.testPath, sha256: data.sha256 }, null);
+      // The workflow's last step: pace_activeset on the new potential (issue 4's computeActiveSet).
+      const direct = await attachActiveSet(trained, { data: [data.trainPath], memoryLimit: DEFAULT_SELECTION_MEMORY_LIMIT, toolchain, env });
       const directWall = (performance.now() - t0) / 1000;
 
       // The workflow: start, dataset activity, training activity (heartbeating), result.
