@@ -14,6 +14,8 @@ import { labelEmt } from '../../src/dataset/emt.js';
 import { buildPacemakerInput } from '../../src/domain/input-yaml.js';
 import { PacemakerTrainerConfig } from '../../src/domain/schemas.js';
 import { runProgram } from '../../src/process/run-program.js';
+import { runBridge } from '../../src/dataset/bridge.js';
+import { PacemakerTrainer } from '../../src/trainer/pacemaker-trainer.js';
 
 const COUNT_GZIP_MEMBERS = `
 import sys, zlib
@@ -68,4 +70,28 @@ test('with a real pacemaker present, pacemaker --dry-run accepts the produced tr
   const res2 = await runProgram({ command: [...toolchain.command('pacemaker'), '--dry-run', 'input.yaml'], cwd: join(runDir, 'whole'), logFile: join(dir, 'pacemaker.log'), timeoutMs: 10 * 60_000 });
   assert.equal(res2.exitCode, 0, res2.tail.join('\n'));
   assert.match(await readFile(join(runDir, 'whole', 'log.txt'), 'utf8'), /Processing structures dataframe. Shape: \(424,/);
+});
+
+test('with a real pacemaker present, a fit on the stable split measures test errors on exactly the test file', async (t) => {
+  const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
+  if (toolchain.kind !== 'pacemaker') {
+    console.log('skipped: no pacemaker (put pacemaker on PATH or set MLIP_PACEMAKER to its bin folder)');
+    t.skip('no pacemaker');
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'ds-pace-fit-'));
+  const results = join(dir, 'r.jsonl');
+  await labelEmt({ out: results, count: 30, seed: 41, python: toolchain.python });
+  const config = PacemakerTrainerConfig.parse({ elements: ['Cu', 'Ni'], cutoff: 5.0, order: 2, functions_per_element: 5, max_epochs: 3, evaluator: 'pyace', test_size: 0.3 });
+  const campaignDir = join(dir, 'campaign');
+  const store = new DatasetStore(join(campaignDir, 'data', 'accumulated.pckl.gzip'), { python: toolchain.python, logFile: join(dir, 'bridge.log') }, { testFraction: config.test_size });
+  const data = await store.appendFiles([results], config.elements);
+  assert.ok(data.testPath !== null && data.structures.test > 0);
+  const trainer = new PacemakerTrainer({ config, campaignDir, toolchain, generation: 0 });
+  const artifact = await trainer.runTraining(data, null);
+  assert.equal(artifact.datasetSha256, data.sha256);
+  assert.ok(artifact.metrics.test !== null, 'test errors are reported');
+  const pred = await runBridge<{ structures: number }>('pred-metrics', ['--pred', join(trainer.generationDir, 'test_pred.pckl.gzip')], { python: toolchain.python, logFile: join(dir, 'bridge.log') });
+  assert.equal(pred.structures, data.structures.test, 'pacemaker predicted exactly the structures of the test file');
+  console.log(`real pacemaker fit on ${data.structures.train} train / ${data.structures.test} test structures: test force RMSE ${artifact.metrics.test.force_rmse_mev_per_a.toFixed(1)} meV/Å`);
 });
