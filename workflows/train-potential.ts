@@ -13,6 +13,7 @@ import {
   defineQuery,
   defineSignal,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -153,6 +154,7 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
     }
     const trainingData = { trainPath: dataset.trainPath, testPath: dataset.testPath, sha256: dataset.sha256 };
 
+    if (input.pool !== null && patched('stage-selecting')) setStage('selecting');
     // (issue 4) Choose the structures to label next from input.pool: by D-optimality with the
     // potential this generation starts from (its .asi beside it, if any), or with the config's
     // unfitted shape in generation 0. The choice travels in the artifact's `selection` field.
@@ -202,6 +204,9 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
       artifact = { ...fromCheckpoint, stoppedEarly: kept };
     }
 
+    // The UI's stage column follows this step too; patched() keeps generations that were
+    // already past this point when the line was added replaying as they ran.
+    if (patched('stage-active-set')) setStage('active-set');
     // (issue 4) The new potential's active set: pace_activeset writes the .asi beside the .yace,
     // on the training host that holds the files; too little data leaves it null with a warning.
     artifact = {

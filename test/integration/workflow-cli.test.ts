@@ -99,6 +99,12 @@ test('stop and cancel from the CLI; bad arguments exit 2 naming the flag and val
     const cancel = await cli('cancel', '--campaign', 'clicancel', '--generation', '0', '--json');
     assert.equal(cancel.exitCode, 0, cancel.stderr);
     assert.deepEqual(JSON.parse(cancel.stdout), { workflowId: 'train-clicancel-generation_000', status: 'CANCELLED' });
+    const again = await cli('cancel', '--campaign', 'clicancel', '--generation', '0');
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.match(again.stdout, /already CANCELLED, nothing to cancel/);
+    const stopDone = await cli('stop', '--campaign', 'clistop', '--generation', '0');
+    assert.equal(stopDone.exitCode, 2);
+    assert.match(stopDone.stderr, /train-clistop-generation_000 is COMPLETED, not running: nothing to stop/);
 
     // The human form of train --wait: progress lines on stderr (no TTY here), the artifact on stdout.
     const slowConfig = join(stack.dir, 'slow.yml');
@@ -111,6 +117,9 @@ test('stop and cancel from the CLI; bad arguments exit 2 naming the flag and val
     const noTarget = await cli('status', '--campaign', 'clistop');
     assert.equal(noTarget.exitCode, 2);
     assert.match(noTarget.stderr, /--campaign <name> --generation <n>, or --workflow-id <id>/);
+    const unknown = await cli('status', '--campaign', 'nosuch', '--generation', '4');
+    assert.equal(unknown.exitCode, 2);
+    assert.match(unknown.stderr, /no generation train-nosuch-generation_004 in namespace default/);
     const badStatus = await cli('list', '--status', 'Done');
     assert.equal(badStatus.exitCode, 2);
     assert.match(badStatus.stderr, /--status must be one of Running, .* got "Done"/);

@@ -1,6 +1,6 @@
 /** `status`, `watch`, `cancel`, `stop`, `list`: look at and steer running generations from a terminal or a script (`--json`). */
 import { Option, type Command } from 'commander';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { connectClient } from '../../temporal/worker.js';
 import { describeGeneration, generationHandle, listGenerations, stopTrainingEarly, type GenerationStatus } from '../../client/generations.js';
 import { waitForArtifact } from '../../client/train.js';
@@ -39,6 +39,17 @@ async function open(o: Target): Promise<{ client: Client; handle: WorkflowHandle
     ...(o.namespace ? { namespace: o.namespace } : {}),
   });
   const handle = o.workflowId ? client.workflow.getHandle(o.workflowId) : generationHandle(client, o.campaign!, o.generation!);
+  try {
+    await handle.describe();
+  } catch (err) {
+    await client.connection.close();
+    if (err instanceof WorkflowNotFoundError) {
+      throw new CliInputError(
+        `no generation ${handle.workflowId} in namespace ${client.options.namespace}: check --campaign/--generation, or list them with \`mlip-trainer list\``,
+      );
+    }
+    throw err;
+  }
   return { client, handle };
 }
 
@@ -89,6 +100,11 @@ export function registerStatusCommands(program: Command): void {
     .action(async (o: Target & { wait: boolean }) => {
       const { client, handle } = await open(o);
       try {
+        const before = (await handle.describe()).status.name;
+        if (before !== 'RUNNING') {
+          console.log(o.json ? JSON.stringify({ workflowId: handle.workflowId, status: before }) : `${handle.workflowId}: already ${before}, nothing to cancel`);
+          return;
+        }
         await handle.cancel();
         if (o.wait) await handle.result().catch(() => undefined);
         const status = (await handle.describe()).status.name;
@@ -104,6 +120,8 @@ export function registerStatusCommands(program: Command): void {
     .action(async (o: Target & { reason?: string; wait: boolean }) => {
       const { client, handle } = await open(o);
       try {
+        const before = (await handle.describe()).status.name;
+        if (before !== 'RUNNING') throw new CliInputError(`${handle.workflowId} is ${before}, not running: nothing to stop`);
         await stopTrainingEarly(handle, o.reason);
         if (!o.wait) {
           console.log(o.json ? JSON.stringify({ workflowId: handle.workflowId, stopRequested: true }) : `stop requested for ${handle.workflowId}`);
