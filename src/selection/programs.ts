@@ -89,7 +89,8 @@ export async function runSelectScript<T extends object>(
   } catch {
     /* reported below */
   }
-  if (res.exitCode === 2 && parsed !== null && typeof parsed === 'object' && 'error' in parsed) {
+  // A bad-input answer is authoritative even when the process was stopped right after printing it.
+  if ((res.exitCode === 2 || res.cancelled) && parsed !== null && typeof parsed === 'object' && 'error' in parsed) {
     const e = (parsed as { error: { message: string } }).error;
     throw new BadInputError(e.message);
   }

@@ -207,6 +207,9 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
       if (!(await exists(selectedByPace))) throw new OutputMissingError(`pace_select exited 0 but wrote no ${selectedByPace}`);
       await writeFileAtomic(done, JSON.stringify({ ok: true, returned: overall ?? 0 }));
     } else {
+      // The worker may be about to report why (a bad pool makes both fail): give it a moment
+      // to answer on its own before stopping it.
+      await Promise.race([worker, new Promise((r) => setTimeout(r, 5_000))]);
       stopWorker.abort();
       await worker;
       throw workerFailure() ?? failureOf('pace_select', res);
