@@ -11,6 +11,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { describePotential } from '../domain/potential.js';
+import { createIterationParser } from '../domain/pacemaker-log.js';
 import type { CheckpointRef } from '../domain/progress.js';
 import { exists, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
 
@@ -139,4 +140,42 @@ export async function findCheckpoint(dir: string, runKey: string, heartbeated: C
   const candidates = [await verified(onDisk, runKey), await verified(heartbeated, runKey)].filter((c): c is CheckpointRef => c !== null);
   candidates.sort((a, b) => b.iteration - a.iteration);
   return candidates[0] ?? null;
+}
+
+/**
+ * After an earlier run ended without this process watching it (its worker was killed while
+ * pacemaker went on), the newest state is pacemaker's own: `log.txt` (written by pacemaker, from
+ * byte `logStart` on for that run) says how far it got, and its interim file holds at least one
+ * iteration less. Returns a checkpoint of that state when it is newer than `current`.
+ */
+export async function salvageCheckpoint(
+  dir: string,
+  o: { runKey: string; offset: number; logStart: number; batchSize: number; current: CheckpointRef | null },
+): Promise<CheckpointRef | null> {
+  let log: Buffer;
+  try {
+    log = await readFile(join(dir, 'log.txt'));
+  } catch {
+    return o.current;
+  }
+  const parse = createIterationParser();
+  let last = 0;
+  for (const line of log.subarray(Math.min(o.logStart, log.length)).toString('utf8').split(/\r\n|\r|\n/)) {
+    const it = parse(line);
+    if (it && it.iteration > last) last = it.iteration;
+  }
+  const iteration = o.offset + last - 1;
+  if (last - 1 < 1 || iteration <= (o.current?.iteration ?? 0)) return o.current;
+  let text: string;
+  try {
+    text = await readFile(join(dir, INTERIM_FILE), 'utf8');
+    const shape = describePotential(yaml.load(text));
+    if (shape === null || shape.fitCycles > 0) return o.current;
+  } catch {
+    return o.current; // missing or torn by the kill
+  }
+  const ref: CheckpointRef = { path: join(dir, CHECKPOINT_FILE), sha256: sha256Text(text), iteration, runKey: o.runKey, batchSize: o.batchSize };
+  await writeFileAtomic(ref.path, text);
+  await writeFileAtomic(join(dir, CHECKPOINT_RECORD), JSON.stringify(ref, null, 2) + '\n');
+  return ref;
 }

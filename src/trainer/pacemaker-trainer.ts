@@ -3,7 +3,7 @@
  * with pacemaker. Plain async code with no Temporal in it, so activities and any other caller
  * (CLI, scripts, tests) share it.
  */
-import { copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { BadInputError, OutOfMemoryError, OutputMissingError, ProgramFailedError } from '../errors.js';
@@ -25,7 +25,7 @@ import { runProgram } from '../process/run-program.js';
 import type { Toolchain, PacemakerProgram } from '../pacemaker/toolchain.js';
 import { canonicalJson, exists, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
 import type { Trainer, TrainerRunContext } from './trainer.js';
-import { CheckpointKeeper, findCheckpoint } from './checkpoint.js';
+import { CheckpointKeeper, findCheckpoint, salvageCheckpoint } from './checkpoint.js';
 import { curveFromMetrics, formatCurve, mergeCurve, parseCurve } from './learning-curve.js';
 import { LOCAL_OWNER, ownsFolder, removePidFile, stopStaleRun, writePidFile } from './stale-process.js';
 
@@ -92,6 +92,10 @@ interface RunRecord {
   offset?: number;
   batchSize?: number;
   resumedFrom?: string | null;
+  /** Inputs the run belongs to (see CheckpointRef.runKey). */
+  runKey?: string;
+  /** Size of log.txt when the run started: its own log lines follow. */
+  logStart?: number;
   exitCode?: number | null;
   failure?: string | null;
   at: string;
@@ -192,6 +196,17 @@ export class PacemakerTrainer implements Trainer {
     let checkpoint = await findCheckpoint(dir, runKey, ctx.resume ?? null);
     const runsFile = join(dir, 'runs.jsonl');
     const curveFile = join(dir, 'learning_curve.tsv');
+    // The previous run may have gone on after its worker died: take its newest state from pacemaker's own files.
+    const lastStart = (await readRuns(runsFile)).filter((r) => r.event === 'start').at(-1);
+    if (lastStart && lastStart.runKey === runKey && lastStart.logStart !== undefined) {
+      checkpoint = await salvageCheckpoint(dir, {
+        runKey,
+        offset: lastStart.offset ?? 0,
+        logStart: lastStart.logStart,
+        batchSize: lastStart.batchSize ?? cfg.batch_size,
+        current: checkpoint,
+      });
+    }
     let runs: RunRecord[] = [];
     if (checkpoint === null) {
       // A fresh start: earlier runs (other inputs, or none resumable) are not part of this curve.
@@ -226,8 +241,9 @@ export class PacemakerTrainer implements Trainer {
       if (checkpoint) await copyFile(checkpoint.path, join(dir, RESUME_FILE));
       await writeFileAtomic(join(dir, 'input.yaml'), yaml.dump(plan.input, { noRefs: true, lineWidth: 120 }));
       const args = ['input.yaml', '-o', 'output_potential.yaml', '-l', 'log.txt', ...plan.args];
+      const logStart = (await stat(join(dir, 'log.txt')).catch(() => null))?.size ?? 0;
       await this.appendRun(runsFile, {
-        event: 'start', run, attempt: owner.attempt, args, maxiter: plan.maxiter, offset: plan.offset, batchSize,
+        event: 'start', run, attempt: owner.attempt, args, maxiter: plan.maxiter, offset: plan.offset, batchSize, runKey, logStart,
         resumedFrom: checkpoint ? `${checkpoint.path} (iteration ${checkpoint.iteration})` : null, at: new Date().toISOString(),
       });
       report({ ...progress, stage: 'training', run, batchSize, checkpoint });

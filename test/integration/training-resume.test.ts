@@ -60,8 +60,11 @@ test('a crash at iteration 7 of 20 is retried by Temporal and resumes: 20 iterat
     await watching;
 
     const iterations = lines(await readFile(iterLog, 'utf8')).map((l) => Number(l.split(' ')[1]));
-    assert.equal(iterations.at(-1), 20);
-    assert.ok(iterations.length <= 21, `${iterations.length} iterations executed: ${iterations.join(',')}`);
+    // The simulator numbers iterations by the state it resumed from. A checkpoint labelled one
+    // iteration behind its content (the interim file was already rewritten when the log line
+    // was read) costs exactly one extra iteration: 21, never more.
+    assert.ok(iterations.length >= 20 && iterations.length <= 21, `${iterations.length} iterations executed: ${iterations.join(',')}`);
+    assert.equal(iterations.at(-1), iterations.length, 'no iteration lost, none run twice from an older state');
     assert.equal(artifact.metrics.train.iterations, 20);
 
     const genDir = join(workspaceRoot, campaign, 'potentials', 'generation_000');
