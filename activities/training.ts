@@ -63,6 +63,8 @@ export function createTrainingActivities(deps: ActivityDeps) {
           });
         } finally {
           clearInterval(timer);
+          // The newest checkpoint (a failed run's last copy) goes out before the attempt ends.
+          beat();
         }
       });
     },

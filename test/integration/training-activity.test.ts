@@ -1,0 +1,51 @@
+// The trainPotential activity on its own (MockActivityEnvironment, no server): a retried
+// attempt takes its checkpoint from Temporal's heartbeatDetails, and heartbeats carry the
+// checkpoint it keeps.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createTrainingActivities } from '../../activities/training.js';
+import { simulatorToolchain } from '../../src/pacemaker/toolchain.js';
+import type { TrainingProgress } from '../../src/domain/progress.js';
+import type { PotentialArtifact } from '../../src/domain/schemas.js';
+import { CHECKPOINT_RECORD } from '../../src/trainer/checkpoint.js';
+import { iterationLog, makeCampaign, runsOf, SMALL } from '../unit/trainer/helpers.js';
+
+test('a retried trainPotential attempt resumes from the checkpoint in heartbeatDetails and heartbeats its own', async () => {
+  const sim = simulatorToolchain();
+  const c = await makeCampaign(sim);
+  const iterLog = join(c.dir, 'iterations.log');
+  const deps = {
+    workspaceRoot: c.dir,
+    toolchain: sim,
+    heartbeatEveryMs: 100,
+    env: { PACEMAKER_SIM_CRASH_AT_ITER: '5', PACEMAKER_SIM_FAULT_ONCE: join(c.dir, 'crashed'), PACEMAKER_SIM_ITER_LOG: iterLog, PACEMAKER_SIM_ITER_SECONDS: '0.05' },
+  };
+  const input = {
+    campaign: 'campaign',
+    generation: 0,
+    config: { engine: 'pacemaker' as const, pacemaker: { ...SMALL, max_epochs: 12, batch_size: 10, kappa: 0.3, seed: 42, order: 2, reference_energy: 'auto' as const, input: {} } },
+    data: c.data,
+    initialPotential: null,
+    parentVersion: null,
+  };
+  const first = new MockActivityEnvironment({ attempt: 1 });
+  const beats: TrainingProgress[] = [];
+  first.on('heartbeat', (d: TrainingProgress | null) => d && beats.push(d));
+  const train = (i: typeof input) => createTrainingActivities(deps).trainPotential(i);
+  await assert.rejects(first.run(train, input), /simulated crash at iteration 5/);
+  const checkpoint = beats.map((b) => b.checkpoint).filter((cp) => cp).at(-1);
+  assert.ok(checkpoint, `a heartbeat carried a checkpoint (${beats.length} heartbeats)`);
+
+  // Only the heartbeat knows the checkpoint now: the record on disk is gone.
+  const genDir = join(c.dir, 'campaign', 'potentials', 'generation_000');
+  await rm(join(genDir, CHECKPOINT_RECORD));
+  const second = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: beats.at(-1) });
+  const artifact: PotentialArtifact = await second.run(train, input);
+  assert.equal(artifact.metrics.train.iterations, 12);
+  const starts = (await runsOf(genDir)).filter((r) => r.event === 'start');
+  assert.equal(starts[1]!.offset, checkpoint.iteration, 'resumed from the heartbeated checkpoint');
+  assert.equal((await iterationLog(iterLog)).length, 4 + 12 - checkpoint.iteration);
+});
