@@ -40,8 +40,9 @@ export interface EarlyStopInfo {
 export type EarlyStoppedArtifact = PotentialArtifact & { stoppedEarly: EarlyStopInfo };
 
 /**
- * The newest `interim_potential_<cycle>.yaml` (the last iteration of the last cycle); the
- * best-cycle copy carries `_fit_cycles` and is only a fallback.
+ * The newest `interim_potential_<cycle>.yaml` (the last iteration of the last cycle), else the
+ * trainer's own checkpoint copy. Never interim_potential_best_cycle.yaml: it carries
+ * `_fit_cycles`, so a potential taken from it could not be fine-tuned (upstream issue #77).
  */
 export async function newestCheckpoint(dir: string): Promise<string | null> {
   const names = await readdir(dir).catch(() => [] as string[]);
@@ -51,7 +52,7 @@ export async function newestCheckpoint(dir: string): Promise<string | null> {
     .map((m) => ({ name: m[0], cycle: Number(m[1]) }))
     .sort((a, b) => b.cycle - a.cycle);
   if (cycles[0]) return join(dir, cycles[0].name);
-  return names.includes('interim_potential_best_cycle.yaml') ? join(dir, 'interim_potential_best_cycle.yaml') : null;
+  return names.includes('checkpoint_potential.yaml') ? join(dir, 'checkpoint_potential.yaml') : null;
 }
 
 export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyStoppedArtifact> {

@@ -9,7 +9,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createTrainingActivities } from '../../activities/training.js';
 import { simulatorToolchain } from '../../src/pacemaker/toolchain.js';
 import type { TrainingProgress } from '../../src/domain/progress.js';
-import type { PotentialArtifact } from '../../src/domain/schemas.js';
+import { TrainerConfig, type PotentialArtifact } from '../../src/domain/schemas.js';
 import { CHECKPOINT_RECORD } from '../../src/trainer/checkpoint.js';
 import { iterationLog, makeCampaign, runsOf, SMALL } from '../unit/trainer/helpers.js';
 
@@ -26,7 +26,8 @@ test('a retried trainPotential attempt resumes from the checkpoint in heartbeatD
   const input = {
     campaign: 'campaign',
     generation: 0,
-    config: { engine: 'pacemaker' as const, pacemaker: { ...SMALL, max_epochs: 12, batch_size: 10, kappa: 0.3, seed: 42, order: 2, reference_energy: 'auto' as const, input: {} } },
+    // Parsed like the workflow parses it, so the config has its defaults and checked types.
+    config: TrainerConfig.parse({ engine: 'pacemaker', pacemaker: { ...SMALL, max_epochs: 12, order: 2 } }),
     data: c.data,
     initialPotential: null,
     parentVersion: null,
