@@ -10,7 +10,14 @@ import { registerSelectCommands } from './commands/select.js';
 import { registerStatusCommands } from './commands/status.js';
 
 // Worker chatter (state changes, retried attempts) stays out of the terminal unless asked for.
-Runtime.install({ logger: new DefaultLogger((process.env.MLIP_LOG_LEVEL ?? 'WARN') as 'WARN') });
+// A training-only worker has no workflows by design, so the SDK's warning about it is dropped.
+const defaultLog = new DefaultLogger((process.env.MLIP_LOG_LEVEL ?? 'WARN') as 'WARN');
+Runtime.install({
+  logger: new DefaultLogger((process.env.MLIP_LOG_LEVEL ?? 'WARN') as 'WARN', (entry) => {
+    if (entry.message.startsWith('No workflows registered')) return;
+    defaultLog.log(entry.level, entry.message, entry.meta);
+  }),
+});
 
 const program = new Command()
   .name('mlip-trainer')
