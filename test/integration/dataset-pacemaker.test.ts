@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { writeFileAtomic } from '../../src/util/files.js';
-import { resolveToolchain } from '../../src/pacemaker/toolchain.js';
 import { DatasetStore } from '../../src/dataset/store.js';
 import { labelEmt } from '../../src/dataset/emt.js';
 import { buildPacemakerInput } from '../../src/domain/input-yaml.js';
@@ -26,14 +25,11 @@ while data:
     data, members = d.unused_data, members + 1
 print(members)
 `;
+import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
 
 test('with a real pacemaker present, pacemaker --dry-run accepts the produced train and test files', async (t) => {
-  const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
-  if (toolchain.kind !== 'pacemaker') {
-    console.log('skipped: no pacemaker (put pacemaker on PATH or set MLIP_PACEMAKER to its bin folder)');
-    t.skip('no pacemaker');
-    return;
-  }
+  const toolchain = await realPacemakerOrSkip(t);
+  if (!toolchain) return;
   const dir = await mkdtemp(join(tmpdir(), 'ds-pace-'));
   const results = [join(dir, 'a.jsonl'), join(dir, 'b.jsonl')];
   await labelEmt({ out: results[0]!, count: 24, seed: 11, python: toolchain.python });
@@ -73,12 +69,8 @@ test('with a real pacemaker present, pacemaker --dry-run accepts the produced tr
 });
 
 test('with a real pacemaker present, a fit on the stable split measures test errors on exactly the test file', async (t) => {
-  const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
-  if (toolchain.kind !== 'pacemaker') {
-    console.log('skipped: no pacemaker (put pacemaker on PATH or set MLIP_PACEMAKER to its bin folder)');
-    t.skip('no pacemaker');
-    return;
-  }
+  const toolchain = await realPacemakerOrSkip(t);
+  if (!toolchain) return;
   const dir = await mkdtemp(join(tmpdir(), 'ds-pace-fit-'));
   const results = join(dir, 'r.jsonl');
   await labelEmt({ out: results, count: 30, seed: 41, python: toolchain.python });

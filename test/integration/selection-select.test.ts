@@ -9,9 +9,10 @@ import { execa } from 'execa';
 import { BadInputError } from '../../src/errors.js';
 import { PacemakerTrainerConfig, type ActiveSetSelection } from '../../src/domain/schemas.js';
 import { labelEmt } from '../../src/dataset/emt.js';
-import { resolveToolchain, simulatorToolchain, type Toolchain } from '../../src/pacemaker/toolchain.js';
+import { simulatorToolchain, type Toolchain } from '../../src/pacemaker/toolchain.js';
 import { selectActiveSet } from '../../src/selection/select-active-set.js';
 import { runPace } from '../../src/selection/programs.js';
+import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
 
 const config = (functions = 5) =>
   PacemakerTrainerConfig.parse({ elements: ['Cu', 'Ni'], cutoff: 5.0, order: 2, functions_per_element: functions, evaluator: 'pyace' });
@@ -114,12 +115,8 @@ test('bad input is a BadInputError naming the field and value: n <= 0, an empty 
 });
 
 test('with a real pacemaker, the structures chosen equal those pace_select chooses when called directly on the same inputs', async (t) => {
-  const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
-  if (toolchain.kind !== 'pacemaker') {
-    console.log('skipped: no pacemaker (put pacemaker on PATH or set MLIP_PACEMAKER to its bin folder)');
-    t.skip('no pacemaker');
-    return;
-  }
+  const toolchain = await realPacemakerOrSkip(t);
+  if (!toolchain) return;
   const dir = await mkdtemp(join(tmpdir(), 'mlip-sel-real-'));
   const p = await pool(dir, 30, toolchain, 11);
   // Generation 0 first: the dry-run shape, then the same potential and pool given to pace_select by hand.

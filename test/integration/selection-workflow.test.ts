@@ -7,11 +7,12 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { resolveToolchain, simulatorToolchain, type Toolchain } from '../../src/pacemaker/toolchain.js';
+import { simulatorToolchain, type Toolchain } from '../../src/pacemaker/toolchain.js';
 import { labelEmt } from '../../src/dataset/emt.js';
 import { startTraining } from '../../src/client/train.js';
 import { sha256File } from '../../src/util/files.js';
 import { PotentialArtifact, type TrainerConfigInput } from '../../src/domain/schemas.js';
+import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
 
 let stack: TestStack;
 before(async () => {
@@ -107,12 +108,8 @@ test('a pool with an element the potential lacks fails the generation as non-ret
 });
 
 test('with a real pacemaker: the .asi from pace_activeset appears in the artifact and the pool selection runs with pyace', async (t) => {
-  const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
-  if (toolchain.kind !== 'pacemaker') {
-    console.log('skipped: no pacemaker (put pacemaker on PATH or set MLIP_PACEMAKER to its bin folder)');
-    t.skip('no pacemaker');
-    return;
-  }
+  const toolchain = await realPacemakerOrSkip(t);
+  if (!toolchain) return;
   const a = await runGeneration({ campaign: 'sel-real', toolchain, structures: 6, functions: 5, pool: { count: 12, n: 3 } });
   await assertActiveSetBesideYace(a);
   assert.equal(a.simulated, false);
@@ -121,12 +118,8 @@ test('with a real pacemaker: the .asi from pace_activeset appears in the artifac
 });
 
 test('with a real pacemaker: one small structure for a 20-function basis is under-determined, and the generation still finishes', async (t) => {
-  const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
-  if (toolchain.kind !== 'pacemaker') {
-    console.log('skipped: no pacemaker (put pacemaker on PATH or set MLIP_PACEMAKER to its bin folder)');
-    t.skip('no pacemaker');
-    return;
-  }
+  const toolchain = await realPacemakerOrSkip(t);
+  if (!toolchain) return;
   const a = await runGeneration({ campaign: 'sel-under-real', toolchain, structures: 1, functions: 20 });
   assert.equal(a.activeSet, null);
   assert.match(a.activeSetWarning ?? '', /under-determined/);

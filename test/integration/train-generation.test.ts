@@ -6,11 +6,12 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { resolveToolchain, simulatorToolchain, type Toolchain } from '../../src/pacemaker/toolchain.js';
+import { simulatorToolchain, type Toolchain } from '../../src/pacemaker/toolchain.js';
 import { labelEmt } from '../../src/dataset/emt.js';
 import { startTraining } from '../../src/client/train.js';
 import { sha256File } from '../../src/util/files.js';
 import { PotentialArtifact, type TrainerConfigInput } from '../../src/domain/schemas.js';
+import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
 
 let stack: TestStack;
 
@@ -64,12 +65,8 @@ test("the seed's mock training: 2 structures through the workflow give a .yace a
 });
 
 test('the same mock training against the real pacemaker, when one is installed', async (t) => {
-  const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
-  if (toolchain.kind !== 'pacemaker') {
-    console.log('skipped: no pacemaker (put pacemaker on PATH or set MLIP_PACEMAKER to its bin folder)');
-    t.skip('no pacemaker');
-    return;
-  }
+  const toolchain = await realPacemakerOrSkip(t);
+  if (!toolchain) return;
   const artifact = await trainTwoStructures(toolchain, 'skeleton-real');
   await assertValidArtifact(artifact, toolchain);
 });

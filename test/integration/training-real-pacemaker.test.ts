@@ -5,22 +5,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { resolveToolchain, type Toolchain } from '../../src/pacemaker/toolchain.js';
+import { type Toolchain } from '../../src/pacemaker/toolchain.js';
 import { parseMetricsTable } from '../../src/domain/pacemaker-log.js';
 import type { TrainingProgress } from '../../src/domain/progress.js';
 import { ProgramFailedError } from '../../src/errors.js';
 import { makeCampaign } from '../unit/trainer/helpers.js';
+import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
 
 const REAL = { functions_per_element: 10, order: 2, evaluator: 'pyace' as const, test_size: 0 };
 const owner = { workflowId: 'real', activityId: '1', attempt: 1 };
 
 async function realPacemaker(t: { skip: (m: string) => void }): Promise<Toolchain | null> {
-  const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
-  if (toolchain.kind !== 'pacemaker') {
-    console.log('skipped: no pacemaker (put pacemaker on PATH or set MLIP_PACEMAKER to its bin folder)');
-    t.skip('no pacemaker');
-    return null;
-  }
+  const toolchain = await realPacemakerOrSkip(t);
+  if (!toolchain) return null;
   return toolchain;
 }
 

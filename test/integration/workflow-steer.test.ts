@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { execa } from 'execa';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { resolveToolchain, simulatorToolchain } from '../../src/pacemaker/toolchain.js';
+import { simulatorToolchain } from '../../src/pacemaker/toolchain.js';
 import { labelEmt } from '../../src/dataset/emt.js';
 import { readProgress, startTraining, type LiveProgress } from '../../src/client/train.js';
 import { describeGeneration, listGenerations, stopTrainingEarly } from '../../src/client/generations.js';
@@ -18,6 +18,7 @@ import { groupAlive } from '../../src/process/run-program.js';
 import { exists, sha256File } from '../../src/util/files.js';
 import { PotentialArtifact, type TrainerConfigInput } from '../../src/domain/schemas.js';
 import type { GenerationArtifact } from '../../workflows/train-potential.js';
+import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
 
 let stack: TestStack;
 let results: string;
@@ -237,12 +238,8 @@ test('`temporal workflow start --type trainPotentialWorkflow --input-file` produ
 });
 
 test('stopTraining against the real pacemaker keeps its newest checkpoint as a converted potential, when one is installed', async (t) => {
-  const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
-  if (toolchain.kind !== 'pacemaker') {
-    console.log('skipped: no pacemaker (put pacemaker on PATH or set MLIP_PACEMAKER to its bin folder)');
-    t.skip('no pacemaker');
-    return;
-  }
+  const toolchain = await realPacemakerOrSkip(t);
+  if (!toolchain) return;
   const taskQueue = 'q-stop-real';
   const workspaceRoot = join(stack.dir, 'ws-stop-real');
   const w = await stack.startWorker({ taskQueue, workspaceRoot, toolchain });
