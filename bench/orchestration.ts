@@ -33,6 +33,9 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   ].join('\n');
 }
 
+/** updateDataset, trainPotential, computeActiveSet (no pool given, so no selection). */
+const ACTIVITIES_PER_GENERATION = 3;
+
 export async function orchestrationOverhead(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'mlip-bench-'));
   const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
@@ -81,9 +84,9 @@ export async function orchestrationOverhead(): Promise<void> {
       );
       const a = (await handle.result()) as PotentialArtifact;
       const wall = (performance.now() - t0) / 1000;
-      const programs =
-        a.timings.pacemakerSeconds + a.timings.conversionSeconds + a.timings.metricsSeconds + (a.timings.datasetSeconds ?? 0);
-      const perActivity = (wall - programs) / 2; // updateDataset + trainPotential
+      const t = a.timings;
+      const programs = t.pacemakerSeconds + t.conversionSeconds + t.metricsSeconds + (t.datasetSeconds ?? 0) + (t.activeSetSeconds ?? 0);
+      const perActivity = (wall - programs) / ACTIVITIES_PER_GENERATION;
       overheads.push(perActivity);
       rows.push([a.version, wall, programs, wall / programs, perActivity * 1000]);
     }

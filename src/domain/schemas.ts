@@ -294,6 +294,8 @@ export const PotentialArtifact = z.object({
     /** The bridge recomputing test errors from test_pred.pckl.gzip. */
     metricsSeconds: z.number().default(0),
     datasetSeconds: z.number().optional(),
+    /** pace_activeset after training. */
+    activeSetSeconds: z.number().optional(),
   }),
 });
 export type PotentialArtifact = z.infer<typeof PotentialArtifact>;

@@ -69,7 +69,13 @@ export async function attachActiveSet<A extends PotentialArtifact>(
   const files = { ...artifact.files };
   if (r.activeSet) files[basename(r.activeSet.path)] = r.activeSet;
   // Spread, not parse: the artifact may carry other stages' fields that the schema would strip.
-  const updated: A = { ...artifact, files, activeSet: r.activeSet, activeSetWarning: r.warning };
+  const updated: A = {
+    ...artifact,
+    files,
+    activeSet: r.activeSet,
+    activeSetWarning: r.warning,
+    timings: { ...artifact.timings, activeSetSeconds: r.seconds },
+  };
   const file = join(dirname(artifact.path), 'artifact.json');
   // Keep whatever else artifact.json holds (other stages' fields) and only add ours.
   const onDisk = (await exists(file)) ? (JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>) : {};
