@@ -107,10 +107,14 @@ export class PacemakerTrainer implements Trainer {
   readonly generationDir: string;
 
   constructor(private readonly opts: PacemakerTrainerOptions) {
-    this.dataset = new DatasetStore(join(opts.campaignDir, CAMPAIGN_LAYOUT.dataset), {
-      python: opts.toolchain.python,
-      logFile: join(opts.campaignDir, 'logs', 'dataset.log'),
-    });
+    // New structures are split by the config's test_size, and energy_corrected is written when
+    // the config gives reference energies (not `auto`): the same store the activities use.
+    const reference = opts.config.reference_energy;
+    this.dataset = new DatasetStore(
+      join(opts.campaignDir, CAMPAIGN_LAYOUT.dataset),
+      { python: opts.toolchain.python, logFile: join(opts.campaignDir, 'logs', 'dataset.log') },
+      { testFraction: opts.config.test_size, ...(reference !== 'auto' ? { referenceEnergy: reference } : {}) },
+    );
     this.version = generationVersion(opts.generation);
     this.generationDir = resolve(opts.campaignDir, CAMPAIGN_LAYOUT.generationDir(opts.generation));
   }
