@@ -11,6 +11,7 @@ import { labelEmt } from '../../src/dataset/emt.js';
 import { readProgress, startTraining } from '../../src/client/train.js';
 import type { PotentialArtifact, TrainerConfigInput } from '../../src/domain/schemas.js';
 import type { TrainingProgress } from '../../src/domain/progress.js';
+import { smallConfig } from '../helpers/wait.js';
 
 let stack: TestStack;
 
@@ -21,10 +22,7 @@ after(async () => {
   await stack?.stop();
 });
 
-const config = (maxEpochs: number): TrainerConfigInput => ({
-  engine: 'pacemaker',
-  pacemaker: { elements: ['Cu', 'Ni'], cutoff: 5.0, order: 2, functions_per_element: 5, max_epochs: maxEpochs, evaluator: 'pyace', test_size: 0 },
-});
+const config = smallConfig;
 
 function lines(text: string): string[] {
   return text.split('\n').filter((l) => l.trim() !== '');

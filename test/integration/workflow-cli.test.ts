@@ -13,6 +13,7 @@ import { readProgress, startTraining } from '../../src/client/train.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { freePort, startDevServer } from '../../src/temporal/dev-server.js';
 import { PotentialArtifact } from '../../src/domain/schemas.js';
+import { until } from '../helpers/wait.js';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'mlip-trainer.js');
 let stack: TestStack;
@@ -32,16 +33,6 @@ after(async () => {
 
 function cli(...args: string[]) {
   return execa('node', [BIN, ...args], { reject: false, env: { TEMPORAL_ADDRESS: stack.server.address } });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => null);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 test('train --wait --json prints the artifact; status, list and watch --json describe the finished generation', async () => {

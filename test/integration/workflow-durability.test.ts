@@ -10,8 +10,8 @@ import { simulatorToolchain } from '../../src/pacemaker/toolchain.js';
 import { labelEmt } from '../../src/dataset/emt.js';
 import { readProgress, startTraining } from '../../src/client/train.js';
 import { exists } from '../../src/util/files.js';
-import type { TrainerConfigInput } from '../../src/domain/schemas.js';
 import type { GenerationArtifact } from '../../workflows/train-potential.js';
+import { until, alive, smallConfig } from '../helpers/wait.js';
 
 let stack: TestStack;
 let results: string;
@@ -25,29 +25,7 @@ after(async () => {
   await stack?.stop();
 });
 
-const config = (maxEpochs: number): TrainerConfigInput => ({
-  engine: 'pacemaker',
-  pacemaker: { elements: ['Cu', 'Ni'], cutoff: 5.0, order: 2, functions_per_element: 5, max_epochs: maxEpochs, evaluator: 'pyace', test_size: 0 },
-});
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => null);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const config = smallConfig;
 
 async function iterationsRun(log: string): Promise<number[]> {
   if (!(await exists(log))) return [];

@@ -16,9 +16,10 @@ import { describeGeneration, listGenerations, stopTrainingEarly } from '../../sr
 import { findTemporalCli } from '../../src/temporal/dev-server.js';
 import { groupAlive } from '../../src/process/run-program.js';
 import { exists, sha256File } from '../../src/util/files.js';
-import { PotentialArtifact, type TrainerConfigInput } from '../../src/domain/schemas.js';
+import { PotentialArtifact } from '../../src/domain/schemas.js';
 import type { GenerationArtifact } from '../../workflows/train-potential.js';
 import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
+import { until, alive, smallConfig } from '../helpers/wait.js';
 
 let stack: TestStack;
 let results: string;
@@ -32,29 +33,7 @@ after(async () => {
   await stack?.stop();
 });
 
-const config = (maxEpochs: number): TrainerConfigInput => ({
-  engine: 'pacemaker',
-  pacemaker: { elements: ['Cu', 'Ni'], cutoff: 5.0, order: 2, functions_per_element: 5, max_epochs: maxEpochs, evaluator: 'pyace', test_size: 0 },
-});
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => null);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const config = smallConfig;
 
 async function countIterations(log: string): Promise<number> {
   return (await exists(log)) ? (await readFile(log, 'utf8')).trim().split('\n').filter(Boolean).length : 0;
