@@ -37,7 +37,7 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mlip_bridge import (  # noqa: E402  (import after the path set-up above)
     BadInput,
+    JsonArgumentParser,
+    emit,
     Problem,
     dataset_elements,
     load_dataset,
@@ -442,12 +444,6 @@ def command_replicate(pool: str, copies: int, rattle: float, seed: int, out: str
 # ---------------------------------------------------------------------------------------------
 
 
-class JsonArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        emit(BadInput(f"{self.prog}: {message}").to_json())
-        sys.exit(2)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = JsonArgumentParser(prog="mlip_select", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=JsonArgumentParser)
@@ -495,10 +491,6 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--batch-size", type=int, default=500)
     runner.add_argument("--memory-limit-bytes", type=int, help="keep projections only below a quarter of this")
     return parser
-
-
-def emit(payload: dict[str, Any]) -> None:
-    print(json.dumps(payload), flush=True)
 
 
 def run(argv: Sequence[str]) -> dict[str, Any]:
