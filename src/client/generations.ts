@@ -1,5 +1,7 @@
 /** Finding, listing and steering generations from outside a workflow (CLI `status`, `watch`, `cancel`, `stop`, `list`). */
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { TypedSearchAttributes } from '@temporalio/common';
+import { SA_CAMPAIGN, SA_GENERATION, SA_STAGE, SA_TEST_FORCE_RMSE } from '../domain/search-attributes.js';
 import { trainWorkflowId } from '../domain/naming.js';
 import { readProgress, TRAIN_WORKFLOW_TYPE, type LiveProgress } from './train.js';
 
@@ -27,22 +29,24 @@ export function generationHandle(client: Client, campaign: string, generation: n
   return client.workflow.getHandle(trainWorkflowId(campaign, generation));
 }
 
-function firstValue(v: unknown): unknown {
-  return Array.isArray(v) ? v[0] : v;
+/** The generation's identity and headline figures, from the search attributes it upserted. */
+function fromSearchAttributes(sa: TypedSearchAttributes): Pick<GenerationStatus, 'campaign' | 'generation' | 'stage' | 'testForceRmse'> {
+  return {
+    campaign: sa.get(SA_CAMPAIGN) ?? null,
+    generation: sa.get(SA_GENERATION) ?? null,
+    stage: sa.get(SA_STAGE) ?? null,
+    testForceRmse: sa.get(SA_TEST_FORCE_RMSE) ?? null,
+  };
 }
 
 export async function describeGeneration(handle: WorkflowHandle): Promise<GenerationStatus> {
   const desc = await handle.describe();
-  const sa = desc.searchAttributes as Record<string, unknown>;
   const status = desc.status.name;
   const out: GenerationStatus = {
     workflowId: desc.workflowId,
     runId: desc.runId,
     status,
-    campaign: (firstValue(sa.MlipCampaign) as string | undefined) ?? null,
-    generation: (firstValue(sa.MlipGeneration) as number | undefined) ?? null,
-    stage: (firstValue(sa.MlipStage) as string | undefined) ?? null,
-    testForceRmse: (firstValue(sa.MlipTestForceRmse) as number | undefined) ?? null,
+    ...fromSearchAttributes(desc.typedSearchAttributes),
     startTime: desc.startTime.toISOString(),
     closeTime: desc.closeTime?.toISOString() ?? null,
     progress: status === 'RUNNING' ? await readProgress(handle).catch(() => null) : null,
@@ -77,18 +81,14 @@ export interface ListedGeneration {
 /** Generations from the server's visibility store, newest first, filtered by the search attributes. */
 export async function listGenerations(client: Client, o: { campaign?: string; status?: string; limit?: number } = {}): Promise<ListedGeneration[]> {
   const where = [`WorkflowType = '${TRAIN_WORKFLOW_TYPE}'`];
-  if (o.campaign) where.push(`MlipCampaign = '${o.campaign.replace(/'/g, '')}'`);
+  if (o.campaign) where.push(`${SA_CAMPAIGN.name} = '${o.campaign.replace(/'/g, '')}'`);
   if (o.status) where.push(`ExecutionStatus = '${o.status.replace(/'/g, '')}'`);
   const out: ListedGeneration[] = [];
   for await (const w of client.workflow.list({ query: where.join(' AND ') })) {
-    const sa = w.searchAttributes as Record<string, unknown>;
     out.push({
       workflowId: w.workflowId,
       status: w.status.name,
-      campaign: (firstValue(sa.MlipCampaign) as string | undefined) ?? null,
-      generation: (firstValue(sa.MlipGeneration) as number | undefined) ?? null,
-      stage: (firstValue(sa.MlipStage) as string | undefined) ?? null,
-      testForceRmse: (firstValue(sa.MlipTestForceRmse) as number | undefined) ?? null,
+      ...fromSearchAttributes(w.typedSearchAttributes),
       startTime: w.startTime.toISOString(),
     });
     if (out.length >= (o.limit ?? 100)) break;
