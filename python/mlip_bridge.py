@@ -492,15 +492,17 @@ def _current_umask() -> int:
     return mask
 
 
-def write_atomically(path: Path, payload: bytes) -> None:
-    """Write `payload` to a temporary file next to `path`, fsync it, rename it onto `path`,
-    fsync the folder: readers see the old file or the new one, never a torn one."""
+@contextmanager
+def _atomic_file(path: Path) -> Iterator[Any]:
+    """A binary file that becomes `path` only when the block ends without an error: a temporary
+    file beside it, fsynced, renamed over it, the folder fsynced. Readers see the old file or the
+    new one, never a torn one; on an error the temporary file is removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o666 & ~_current_umask())
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
@@ -509,6 +511,12 @@ def write_atomically(path: Path, payload: bytes) -> None:
             os.unlink(tmp_name)
         raise
     _fsync_directory(path.parent)
+
+
+def write_atomically(path: Path, payload: bytes) -> None:
+    """Write `payload` to `path` so that it lands whole (see _atomic_file)."""
+    with _atomic_file(path) as handle:
+        handle.write(payload)
 
 
 class _ParallelGzipWriter:
@@ -559,27 +567,15 @@ class _ParallelGzipWriter:
 
 
 def write_pickle_atomically(df: pd.DataFrame, path: Path, compresslevel: int = COMPRESS_LEVEL) -> str:
-    """Stream `df` as a gzip pickle (protocol 4) into a temporary file beside `path`, fsync, rename,
-    fsync the folder; return the sha256 of the bytes. Streaming keeps peak memory at the
+    """Stream `df` as a gzip pickle (protocol 4) into `path` so that it lands whole (see
+    _atomic_file); return the sha256 of the bytes. Streaming keeps peak memory at the
     DataFrame itself plus a few chunks (no second copy of the pickled bytes)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~_current_umask())
-        with os.fdopen(fd, "wb") as raw:
-            writer = _ParallelGzipWriter(raw, compresslevel)
-            try:
-                pickle.dump(df, writer, protocol=4)
-            finally:
-                writer.close()
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
-    _fsync_directory(path.parent)
+    with _atomic_file(path) as raw:
+        writer = _ParallelGzipWriter(raw, compresslevel)
+        try:
+            pickle.dump(df, writer, protocol=4)
+        finally:
+            writer.close()
     return writer.digest.hexdigest()
 
 
