@@ -444,6 +444,16 @@ def command_replicate(pool: str, copies: int, rattle: float, seed: int, out: str
 # ---------------------------------------------------------------------------------------------
 
 
+def _add_fill_arguments(p: argparse.ArgumentParser) -> None:
+    """What `finish` and `run` both need to fill the selection up to n by gamma."""
+    p.add_argument("--potential", required=True)
+    p.add_argument("--asi")
+    p.add_argument("-n", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--backend", choices=("pyace", "simulator"), required=True)
+    p.add_argument("--batch-size", type=int, default=500)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = JsonArgumentParser(prog="mlip_select", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=JsonArgumentParser)
@@ -464,12 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
     finish = commands.add_parser("finish", help="read pace_select's output, fill to n by gamma, write the pickle")
     finish.add_argument("--pool", required=True)
     finish.add_argument("--selected", help="pace_select's -o file (absent: pace_select chose nothing)")
-    finish.add_argument("--potential", required=True)
-    finish.add_argument("--asi")
-    finish.add_argument("-n", type=int, required=True)
-    finish.add_argument("--out", required=True)
-    finish.add_argument("--backend", choices=("pyace", "simulator"), required=True)
-    finish.add_argument("--batch-size", type=int, default=500)
+    _add_fill_arguments(finish)
     finish.add_argument("--projections", help="folder written by `project` (optional)")
 
     replicate = commands.add_parser("replicate", help="benchmark helper: pool x copies, rattled")
@@ -483,12 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--pool", required=True, help="the pool pace_select reads (.pckl.gzip/.pkl.gz)")
     runner.add_argument("--selected", required=True, help="pace_select's -o file")
     runner.add_argument("--done", required=True, help='marker the caller writes when pace_select ended: {"ok", "returned"}')
-    runner.add_argument("--potential", required=True)
-    runner.add_argument("--asi")
-    runner.add_argument("-n", type=int, required=True)
-    runner.add_argument("--out", required=True)
-    runner.add_argument("--backend", choices=("pyace", "simulator"), required=True)
-    runner.add_argument("--batch-size", type=int, default=500)
+    _add_fill_arguments(runner)
     runner.add_argument("--memory-limit-bytes", type=int, help="keep projections only below a quarter of this")
     return parser
 
