@@ -2,9 +2,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { freePort, startDevServer } from '../src/temporal/dev-server.js';
-import { createTrainerWorkers } from '../src/temporal/worker.js';
+import { startBenchStack } from './stack.js';
 import { resolveToolchain } from '../src/pacemaker/toolchain.js';
 import { labelEmt } from '../src/dataset/emt.js';
 import { startTraining } from '../src/client/train.js';
@@ -39,22 +37,13 @@ const ACTIVITIES_PER_GENERATION = 3;
 export async function orchestrationOverhead(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'mlip-bench-'));
   const toolchain = await resolveToolchain(process.env.MLIP_PACEMAKER ?? 'auto');
-  const server = await startDevServer({
-    port: await freePort(),
-    headless: true,
-    dbFile: join(dir, 'db.sqlite'),
-    logFile: join(dir, 'temporal.log'),
-  });
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
-  const workers = await createTrainerWorkers({
-    address: server.address,
+  const stack = await startBenchStack(dir, {
     taskQueue: 'bench',
     workspaceRoot: join(dir, 'ws'),
     toolchain,
     heartbeatEveryMs: 5000,
   });
-  const running = workers.run();
+  const client = stack.client;
   const rows: (string | number)[][] = [];
   const overheads: number[] = [];
   try {
@@ -91,11 +80,7 @@ export async function orchestrationOverhead(): Promise<void> {
       rows.push([a.version, wall, programs, wall / programs, perActivity * 1000]);
     }
   } finally {
-    workers.shutdown();
-    await running;
-    await workers.connection.close();
-    await connection.close();
-    await server.stop();
+    await stack.stop();
   }
   const who =
     toolchain.kind === 'simulator'

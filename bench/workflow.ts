@@ -13,14 +13,11 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { freePort, startDevServer } from '../src/temporal/dev-server.js';
-import { createTrainerWorkers } from '../src/temporal/worker.js';
+import { startBenchStack } from './stack.js';
 import { resolveToolchain } from '../src/pacemaker/toolchain.js';
 import { labelEmt } from '../src/dataset/emt.js';
 import { startTraining } from '../src/client/train.js';
 import { createTrainer } from '../src/trainer/factory.js';
-import { SEARCH_ATTRIBUTES } from '../src/domain/search-attributes.js';
 import { DEFAULT_SELECTION_MEMORY_LIMIT, TrainerConfig, type PotentialArtifact } from '../src/domain/schemas.js';
 import { attachActiveSet } from '../src/selection/active-set.js';
 import { median, table } from './orchestration.js';
@@ -46,23 +43,13 @@ export async function workflowVersusDirect(): Promise<void> {
   const results = join(dir, 'emt.jsonl');
   await labelEmt({ out: results, count: STRUCTURES, seed: 11, python: toolchain.python });
 
-  const server = await startDevServer({
-    port: await freePort(),
-    headless: true,
-    dbFile: join(dir, 'db.sqlite'),
-    logFile: join(dir, 'temporal.log'),
-    searchAttributes: { ...SEARCH_ATTRIBUTES },
-  });
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
-  const workers = await createTrainerWorkers({
-    address: server.address,
+  const stack = await startBenchStack(dir, {
     taskQueue: 'bench-wf',
     workspaceRoot: join(dir, 'ws-workflow'),
     toolchain,
     env,
   });
-  const running = workers.run();
+  const client = stack.client;
   const rows: (string | number)[][] = [];
   const ratios: number[] = [];
   const corrections: number[] = [];
@@ -111,11 +98,7 @@ export async function workflowVersusDirect(): Promise<void> {
       ]);
     }
   } finally {
-    workers.shutdown();
-    await running;
-    await workers.connection.close();
-    await connection.close();
-    await server.stop();
+    await stack.stop();
   }
   const who = simulated
     ? `pacemaker SIMULATOR at ${ITER_SECONDS} s/iteration (simulator figures, not pacemaker figures)`
