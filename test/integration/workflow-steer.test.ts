@@ -86,16 +86,22 @@ test('a generation runs update dataset -> train, reports live progress, and is l
   }
 });
 
-test('stopTraining ends pacemaker early and keeps the newest checkpoint as a complete potential', async () => {
-  const taskQueue = 'q-stop';
-  const workspaceRoot = join(stack.dir, 'ws-stop');
-  const pidfile = join(stack.dir, 'stop.pid');
+/** A simulator worker whose pacemaker takes 0.5 s per iteration and writes its pid, to act on mid-fit. */
+async function startSlowSimulatorWorker(name: string) {
+  const taskQueue = `q-${name}`;
+  const pidfile = join(stack.dir, `${name}.pid`);
+  const workspaceRoot = join(stack.dir, `ws-${name}`);
   const w = await stack.startWorker({
     taskQueue,
     workspaceRoot,
     toolchain: simulatorToolchain(),
     env: { PACEMAKER_SIM_ITER_SECONDS: '0.5', PACEMAKER_SIM_PIDFILE: pidfile },
   });
+  return { taskQueue, workspaceRoot, pidfile, w };
+}
+
+test('stopTraining ends pacemaker early and keeps the newest checkpoint as a complete potential', async () => {
+  const { taskQueue, pidfile, w } = await startSlowSimulatorWorker('stop');
   try {
     const handle = await startTraining(stack.client, { campaign: 'stop', generation: 0, config: config(200), results: [results] }, taskQueue);
     await until('iteration 3', async () => ((await readProgress(handle))?.iteration ?? 0) >= 3);
@@ -116,15 +122,7 @@ test('stopTraining ends pacemaker early and keeps the newest checkpoint as a com
 });
 
 test("cancelling a generation stops pacemaker's whole process group within seconds and keeps its checkpoint", async () => {
-  const taskQueue = 'q-cancel';
-  const workspaceRoot = join(stack.dir, 'ws-cancel');
-  const pidfile = join(stack.dir, 'cancel.pid');
-  const w = await stack.startWorker({
-    taskQueue,
-    workspaceRoot,
-    toolchain: simulatorToolchain(),
-    env: { PACEMAKER_SIM_ITER_SECONDS: '0.5', PACEMAKER_SIM_PIDFILE: pidfile },
-  });
+  const { taskQueue, workspaceRoot, pidfile, w } = await startSlowSimulatorWorker('cancel');
   try {
     const handle = await startTraining(stack.client, { campaign: 'cancel', generation: 0, config: config(500), results: [results] }, taskQueue);
     await until('iteration 2', async () => ((await readProgress(handle))?.iteration ?? 0) >= 2);
