@@ -5,11 +5,11 @@
  * issue #74). Plain async code: the activity, the CLI and the benchmark share it.
  */
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { readPotentialShape } from '../pacemaker/potential-file.js';
 import { join, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { BadInputError, OutputMissingError } from '../errors.js';
 import { buildPacemakerInput } from '../domain/input-yaml.js';
-import { describePotential } from '../domain/potential.js';
 import {
   ActiveSetSelection,
   DEFAULT_SELECTION_MEMORY_LIMIT,
@@ -265,17 +265,7 @@ export function memoryLimitBytes(limit: string): number {
 
 async function potentialElementsOf(path: string): Promise<string[]> {
   if (!(await exists(path))) throw new BadInputError(`potential: file not found: ${path}`);
-  let doc: unknown;
-  try {
-    doc = yaml.load(await readFile(path, 'utf8'));
-  } catch (err) {
-    throw new BadInputError(`potential: cannot read ${path}: ${(err as Error).message}`);
-  }
-  const shape = describePotential(doc);
-  if (shape === null || shape.elements.length === 0) {
-    throw new BadInputError(`potential: ${path} is not a pacemaker potential YAML (no species or elements)`);
-  }
-  return shape.elements;
+  return (await readPotentialShape(path, 'potential')).elements;
 }
 
 /** Generation 0: `pacemaker --dry-run` writes the unfitted `target_potential.yaml` of the config. */

@@ -4,13 +4,14 @@
  * (CLI, scripts, tests) share it.
  */
 import { copyFile, mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { readPotentialShape } from '../pacemaker/potential-file.js';
 import { basename, join, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { BadInputError, OutOfMemoryError, OutputMissingError, ProgramFailedError } from '../errors.js';
 import { buildPacemakerInput, forContinuation, forFineTune, type FineTuneMode, type FineTunePlan, type PacemakerInput } from '../domain/input-yaml.js';
 import { CAMPAIGN_LAYOUT, generationVersion } from '../domain/naming.js';
 import { createIterationParser, parseMetricsTable, recogniseFailure } from '../domain/pacemaker-log.js';
-import { describePotential, fittedReferenceEnergy } from '../domain/potential.js';
+import { fittedReferenceEnergy } from '../domain/potential.js';
 import { INITIAL_PROGRESS, advanceProgress, type CheckpointRef, type TrainingProgress } from '../domain/progress.js';
 import {
   PotentialArtifact,
@@ -406,14 +407,7 @@ export class PacemakerTrainer implements Trainer {
         `initialPotential: ${path} is pacemaker's best-cycle checkpoint, which carries _fit_cycles and makes pacemaker skip fitting (upstream issue #77); use output_potential.yaml or interim_potential_0.yaml`,
       );
     }
-    let doc: unknown;
-    try {
-      doc = yaml.load(await readFile(path, 'utf8'));
-    } catch (err) {
-      throw new BadInputError(`initialPotential: cannot read ${path}: ${(err as Error).message}`);
-    }
-    const shape = describePotential(doc);
-    if (shape === null) throw new BadInputError(`initialPotential: ${path} is not a pacemaker potential YAML (no species or elements)`);
+    const shape = await readPotentialShape(path, 'initialPotential');
     const want = [...this.opts.config.elements].sort().join(',');
     if ([...shape.elements].sort().join(',') !== want) {
       throw new BadInputError(
