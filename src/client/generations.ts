@@ -68,15 +68,11 @@ export async function describeGeneration(handle: WorkflowHandle): Promise<Genera
   return out;
 }
 
-export interface ListedGeneration {
-  workflowId: string;
-  status: string;
-  campaign: string | null;
-  generation: number | null;
-  stage: string | null;
-  testForceRmse: number | null;
-  startTime: string;
-}
+/** One row of `list`: what the visibility store knows without describing each workflow. */
+export type ListedGeneration = Pick<
+  GenerationStatus,
+  'workflowId' | 'status' | 'campaign' | 'generation' | 'stage' | 'testForceRmse' | 'startTime'
+>;
 
 /** Generations from the server's visibility store, newest first, filtered by the search attributes. */
 export async function listGenerations(client: Client, o: { campaign?: string; status?: string; limit?: number } = {}): Promise<ListedGeneration[]> {
