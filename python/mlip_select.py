@@ -34,6 +34,7 @@ import argparse
 import importlib.util
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -306,25 +307,38 @@ def gamma_stats(values: np.ndarray) -> dict[str, Any] | None:
 def finish_selection(frame: pd.DataFrame, selected: str | None, project: ProjectFn, nfuncs: dict[str, int],
                      asi: str | None, n: int, out: str, batch_size: int,
                      pool_gamma_of: Callable[[dict[str, np.ndarray | None]], np.ndarray] | None) -> dict[str, Any]:
-    """pace_select's choice (file `selected`, or nothing), filled up to n by the largest gamma.
+    """pace_select's choice (its -o file `selected`, or nothing), filled up to n by the largest gamma.
 
     `pool_gamma_of(inverses)` computes the pool's grades from projections already made; without
     it they are computed here, batch by batch."""
     if n <= 0:
         raise BadInput(f"n must be a positive integer (got {n})", [Problem(-1, "-n", str(n), "expected >= 1")])
-    started = time.monotonic()
-    n_pool = len(frame)
     # No file: pace_select could not choose (e.g. under-determined); everything is ranked by gamma.
     picked = pd.read_pickle(selected, compression="infer") if selected is not None else pd.DataFrame()
     by_pace = [int(i) for i in picked.index]
+    return fill_selection(frame, by_pace, None, pool_gamma_of, project, nfuncs, asi, n, out, batch_size, selected)
+
+
+def fill_selection(frame: pd.DataFrame, by_pace: list[int] | None, inverses: dict[str, np.ndarray | None] | None,
+                   pool_gamma_of: Callable[[dict[str, np.ndarray | None]], np.ndarray] | None, project: ProjectFn,
+                   nfuncs: dict[str, int], asi: str | None, n: int, out: str, batch_size: int,
+                   source: str | None = None) -> dict[str, Any]:
+    """pace_select's choice `by_pace` (pool positions; None or [] when it chose nothing), filled up
+    to n by the largest extrapolation grade against `inverses` (the active set pace_select ended
+    with) or, when those are unknown, against the .asi extended by the chosen structures' atoms."""
+    started = time.monotonic()
+    n_pool = len(frame)
+    by_pace = list(by_pace or [])
     bad = [i for i in by_pace if not 0 <= i < n_pool]
     if bad:
-        raise ValueError(f"{selected}: pace_select returned indices {bad[:5]} outside the pool of {n_pool}")
+        raise ValueError(f"{source or 'pace_select'}: pace_select returned indices {bad[:5]} outside the pool of {n_pool}")
     returned = len(by_pace)
     by_pace = list(dict.fromkeys(by_pace))[:n]
     atoms_list = list(frame["ase_atoms"])
-    chosen_proj, chosen_owners = project([atoms_list[i] for i in by_pace]) if by_pace else ({}, {})
-    inverses = active_set_inverses(nfuncs, asi, chosen_proj)
+    chosen: tuple[Projections, Owners] | None = None
+    if inverses is None:
+        chosen = project([atoms_list[i] for i in by_pace]) if by_pace else ({}, {})
+        inverses = active_set_inverses(nfuncs, asi, chosen[0])
 
     fill: list[int] = []
     pool_gamma: np.ndarray | None = None
@@ -339,10 +353,18 @@ def finish_selection(frame: pd.DataFrame, selected: str | None, project: Project
         fill = order[: min(n, n_pool) - len(by_pace)]
 
     indices = by_pace + fill
+    if pool_gamma is None and pool_gamma_of is not None:
+        pool_gamma_chosen = pool_gamma_of(inverses)[indices]  # projections already at hand: no new work
+    else:
+        pool_gamma_chosen = None
     if pool_gamma is not None:
         gamma = pool_gamma[indices]
+    elif pool_gamma_chosen is not None:
+        gamma = pool_gamma_chosen
     else:
-        gamma = structure_gamma(chosen_proj, chosen_owners, inverses, len(by_pace))
+        if chosen is None:
+            chosen = project([atoms_list[i] for i in by_pace]) if by_pace else ({}, {})
+        gamma = structure_gamma(chosen[0], chosen[1], inverses, len(by_pace))
     chosen_by = ["pace_select"] * len(by_pace) + ["gamma"] * len(fill)
     digest = save_dataset(frame.iloc[indices], out)
     return {
@@ -420,6 +442,137 @@ def command_run(pool: str, selected: str, done: str, potential: str, asi: str | 
     return finish_selection(frame, chosen, project, nfuncs, asi, n, out, batch_size, of)
 
 
+# ---------------------------------------------------------------------------------------------
+# In-process selection: pace_select's own function, observed
+# ---------------------------------------------------------------------------------------------
+
+UNDER_DETERMINED = "system is under-determined"
+IN_PROCESS_UNAVAILABLE = 3  # exit status of `select` when the caller must run the pace_select program
+
+
+class InProcessUnavailable(Exception):
+    """This pyace has no ``pyace.aceselect.select_structures_maxvol`` (pace_select before Nov 2023
+    kept its code in the program): the caller runs the pace_select program instead."""
+
+
+def observed_maxvol_selection(module: Any, call: Callable[[], pd.DataFrame]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Runs `call` (pace_select's selection function in `module`) while watching the functions it
+    calls by name: the pool's B-projections it computed (single-shot mode) and the active set it
+    ended with. The choice is exactly pace_select's, because it is pace_select's code; what is
+    observed lets the gamma fill reuse its work instead of projecting the pool again."""
+    seen: dict[str, Any] = {}
+    originals = {name: getattr(module, name) for name in
+                 ("compute_B_projections", "compute_active_set", "compute_active_set_by_batches")}
+
+    def projections(*args: Any, **kwargs: Any) -> Any:
+        result = originals["compute_B_projections"](*args, **kwargs)
+        if isinstance(result, tuple) and len(result) >= 2:
+            # Shallow copies: compute_active_set replaces the dict's entries (the pool stacked
+            # with the .asi rows); the arrays themselves are the pool's.
+            seen["projections"] = (dict(result[0]), dict(result[1]))
+        return result
+
+    def active_set(*args: Any, **kwargs: Any) -> Any:
+        result = originals["compute_active_set"](*args, **kwargs)
+        seen["active_set"] = result[0] if isinstance(result, tuple) else result
+        return result
+
+    def active_set_by_batches(*args: Any, **kwargs: Any) -> Any:
+        result = originals["compute_active_set_by_batches"](*args, **kwargs)
+        seen["active_set"] = result[1]
+        seen["batched"] = True
+        return result
+
+    setattr(module, "compute_B_projections", projections)
+    setattr(module, "compute_active_set", active_set)
+    setattr(module, "compute_active_set_by_batches", active_set_by_batches)
+    try:
+        return call(), seen
+    finally:
+        for name, fn in originals.items():
+            setattr(module, name, fn)
+
+
+def inverses_from_active_set(active: dict[Any, np.ndarray], names: Sequence[str],
+                             nfuncs: dict[str, int]) -> dict[str, np.ndarray | None]:
+    """pace_select's final active set (keyed by species type) -> pseudo-inverse per element name."""
+    inverses: dict[str, np.ndarray | None] = {e: None for e in nfuncs}
+    for key, matrix in active.items():
+        element = names[key] if isinstance(key, (int, np.integer)) else str(key)
+        m = np.asarray(matrix, dtype=np.float64)
+        if m.ndim == 2 and len(m):
+            inverses[element] = np.linalg.pinv(m)
+    return inverses
+
+
+def in_process_available() -> bool:
+    try:
+        from pyace import aceselect
+    except ImportError:
+        return False
+    return all(hasattr(aceselect, name) for name in ("select_structures_maxvol", "compute_B_projections",
+                                                     "compute_active_set", "compute_active_set_by_batches"))
+
+
+def pyace_in_process(frame: pd.DataFrame, potential: str, asi: str | None, n: int, memory_limit: str,
+                     nfuncs: dict[str, int]) -> tuple[list[int] | None, dict[str, np.ndarray | None] | None,
+                                                      Callable[[dict[str, np.ndarray | None]], np.ndarray] | None,
+                                                      bool]:
+    """pace_select's selection run by its own function (pyace.aceselect.select_structures_maxvol,
+    which is all the pace_select program does between reading its arguments and writing -o).
+
+    Returns (indices chosen by pace_select or None when under-determined, the inverses of the
+    active set it ended with, grades of the pool from its projections when it kept them, batched)."""
+    from pyace import aceselect
+    from pyace import ACEBBasisSet, BBasisConfiguration
+    from pyace.activelearning import compute_A_active_inverse, load_active_inverse_set
+
+    bconf = BBasisConfiguration(potential)
+    names = list(ACEBBasisSet(bconf).elements_name)
+    extra = compute_A_active_inverse(load_active_inverse_set(asi)) if asi is not None else None
+    try:
+        picked, seen = observed_maxvol_selection(aceselect, lambda: aceselect.select_structures_maxvol(
+            frame, bconf, extra, "auto", 1.01, n, 300, 2, memory_limit, True))
+    except ValueError as exc:
+        if UNDER_DETERMINED not in str(exc):
+            raise
+        print(f"pace_select (in process): {exc}", file=sys.stderr, flush=True)
+        return None, None, None, False
+    indices = [int(i) for i in picked.index]
+    inverses = inverses_from_active_set(seen.get("active_set") or {}, names, nfuncs)
+    grades = None
+    if "projections" in seen and not seen.get("batched"):
+        proj_by_type, owners_by_type = seen["projections"]
+        proj = {names[k]: np.asarray(v) for k, v in proj_by_type.items()}
+        own = {names[k]: np.asarray(v, dtype=np.int64) for k, v in owners_by_type.items()}
+        grades = lambda inv: structure_gamma(proj, own, inv, len(frame))  # noqa: E731
+    return indices, inverses, grades, bool(seen.get("batched"))
+
+
+def command_select(pool: str, potential: str, asi: str | None, n: int, out: str, backend: str, batch_size: int,
+                   memory_limit: str) -> dict[str, Any]:
+    """The whole selection in one process: pace_select's choice by its own code, then the fill by
+    gamma against the active set pace_select ended with, from the projections it already made."""
+    if n <= 0:
+        raise BadInput(f"n must be a positive integer (got {n})", [Problem(-1, "-n", str(n), "expected >= 1")])
+    started = time.monotonic()
+    if backend != "pyace" or not in_process_available():
+        raise InProcessUnavailable("this pacemaker has no pyace.aceselect.select_structures_maxvol")
+    pool, potential, out = (str(Path(x).resolve()) for x in (pool, potential, out))
+    asi = str(Path(asi).resolve()) if asi is not None else None
+    frame = read_pool(pool)
+    project, nfuncs = projector(backend, potential)
+    check_elements(frame, nfuncs, potential, pool)
+    # pace_select's batch mode writes interim_active_set.asi into the working folder: the output's.
+    os.chdir(Path(out).resolve().parent)
+    indices, inverses, grades, batched = pyace_in_process(frame, potential, asi, n, memory_limit, nfuncs)
+    select_seconds = time.monotonic() - started
+    result = fill_selection(frame, indices, inverses, grades, project, nfuncs, asi, n, out, batch_size)
+    result.update({"mode": "in-process", "batched": batched, "underDetermined": indices is None,
+                   "paceSelectSeconds": select_seconds, "seconds": time.monotonic() - started})
+    return result
+
+
 def command_replicate(pool: str, copies: int, rattle: float, seed: int, out: str) -> dict[str, Any]:
     """Benchmark helper: a big pool from a labelled one, each structure repeated `copies` times with
     its positions rattled by `rattle` Å (labels are carried, not recomputed: selection ignores them)."""
@@ -490,6 +643,11 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--done", required=True, help='marker the caller writes when pace_select ended: {"ok", "returned"}')
     _add_fill_arguments(runner)
     runner.add_argument("--memory-limit-bytes", type=int, help="keep projections only below a quarter of this")
+
+    select = commands.add_parser("select", help="in one process: pace_select's own selection function, then the fill")
+    select.add_argument("--pool", required=True, help="the pool (.pckl.gzip/.pkl.gz, or a results file)")
+    _add_fill_arguments(select)
+    select.add_argument("--memory-limit", default="auto", help="pace_select's -mem (e.g. 8GB)")
     return parser
 
 
@@ -509,6 +667,9 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     if args.command == "run":
         return command_run(args.pool, args.selected, args.done, args.potential, args.asi, args.n, args.out,
                            args.backend, args.batch_size, args.memory_limit_bytes)
+    if args.command == "select":
+        return command_select(args.pool, args.potential, args.asi, args.n, args.out, args.backend, args.batch_size,
+                              args.memory_limit)
     raise AssertionError(f"unhandled command {args.command}")
 
 
@@ -518,6 +679,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadInput as exc:
         emit(exc.to_json())
         return 2
+    except InProcessUnavailable as exc:
+        emit({"unavailable": str(exc)})
+        return IN_PROCESS_UNAVAILABLE
     emit(result)
     return 0
 

@@ -258,6 +258,13 @@ export const ActiveSetSelection = z.object({
   memoryLimit: z.string(),
   warnings: z.array(z.string()),
   simulated: z.boolean(),
+  /**
+   * How pace_select's choice was made: `in-process` runs its own function
+   * (pyace.aceselect.select_structures_maxvol) inside the selection process, so the fill reuses
+   * its projections; `program` runs the pace_select program beside a projecting process (older
+   * pyace without that module). Absent in results recorded before this field existed.
+   */
+  via: z.enum(['in-process', 'program']).optional(),
   /** Wall time, s. */
   timings: z.object({ totalSeconds: z.number(), paceSelectSeconds: z.number(), dryRunSeconds: z.number() }),
 });

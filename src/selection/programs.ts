@@ -65,10 +65,18 @@ export function failureOf(program: string, res: PaceRun): Error {
   );
 }
 
+/** Exit status of `mlip_select.py select` when this pyace cannot run pace_select's function in process. */
+export const IN_PROCESS_UNAVAILABLE = 3;
+
+/** `mlip_select.py select` cannot run here: the caller runs the pace_select program instead. */
+export class InProcessUnavailableError extends Error {
+  override name = 'InProcessUnavailableError';
+}
+
 /** Runs python/mlip_select.py with the installation's Python; its last stdout line is JSON. */
 export async function runSelectScript<T extends object>(
   ctx: StepContext,
-  command: 'prepare' | 'project' | 'finish' | 'run' | 'replicate',
+  command: 'prepare' | 'project' | 'finish' | 'run' | 'replicate' | 'select',
   args: string[],
   logFile: string,
   signal: AbortSignal | undefined = ctx.signal,
@@ -93,6 +101,9 @@ export async function runSelectScript<T extends object>(
   if ((res.exitCode === 2 || res.cancelled) && parsed !== null && typeof parsed === 'object' && 'error' in parsed) {
     const e = (parsed as { error: { message: string } }).error;
     throw new BadInputError(e.message);
+  }
+  if (res.exitCode === IN_PROCESS_UNAVAILABLE && parsed !== null && typeof parsed === 'object' && 'unavailable' in parsed) {
+    throw new InProcessUnavailableError(String(parsed.unavailable));
   }
   if (res.exitCode !== 0 || parsed === null) {
     throw failureOf(`mlip_select.py ${command}`, { ...res, logFile });

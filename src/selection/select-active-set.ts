@@ -19,7 +19,7 @@ import {
   type PacemakerTrainerConfig,
 } from '../domain/schemas.js';
 import { canonicalJson, exists, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
-import { failureOf, runPace, runSelectScript, UNDER_DETERMINED, type StepContext } from './programs.js';
+import { failureOf, InProcessUnavailableError, runPace, runSelectScript, UNDER_DETERMINED, type StepContext } from './programs.js';
 
 export interface SelectActiveSetOptions extends StepContext {
   /** Results file (.json/.jsonl) or dataset pickle (.pckl.gzip/.pkl.gz). */
@@ -38,6 +38,12 @@ export interface SelectActiveSetOptions extends StepContext {
   memoryLimit?: string;
   /** Structures per batch of the gamma computation (memory ~ batch x atoms x functions x 8 B). */
   batchSize?: number;
+  /**
+   * `in-process` (default): pace_select's own selection function run inside mlip_select.py, whose
+   * fill then reuses its projections; falls back to `program` when the installation lacks it.
+   * `program`: the pace_select program, with the pool projected beside it.
+   */
+  via?: 'in-process' | 'program';
 }
 
 /** Structures of the dry-run sample: the unfitted shape depends on the config, not the data. */
@@ -139,89 +145,32 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
   if (asi !== null) await copyFile(asi, join(workDir, 'potential.asi'));
   const warnings: string[] = [];
 
-  // mlip_select.py `run` works beside pace_select (2 processes, 2 cores): it loads and checks the
-  // pool and projects it while pace_select runs, then waits for the `done` marker written here,
-  // and fills up to n. It stops projecting early once pace_select alone supplies n.
   const backend = o.toolchain.kind === 'pacemaker' ? 'pyace' : 'simulator';
-  const selectedByPace = join(workDir, 'selected_by_pace_select.pkl.gz');
-  const done = join(workDir, 'pace_select.done');
   const out = join(workDir, 'selected.pckl.gzip');
-  await rm(selectedByPace, { force: true });
-  await rm(done, { force: true });
-  const stopWorker = new AbortController();
-  const stopPace = new AbortController();
-  const relay = () => {
-    stopWorker.abort();
-    stopPace.abort();
-  };
-  if (o.signal?.aborted) relay();
-  o.signal?.addEventListener('abort', relay, { once: true });
-  // Read through a function: it is set from the worker's callback, which narrowing cannot see.
-  let workerError: Error | null = null;
-  const workerFailure = (): Error | null => workerError;
-  const worker = runSelectScript<Finished>(
-    o,
-    'run',
-    [
-      '--pool', poolFile,
-      '--selected', selectedByPace,
-      '--done', done,
-      '--potential', potential,
-      ...(asi !== null ? ['--asi', join(workDir, 'potential.asi')] : []),
-      '-n', String(o.n),
-      '--out', out,
-      '--backend', backend,
-      '--batch-size', String(o.batchSize ?? 200),
-      '--memory-limit-bytes', String(memoryLimitBytes(memoryLimit)),
-    ],
-    log,
-    stopWorker.signal,
-  ).catch((err: unknown) => {
-    // A bad pool (elements, empty, unreadable) shows here first: pace_select need not finish.
-    workerError = err instanceof Error ? err : new Error(String(err));
-    stopPace.abort();
-    return null;
-  });
-
+  const fill = ['--potential', potential, ...(asi !== null ? ['--asi', join(workDir, 'potential.asi')] : []), '-n', String(o.n), '--out', out, '--backend', backend, '--batch-size', String(o.batchSize ?? 200)];
+  let via: 'in-process' | 'program' = o.via ?? 'in-process';
+  let finished: Finished | null = null;
   let paceSelectSeconds = 0;
-  let finished: Finished | null;
-  try {
-    let overall: number | null = null;
-    const res = await runPace(
-      { ...o, signal: stopPace.signal },
-      'pace_select',
-      ['-p', 'potential.yaml', ...(asi !== null ? ['-a', 'potential.asi'] : []), '-m', String(o.n), '-mem', memoryLimit, '-o', 'selected_by_pace_select.pkl.gz', poolFile],
-      workDir,
-      (line) => {
-        const m = /Overall (\d+) structures selected/.exec(line);
-        if (m) overall = Number(m[1]);
-      },
-    );
-    paceSelectSeconds = res.durationMs / 1000;
-    if (workerFailure() === null && res.exitCode !== 0 && !res.cancelled && UNDER_DETERMINED.test(res.tail.join('\n'))) {
-      warnings.push(
-        'pace_select: the pool has fewer atoms of an element than the potential has functions ("under-determined"), so no D-optimal choice exists; all structures were ranked by extrapolation grade instead',
+  if (via === 'in-process') {
+    try {
+      const r = await runSelectScript<Finished & { underDetermined: boolean; paceSelectSeconds: number }>(
+        o,
+        'select',
+        ['--pool', poolFile, ...fill, '--memory-limit', memoryLimit],
+        log,
       );
-      await writeFileAtomic(done, JSON.stringify({ ok: false, returned: 0 }));
-    } else if (workerFailure() === null && res.exitCode === 0) {
-      if (!(await exists(selectedByPace))) throw new OutputMissingError(`pace_select exited 0 but wrote no ${selectedByPace}`);
-      await writeFileAtomic(done, JSON.stringify({ ok: true, returned: overall ?? 0 }));
-    } else {
-      // The worker may be about to report why (a bad pool makes both fail): give it a moment
-      // to answer on its own before stopping it.
-      await Promise.race([worker, new Promise((r) => setTimeout(r, 5_000))]);
-      stopWorker.abort();
-      await worker;
-      throw workerFailure() ?? failureOf('pace_select', res);
+      finished = r;
+      paceSelectSeconds = r.paceSelectSeconds;
+      if (r.underDetermined) warnings.push(UNDER_DETERMINED_WARNING);
+    } catch (err) {
+      if (!(err instanceof InProcessUnavailableError)) throw err;
+      via = 'program';
     }
-    finished = await worker;
-    if (finished === null) throw workerFailure() ?? new Error('mlip_select.py run ended without an answer');
-  } catch (err) {
-    stopWorker.abort();
-    await worker;
-    throw err;
-  } finally {
-    o.signal?.removeEventListener('abort', relay);
+  }
+  if (finished === null) {
+    const beside = await paceSelectBeside(o, { workDir, poolFile, memoryLimit, asi: asi !== null, fill, log, warnings });
+    finished = beside.finished;
+    paceSelectSeconds = beside.paceSelectSeconds;
   }
   if (finished.poolSize < o.n) warnings.push(`the pool holds ${finished.poolSize} structures, fewer than n = ${o.n}: all of them are returned`);
   if (finished.counts.gamma > 0 && finished.paceSelectReturned > 0) {
@@ -250,10 +199,91 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
     memoryLimit,
     warnings,
     simulated: o.toolchain.kind === 'simulator',
+    via,
     timings: { totalSeconds: (Date.now() - started) / 1000, paceSelectSeconds, dryRunSeconds },
   } satisfies ActiveSetSelection);
   await writeFileAtomic(join(workDir, 'result.json'), JSON.stringify({ key, result }, null, 2) + '\n');
   return result;
+}
+
+const UNDER_DETERMINED_WARNING =
+  'pace_select: the pool has fewer atoms of an element than the potential has functions ("under-determined"), so no D-optimal choice exists; all structures were ranked by extrapolation grade instead';
+
+/**
+ * The `program` path: mlip_select.py `run` works beside the pace_select program (2 processes, 2
+ * cores): it loads and checks the pool and projects it while pace_select runs, then waits for
+ * the `done` marker written here, and fills up to n. It stops projecting early once pace_select
+ * alone supplies n.
+ */
+async function paceSelectBeside(
+  o: SelectActiveSetOptions,
+  w: { workDir: string; poolFile: string; memoryLimit: string; asi: boolean; fill: string[]; log: string; warnings: string[] },
+): Promise<{ finished: Finished; paceSelectSeconds: number }> {
+  const { workDir, poolFile, memoryLimit, warnings } = w;
+  const selectedByPace = join(workDir, 'selected_by_pace_select.pkl.gz');
+  const done = join(workDir, 'pace_select.done');
+  await rm(selectedByPace, { force: true });
+  await rm(done, { force: true });
+  const stopWorker = new AbortController();
+  const stopPace = new AbortController();
+  const relay = () => {
+    stopWorker.abort();
+    stopPace.abort();
+  };
+  if (o.signal?.aborted) relay();
+  o.signal?.addEventListener('abort', relay, { once: true });
+  // Read through a function: it is set from the worker's callback, which narrowing cannot see.
+  let workerError: Error | null = null;
+  const workerFailure = (): Error | null => workerError;
+  const worker = runSelectScript<Finished>(
+    o,
+    'run',
+    ['--pool', poolFile, '--selected', selectedByPace, '--done', done, ...w.fill, '--memory-limit-bytes', String(memoryLimitBytes(memoryLimit))],
+    w.log,
+    stopWorker.signal,
+  ).catch((err: unknown) => {
+    // A bad pool (elements, empty, unreadable) shows here first: pace_select need not finish.
+    workerError = err instanceof Error ? err : new Error(String(err));
+    stopPace.abort();
+    return null;
+  });
+
+  try {
+    let overall: number | null = null;
+    const res = await runPace(
+      { ...o, signal: stopPace.signal },
+      'pace_select',
+      ['-p', 'potential.yaml', ...(w.asi ? ['-a', 'potential.asi'] : []), '-m', String(o.n), '-mem', memoryLimit, '-o', 'selected_by_pace_select.pkl.gz', poolFile],
+      workDir,
+      (line) => {
+        const m = /Overall (\d+) structures selected/.exec(line);
+        if (m) overall = Number(m[1]);
+      },
+    );
+    if (workerFailure() === null && res.exitCode !== 0 && !res.cancelled && UNDER_DETERMINED.test(res.tail.join('\n'))) {
+      warnings.push(UNDER_DETERMINED_WARNING);
+      await writeFileAtomic(done, JSON.stringify({ ok: false, returned: 0 }));
+    } else if (workerFailure() === null && res.exitCode === 0) {
+      if (!(await exists(selectedByPace))) throw new OutputMissingError(`pace_select exited 0 but wrote no ${selectedByPace}`);
+      await writeFileAtomic(done, JSON.stringify({ ok: true, returned: overall ?? 0 }));
+    } else {
+      // The worker may be about to report why (a bad pool makes both fail): give it a moment
+      // to answer on its own before stopping it.
+      await Promise.race([worker, new Promise((r) => setTimeout(r, 5_000))]);
+      stopWorker.abort();
+      await worker;
+      throw workerFailure() ?? failureOf('pace_select', res);
+    }
+    const finished = await worker;
+    if (finished === null) throw workerFailure() ?? new Error('mlip_select.py run ended without an answer');
+    return { finished, paceSelectSeconds: res.durationMs / 1000 };
+  } catch (err) {
+    stopWorker.abort();
+    await worker;
+    throw err;
+  } finally {
+    o.signal?.removeEventListener('abort', relay);
+  }
 }
 
 /** `8GB` -> bytes, as pacemaker reads it (GB = 2^30, MB = 2^20). */

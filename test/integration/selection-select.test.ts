@@ -124,6 +124,7 @@ test('with a real pacemaker, the structures chosen equal those pace_select choos
   const r = await selectActiveSet({ pool: p, n, potential: null, config: config(), workDir: join(dir, 'w'), toolchain });
   assertConsistent(r, n);
   assert.equal(r.simulated, false);
+  assert.equal(r.via, 'in-process', "pace_select's own function ran in the selection process");
   assert.ok(r.paceSelectReturned >= n, `pace_select returned ${r.paceSelectReturned} >= n`);
   const direct = join(dir, 'direct');
   const res = await runPace({ toolchain }, 'pace_select', ['-p', join(dir, 'w', 'potential.yaml'), '-m', String(n), '-o', 'direct.pkl.gz', join(dir, 'w', 'pool.pkl.gz')], direct);
@@ -136,6 +137,15 @@ test('with a real pacemaker, the structures chosen equal those pace_select choos
   const big = await selectActiveSet({ pool: p, n: 25, potential: join(dir, 'w', 'potential.yaml'), workDir: join(dir, 'w25'), toolchain });
   assertConsistent(big, 25);
   assert.ok(big.counts.gamma > 0, `pace_select returned ${big.paceSelectReturned}`);
+  // In process, the grades are against the active set pace_select's own maxvol ended with, which
+  // leaves every pool atom within its tolerance (1.01).
+  assert.equal(big.via, 'in-process');
+  assert.ok(big.poolGamma !== null && big.poolGamma.max !== null && big.poolGamma.max <= 1.01 + 1e-6, `pool gamma max ${big.poolGamma?.max}`);
+  // The pace_select program, run beside the projections, makes the same D-optimal choice.
+  const viaProgram = await selectActiveSet({ pool: p, n: 25, potential: join(dir, 'w', 'potential.yaml'), workDir: join(dir, 'w25p'), toolchain, via: 'program' });
+  assert.equal(viaProgram.via, 'program');
+  assertConsistent(viaProgram, 25);
+  assert.deepEqual(viaProgram.indices.slice(0, viaProgram.counts.pace_select), big.indices.slice(0, big.counts.pace_select));
   console.log(`real pacemaker: pace_select returned ${big.paceSelectReturned} for -m 25; filled ${big.counts.gamma} by gamma (pool gamma max ${big.poolGamma?.max})`);
 });
 
