@@ -1,6 +1,7 @@
 // PacemakerTrainer against the pacemaker simulator's fault injection: real processes, real
 // files in temp folders, no Temporal (the retry through Temporal is in test/integration).
 import { test } from 'node:test';
+import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import type { TrainingProgress } from '../../../src/domain/progress.js';
 import { parseCurve } from '../../../src/trainer/learning-curve.js';
 import { PID_FILE } from '../../../src/trainer/stale-process.js';
 import { sha256File } from '../../../src/util/files.js';
-import { iterationLog, makeCampaign, runsOf } from './helpers.js';
+import { SMALL, iterationLog, makeCampaign, runsOf } from './helpers.js';
 
 const sim = simulatorToolchain();
 const owner = { workflowId: 'train-t-generation_000', activityId: '2', attempt: 1 };
@@ -40,7 +41,10 @@ test('a crash at iteration 7 of 20 resumes from the checkpoint copy and ends wit
   const iterations = await iterationLog(iterLog);
   // One extra iteration at most: a checkpoint may be labelled one behind its content, never ahead.
   assert.ok(iterations.length >= 20 && iterations.length <= 21, `${iterations.length} iterations executed: ${iterations.join(',')}`);
-  assert.equal(iterations.at(-1), iterations.length, 'the simulator numbers by state: no iteration lost or redone from an older state');
+  // The simulator numbers iterations by the state they start from: the final state holds at least
+  // the 20 iterations asked for (none lost). It holds 21 when the checkpoint was labelled one behind
+  // its content; when the crash came before the last iteration was copied, that one runs twice.
+  assert.ok(iterations.at(-1)! >= 20 && iterations.at(-1)! <= 21, `final state after ${iterations.at(-1)} iterations: ${iterations.join(',')}`);
   assert.equal(artifact.metrics.train.iterations, 20);
 
   const runs = await runsOf(trainer.generationDir);
@@ -124,6 +128,60 @@ test('a stale pacemaker of a killed attempt is stopped before the retry starts',
   assert.ok(iterations.length <= 31, `${iterations.length} iterations executed: ${iterations.join(',')}`);
   assert.ok(iterations.at(-1)! >= 30 && iterations.at(-1)! <= 31, `last iteration ${iterations.at(-1)}`);
   await assert.rejects(stat(join(retried.generationDir, PID_FILE)), 'the pid file is removed after a clean finish');
+});
+
+test('a pacemaker left running by a SIGKILLed worker process is found and stopped by the next attempt', async () => {
+  const c = await makeCampaign(sim);
+  const iterLog = join(c.dir, 'iterations.log');
+  const config = { ...SMALL, max_epochs: 40 };
+  const genDir = c.trainer().generationDir;
+  // The first attempt runs in a worker process of its own (slow iterations, so it is mid-fit when killed).
+  const workerArgs = {
+    campaignDir: join(c.dir, 'campaign'),
+    config,
+    data: c.data,
+    owner,
+    env: { PACEMAKER_SIM_ITER_SECONDS: '0.3', PACEMAKER_SIM_ITER_LOG: iterLog },
+  };
+  const worker = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'worker-process.ts'), JSON.stringify(workerArgs)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let workerOut = '';
+  worker.stdout.on('data', (b: Buffer) => (workerOut += b.toString()));
+  worker.stderr.on('data', (b: Buffer) => (workerOut += b.toString()));
+  const workerExit = new Promise<NodeJS.Signals | number | null>((r) => worker.once('exit', (code, signal) => r(signal ?? code)));
+  let stalePid = -1;
+  try {
+    // Wait until the worker's pacemaker is a few iterations in (its own checkpoint record says so).
+    for (;;) {
+      const cp = await readFile(join(genDir, 'checkpoint.json'), 'utf8').then((t) => JSON.parse(t) as { iteration: number }).catch(() => null);
+      if (cp && cp.iteration >= 3) break;
+      assert.equal(worker.exitCode, null, `the worker process ended early: ${workerOut}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    stalePid = (JSON.parse(await readFile(join(genDir, PID_FILE), 'utf8')) as { pid: number }).pid;
+    assert.notEqual(stalePid, worker.pid, 'pacemaker is a child of the worker, not the worker');
+    worker.kill('SIGKILL');
+    assert.equal(await workerExit, 'SIGKILL');
+    assert.ok(groupAlive(stalePid), 'the pacemaker of the killed worker survives it (own process group)');
+
+    // The retry (attempt 2 of the same activity) runs in this process, as on another worker.
+    const retried = c.trainer({ env: { PACEMAKER_SIM_ITER_LOG: iterLog }, config: { max_epochs: 40 } });
+    const artifact = await retried.runTraining(c.data, null, { owner: { ...owner, attempt: 2 } });
+    assert.equal(groupAlive(stalePid), false, 'the stale pacemaker is gone');
+    const runs = await runsOf(genDir);
+    const stop = runs.find((r) => /stale pacemaker/.test(String(r.failure)));
+    assert.ok(stop, 'the stop is recorded in runs.jsonl');
+    assert.match(String(stop.failure), new RegExp(`process group ${stalePid}\\)`));
+    assert.equal(artifact.metrics.train.iterations, 40);
+    // The killed attempt's progress after its last checkpoint copy is salvaged from log.txt: at most one iteration repeated.
+    const iterations = await iterationLog(iterLog);
+    assert.ok(iterations.length <= 41, `${iterations.length} iterations executed`);
+    assert.ok(iterations.at(-1)! >= 40, `the final state holds ${iterations.at(-1)} iterations`);
+  } finally {
+    if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
+    if (stalePid > 0 && groupAlive(stalePid)) process.kill(-stalePid, 'SIGKILL');
+  }
 });
 
 test('fine-tuning passes -p and no ladder; extend uses initial_potential with a ladder; reset refits the shape', async () => {
