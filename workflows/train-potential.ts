@@ -2,9 +2,10 @@
  * trainPotentialWorkflow: one training generation, durable across worker crashes and server
  * restarts. Deterministic code only; activities are imported as types.
  *
- * Steps: update dataset -> (select active set, when a pool is given) -> train or fine-tune ->
- * (compute the active set). Dataset and selection work goes to the data queue, pacemaker's fit
- * to the training queue (see src/domain/workflow-input.ts), so hosts serve what they can.
+ * Steps: update dataset -> train or fine-tune -> compute the new potential's active set ->
+ * (select from the pool with the new potential and its active set, when a pool is given).
+ * Dataset and selection work goes to the data queue, pacemaker's fit to the training queue (see
+ * src/domain/workflow-input.ts), so hosts serve what they can.
  */
 import {
   ActivityCancellationType,
@@ -23,7 +24,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import { NON_RETRYABLE_TYPES } from '../src/errors.js';
 import { INITIAL_PROGRESS, type Stage, type TrainingProgress } from '../src/domain/progress.js';
-import { describeIssues, type PotentialArtifact } from '../src/domain/schemas.js';
+import { describeIssues, type ActiveSetSelection, type PotentialArtifact } from '../src/domain/schemas.js';
 import { generationVersion } from '../src/domain/naming.js';
 import { headlineForceRmse, resolveTaskQueues, TrainPotentialWorkflowInput, type WorkflowTuning } from '../src/domain/workflow-input.js';
 import { SA_CAMPAIGN, SA_ELEMENTS, SA_GENERATION, SA_STAGE, SA_TEST_FORCE_RMSE } from '../src/domain/search-attributes.js';
@@ -154,20 +155,22 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
     }
     const trainingData = { trainPath: dataset.trainPath, testPath: dataset.testPath, sha256: dataset.sha256 };
 
-    if (input.pool !== null && patched('stage-selecting')) setStage('selecting');
-    // (issue 4) Choose the structures to label next from input.pool: by D-optimality with the
-    // potential this generation starts from (its .asi beside it, if any), or with the config's
-    // unfitted shape in generation 0. The choice travels in the artifact's `selection` field.
-    const selection =
-      input.pool === null
-        ? null
-        : await data.selectActiveSet({
-            campaign: input.campaign,
-            generation: input.generation,
-            config: input.config,
-            pool: input.pool,
-            potential: input.initialPotential,
-          });
+    // (issue 4) The structures to label next are chosen from input.pool after training, with the
+    // new potential and its active set, so they are the ones this generation's potential
+    // extrapolates on. Generations that started before this change selected here, before
+    // training, with the potential they started from: patched() keeps them replaying that way.
+    const selectBeforeTraining = input.pool !== null && !patched('select-after-training');
+    let selection: ActiveSetSelection | null = null;
+    if (input.pool !== null && selectBeforeTraining) {
+      if (patched('stage-selecting')) setStage('selecting');
+      selection = await data.selectActiveSet({
+        campaign: input.campaign,
+        generation: input.generation,
+        config: input.config,
+        pool: input.pool,
+        potential: input.initialPotential,
+      });
+    }
 
     setStage('training');
     progress = { ...progress, maxiter: p.max_epochs };
@@ -220,6 +223,21 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
 
     // Later steps may rebuild the artifact; the early-stop record must survive them.
     if (kept) artifact = { ...artifact, stoppedEarly: kept };
+
+    if (input.pool !== null && !selectBeforeTraining) {
+      setStage('selecting');
+      // The new potential and its .asi; none (under-determined data) selects without -a, so
+      // pace_select works from the pool's own projections.
+      selection = await data.selectActiveSet({
+        campaign: input.campaign,
+        generation: input.generation,
+        config: input.config,
+        pool: input.pool,
+        potential: artifact.potentialYaml,
+        activeSet: artifact.activeSet?.path ?? null,
+      });
+      artifact = { ...artifact, selection };
+    }
 
     const rmse = headlineForceRmse(artifact.metrics);
     progress = {

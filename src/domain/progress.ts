@@ -1,7 +1,13 @@
 /** What a running generation reports: heartbeated by activities, exposed by the workflow. */
 import type { IterationLine } from './pacemaker-log.js';
 
-export type Stage = 'starting' | 'updating-dataset' | 'selecting' | 'training' | 'converting' | 'active-set' | 'done' | 'failed';
+/**
+ * A generation's stages, in the order it runs them: updating-dataset -> training (-> converting,
+ * after a stop) -> active-set -> selecting (when a pool is given) -> done; `failed` wherever it
+ * failed. Generations started before selection moved after training ran `selecting` before
+ * `training`.
+ */
+export type Stage = 'starting' | 'updating-dataset' | 'training' | 'converting' | 'active-set' | 'selecting' | 'done' | 'failed';
 
 export interface TrainingProgress {
   stage: Stage;

@@ -1,16 +1,18 @@
 // The selection stage inside trainPotentialWorkflow on a real Temporal dev server: the active set
 // (.asi) beside the .yace in the artifact, the under-determined case, the pool's selection in
-// the result, and bad pools failing as non-retryable BadInput.
+// the result (made after training, with the new potential and its .asi), and bad pools failing
+// as non-retryable BadInput.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { simulatorToolchain, type Toolchain } from '../../src/pacemaker/toolchain.js';
 import { labelEmt } from '../../src/dataset/emt.js';
 import { startTraining } from '../../src/client/train.js';
-import { sha256File } from '../../src/util/files.js';
+import { exists, sha256File } from '../../src/util/files.js';
 import { PotentialArtifact, type TrainerConfigInput } from '../../src/domain/schemas.js';
 import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
 
@@ -36,6 +38,10 @@ interface Run {
 }
 
 async function runGeneration(r: Run): Promise<PotentialArtifact> {
+  return (await runGenerationWithId(r)).artifact;
+}
+
+async function runGenerationWithId(r: Run): Promise<{ artifact: PotentialArtifact; workflowId: string }> {
   const taskQueue = `q-${r.campaign}`;
   const workspaceRoot = join(stack.dir, 'workspace');
   const w = await stack.startWorker({ taskQueue, workspaceRoot, toolchain: r.toolchain });
@@ -49,10 +55,24 @@ async function runGeneration(r: Run): Promise<PotentialArtifact> {
       pool = { path, n: r.pool.n, memoryLimit: '2GB' };
     }
     const handle = await startTraining(stack.client, { campaign: r.campaign, generation: 0, config: config(r.functions), results: [results], pool }, taskQueue);
-    return (await handle.result()) as PotentialArtifact;
+    return { artifact: (await handle.result()) as PotentialArtifact, workflowId: handle.workflowId };
   } finally {
     await w.stop();
   }
+}
+
+/** From the workflow's history: the MlipStage values it upserted and the activities it scheduled, in order. */
+async function stagesAndActivities(workflowId: string): Promise<{ stages: string[]; activities: string[] }> {
+  const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+  const stages: string[] = [];
+  const activities: string[] = [];
+  for (const e of history.events ?? []) {
+    const stage = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.MlipStage;
+    if (stage) stages.push(defaultPayloadConverter.fromPayload<string>(stage));
+    const scheduled = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (scheduled) activities.push(scheduled);
+  }
+  return { stages, activities };
 }
 
 async function assertActiveSetBesideYace(a: PotentialArtifact): Promise<void> {
@@ -69,12 +89,20 @@ async function assertActiveSetBesideYace(a: PotentialArtifact): Promise<void> {
 
 test('after training, the .asi appears beside the .yace in the artifact, and the pool selection is in the result (simulator)', async () => {
   const toolchain = simulatorToolchain();
-  const a = await runGeneration({ campaign: 'sel-asi', toolchain, structures: 6, functions: 5, pool: { count: 12, n: 3 } });
+  const { artifact: a, workflowId } = await runGenerationWithId({ campaign: 'sel-asi', toolchain, structures: 6, functions: 5, pool: { count: 12, n: 3 } });
   PotentialArtifact.parse(a);
   await assertActiveSetBesideYace(a);
   assert.ok(a.selection);
   assert.equal(a.selection.indices.length, 3);
-  assert.equal(a.selection.unfittedPotential, true, 'generation 0 selects with the unfitted shape');
+  // Selected after training, with the potential this generation trained and its active set.
+  assert.equal(a.selection.unfittedPotential, false);
+  assert.equal(a.selection.potential, a.potentialYaml);
+  assert.equal(a.selection.activeSet, a.activeSet?.path);
+  assert.equal(await sha256File(join(dirname(a.selection.selected.path), 'potential.asi')), a.activeSet?.sha256, 'pace_select ran with a copy of the new .asi');
+  assert.deepEqual(await stagesAndActivities(workflowId), {
+    stages: ['updating-dataset', 'training', 'active-set', 'selecting', 'done'],
+    activities: ['updateDataset', 'trainPotential', 'computeActiveSet', 'selectActiveSet'],
+  });
   assert.equal(a.selection.simulated, true);
   assert.equal(await sha256File(a.selection.selected.path), a.selection.selected.sha256);
   assert.deepEqual(JSON.parse(await readFile(a.selection.indicesFile, 'utf8')), a.selection.indices);
@@ -88,6 +116,19 @@ test('too little data for the basis ("under-determined") finishes the artifact w
   assert.match(a.activeSetWarning ?? '', /under-determined: \d+ atoms for \d+ functions/);
   assert.ok((await stat(a.path)).size > 0, 'the potential itself is there');
   assert.equal(a.selection, null, 'no pool, no selection');
+});
+
+test('when the new potential has no active set (under-determined), the selection uses it without an .asi (simulator)', async () => {
+  const toolchain = simulatorToolchain();
+  const a = await runGeneration({ campaign: 'sel-under-pool', toolchain, structures: 1, functions: 20, pool: { count: 12, n: 3 } });
+  assert.equal(a.activeSet, null);
+  assert.match(a.activeSetWarning ?? '', /under-determined/);
+  assert.ok(a.selection);
+  assert.equal(a.selection.potential, a.potentialYaml, 'the newly trained potential');
+  assert.equal(a.selection.unfittedPotential, false);
+  assert.equal(a.selection.activeSet, null, 'no .asi passed to pace_select');
+  assert.equal(a.selection.indices.length, 3);
+  assert.equal(await exists(join(dirname(a.selection.selected.path), 'potential.asi')), false, 'no active set copied beside the potential');
 });
 
 test('a pool with an element the potential lacks fails the generation as non-retryable BadInput (simulator)', async () => {
@@ -117,11 +158,14 @@ test('with a real pacemaker: the .asi from pace_activeset appears in the artifac
   assert.equal(a.selection?.simulated, false);
 });
 
-test('with a real pacemaker: one small structure for a 20-function basis is under-determined, and the generation still finishes', async (t) => {
+test('with a real pacemaker: one small structure for a 20-function basis is under-determined, the generation still finishes and selects without an .asi', async (t) => {
   const toolchain = await realPacemakerOrSkip(t);
   if (!toolchain) return;
-  const a = await runGeneration({ campaign: 'sel-under-real', toolchain, structures: 1, functions: 20 });
+  const a = await runGeneration({ campaign: 'sel-under-real', toolchain, structures: 1, functions: 20, pool: { count: 12, n: 3 } });
   assert.equal(a.activeSet, null);
   assert.match(a.activeSetWarning ?? '', /under-determined/);
+  assert.equal(a.selection?.potential, a.potentialYaml);
+  assert.equal(a.selection?.activeSet, null);
+  assert.equal(a.selection?.indices.length, 3);
   console.log(`real pacemaker under-determined warning: ${a.activeSetWarning}`);
 });

@@ -21,7 +21,12 @@ before(async () => {
 
 test('recorded histories of a generation, a fine-tune and a loop replay against the current workflow code', async () => {
   const files = (await readdir(DIR)).filter((f) => f.endsWith('.pb')).sort();
-  assert.deepEqual(files, ['active-learning-loop-first-run.pb', 'train-potential-fine-tune.pb', 'train-potential-generation-0.pb']);
+  assert.deepEqual(files, [
+    'active-learning-loop-first-run.pb',
+    'train-potential-fine-tune.pb',
+    'train-potential-generation-0.pb',
+    'train-potential-pool-selection-before-training.pb',
+  ]);
   for (const f of files) {
     const history = temporal.api.history.v1.History.decode(await readFile(join(DIR, f)));
     assert.ok((history.events?.length ?? 0) > 10, `${f} holds a real history`);
@@ -35,4 +40,16 @@ test('the replay test notices a non-deterministic change (a history edited to ex
   assert.ok(scheduled?.activityTaskScheduledEventAttributes?.activityType, 'the fixture schedules updateDataset');
   scheduled.activityTaskScheduledEventAttributes.activityType.name = 'somethingElse';
   await assert.rejects(Worker.runReplayHistory({ workflowBundle: bundle }, history, 'tampered'), /[Nn]ondetermin|somethingElse/);
+});
+
+// Recorded once, with the workflow code of commit f9f2fcd (before selection moved after training),
+// by a generation 0 with results and a pool; never re-recorded, so it keeps the old order.
+test('a generation recorded when selection ran before training still replays (patched select-after-training)', async () => {
+  const history = temporal.api.history.v1.History.decode(await readFile(join(DIR, 'train-potential-pool-selection-before-training.pb')));
+  const scheduled = (history.events ?? []).flatMap((e) => {
+    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    return name ? [name] : [];
+  });
+  assert.deepEqual(scheduled, ['updateDataset', 'selectActiveSet', 'trainPotential', 'computeActiveSet'], 'the fixture holds the old order');
+  await Worker.runReplayHistory({ workflowBundle: bundle }, history, 'pool-selection-before-training');
 });
