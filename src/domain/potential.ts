@@ -66,3 +66,39 @@ export function fittedReferenceEnergy(doc: unknown): Record<string, number> | nu
   }
   return Object.keys(out).length > 0 ? out : null;
 }
+
+/**
+ * What `fit.repulsion: auto` writes into a fitted potential after its fit (pyace's
+ * setup_zbl_inner_core_repulsion), and the values the potential had while it was fitted
+ * (pacemaker's unfitted shape: no inner cutoff, no core repulsion).
+ */
+const PRE_REPULSION_VALUES: ReadonlyArray<readonly [string, string]> = [
+  ['rho_core_cut', '100000'],
+  ['drho_core_cut', '250'],
+  ['r_in', '0'],
+  ['delta_in', '0'],
+  ['inner_cutoff_type', 'distance'],
+  ['core-repulsion', '[0, 0]'],
+];
+
+/**
+ * A fitted potential's text with the inner cutoff and ZBL core repulsion that `repulsion: auto`
+ * added after its fit taken out again, so a fine-tune starts from the state the parent was
+ * fitted in. Kept, the parent's inner cutoff (its data's shortest bond) would switch new
+ * structures with shorter bonds onto the ZBL core during the whole fit (measured with a real
+ * pacemaker: force RMSE 14 eV/Å at the fine-tune's first step instead of 0.19 eV/Å), and
+ * pacemaker sets it anew from all the data after the fine-tune anyway.
+ *
+ * Edits only the values of those keys, line by line, so every coefficient keeps pacemaker's own
+ * digits. `embedding` overrides the restored `rho_core_cut`/`drho_core_cut` when the config set them.
+ */
+export function withoutAutoRepulsion(text: string, embedding: { rho_core_cut?: number; drho_core_cut?: number } = {}): string {
+  let out = text;
+  for (const [key, fallback] of PRE_REPULSION_VALUES) {
+    const given = key === 'rho_core_cut' ? embedding.rho_core_cut : key === 'drho_core_cut' ? embedding.drho_core_cut : undefined;
+    const value = given !== undefined ? String(given) : fallback;
+    const escaped = key.replace(/[-]/g, '\\-');
+    out = out.replace(new RegExp(`^(\\s+)${escaped}:[^\\n]*$`, 'gm'), (_m, indent: string) => `${indent}${key}: ${value}`);
+  }
+  return out;
+}

@@ -11,7 +11,7 @@ import { BadInputError, OutOfMemoryError, OutputMissingError, ProgramFailedError
 import { buildPacemakerInput, forContinuation, forFineTune, type FineTuneMode, type FineTunePlan, type PacemakerInput } from '../domain/input-yaml.js';
 import { CAMPAIGN_LAYOUT, generationVersion } from '../domain/naming.js';
 import { createIterationParser, parseMetricsTable, recogniseFailure } from '../domain/pacemaker-log.js';
-import { fittedReferenceEnergy } from '../domain/potential.js';
+import { fittedReferenceEnergy, withoutAutoRepulsion } from '../domain/potential.js';
 import { INITIAL_PROGRESS, advanceProgress, type CheckpointRef, type TrainingProgress } from '../domain/progress.js';
 import {
   PotentialArtifact,
@@ -220,7 +220,7 @@ export class PacemakerTrainer implements Trainer {
     } else {
       runs = await readRuns(runsFile);
     }
-    if (initialPotential !== null) await copyFile(initialPotential, join(dir, PARENT_FILE));
+    if (initialPotential !== null) await this.writeStartPotential(initialPotential, join(dir, PARENT_FILE), data);
 
     let batchSize = checkpoint?.batchSize ?? cfg.batch_size;
     let run = runs.filter((r) => r.event === 'start').length;
@@ -399,6 +399,22 @@ export class PacemakerTrainer implements Trainer {
       if (!(await exists(ref.path)) || (await sha256File(ref.path)) !== ref.sha256) return null;
     }
     return a;
+  }
+
+  /**
+   * The parent as the fine-tune starts from it. With `fit.repulsion: auto` the inner cutoff and
+   * ZBL core that pacemaker added after the parent's fit are taken out (see
+   * withoutAutoRepulsion): the parent's shortest bond would otherwise put new, shorter bonds on
+   * the ZBL core for the whole fit; pacemaker sets the repulsion again from all the data after it.
+   */
+  private async writeStartPotential(source: string, target: string, data: TrainingData): Promise<void> {
+    const input = this.buildInput(data);
+    if (input.fit.repulsion !== 'auto') {
+      await copyFile(source, target);
+      return;
+    }
+    const embeddings = input.potential.embeddings as Record<string, { rho_core_cut?: number; drho_core_cut?: number }> | undefined;
+    await writeFileAtomic(target, withoutAutoRepulsion(await readFile(source, 'utf8'), embeddings?.ALL ?? {}));
   }
 
   private async checkInitialPotential(path: string, mode: FineTuneMode | null = null): Promise<void> {
