@@ -22,6 +22,13 @@ export interface TrainPotentialActivityInput {
   fineTune?: FineTuneMode;
 }
 
+/** The `backend.batch_size` in the previous attempt's last heartbeat (reduced after out-of-memory exits). */
+export function heartbeatedBatchSize(details: unknown): number | null {
+  if (details === null || typeof details !== 'object') return null;
+  const b = (details as Partial<TrainingProgress>).batchSize;
+  return typeof b === 'number' && Number.isInteger(b) && b >= 1 ? b : null;
+}
+
 /** The checkpoint in the previous attempt's last heartbeat, if it sent one. */
 export function heartbeatedCheckpoint(details: unknown): CheckpointRef | null {
   if (details === null || typeof details !== 'object') return null;
@@ -55,6 +62,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
           return await trainer.runTraining(input.data, input.initialPotential, {
             signal: ctx.cancellationSignal,
             resume,
+            resumeBatchSize: heartbeatedBatchSize(info.heartbeatDetails),
             owner: { workflowId: info.workflowExecution?.workflowId ?? info.activityId, activityId: info.activityId, attempt: info.attempt },
             ...(input.fineTune !== undefined ? { fineTune: input.fineTune } : {}),
             onProgress: (p) => {

@@ -99,7 +99,27 @@ interface RunRecord {
   logStart?: number;
   exitCode?: number | null;
   failure?: string | null;
+  /** After an out-of-memory exit: the `backend.batch_size` the next run uses. */
+  nextBatchSize?: number;
   at: string;
+}
+
+/**
+ * The smallest `backend.batch_size` that earlier runs of the same inputs used or were cut down to
+ * after running out of memory, so a reduction survives a later crash, a killed worker or a retry
+ * that starts over (no checkpoint yet).
+ */
+function reducedBatchSize(runs: readonly RunRecord[], runKey: string): number | null {
+  const keyOfRun = new Map<number, string | undefined>();
+  let smallest: number | null = null;
+  for (const r of runs) {
+    if (r.event === 'start') keyOfRun.set(r.run, r.runKey);
+    if (keyOfRun.get(r.run) !== runKey) continue;
+    for (const b of [r.event === 'start' ? r.batchSize : undefined, r.nextBatchSize]) {
+      if (typeof b === 'number' && Number.isInteger(b) && b >= 1) smallest = Math.min(smallest ?? b, b);
+    }
+  }
+  return smallest;
 }
 
 export class PacemakerTrainer implements Trainer {
@@ -212,17 +232,21 @@ export class PacemakerTrainer implements Trainer {
         current: checkpoint,
       });
     }
-    let runs: RunRecord[] = [];
+    let runs = await readRuns(runsFile);
+    // An out-of-memory reduction of earlier attempts of these inputs, even without a checkpoint.
+    const reduced = reducedBatchSize(runs, runKey);
     if (checkpoint === null) {
-      // A fresh start: earlier runs (other inputs, or none resumable) are not part of this curve.
-      await writeFileAtomic(runsFile, '');
+      // A fresh start: the curve starts over. Earlier runs of other inputs are not part of this
+      // generation; failed runs of the same inputs stay listed.
+      if (!runs.filter((r) => r.event === 'start').every((r) => r.runKey === runKey)) {
+        runs = [];
+        await writeFileAtomic(runsFile, '');
+      }
       await writeFileAtomic(curveFile, formatCurve([]));
-    } else {
-      runs = await readRuns(runsFile);
     }
     if (initialPotential !== null) await this.writeStartPotential(initialPotential, join(dir, PARENT_FILE), data);
 
-    let batchSize = checkpoint?.batchSize ?? cfg.batch_size;
+    let batchSize = Math.min(cfg.batch_size, checkpoint?.batchSize ?? Infinity, reduced ?? Infinity, ctx.resumeBatchSize ?? Infinity);
     let run = runs.filter((r) => r.event === 'start').length;
     let progress: TrainingProgress = { ...INITIAL_PROGRESS, stage: 'training', maxiter: cfg.max_epochs, checkpoint, batchSize };
     const report = (p: TrainingProgress) => {
@@ -282,15 +306,20 @@ export class PacemakerTrainer implements Trainer {
         final = { offset: plan.offset, run };
       } catch (err) {
         checkpoint = await keeper.finish();
-        await this.appendRun(runsFile, { event: 'end', run, attempt: owner.attempt, failure: (err as Error).message.split('\n')[0] ?? null, at: new Date().toISOString() });
-        if (err instanceof OutOfMemoryError) {
-          if (batchSize <= OOM_BATCH_FLOOR) {
+        const oom = err instanceof OutOfMemoryError;
+        const nextBatchSize = oom && batchSize > OOM_BATCH_FLOOR ? Math.max(OOM_BATCH_FLOOR, Math.floor(batchSize / 2)) : null;
+        await this.appendRun(runsFile, {
+          event: 'end', run, attempt: owner.attempt, failure: (err as Error).message.split('\n')[0] ?? null,
+          ...(nextBatchSize !== null ? { nextBatchSize } : {}), at: new Date().toISOString(),
+        });
+        if (oom) {
+          if (nextBatchSize === null) {
             throw new OutOfMemoryError(
               `pacemaker ran out of memory with backend.batch_size ${batchesTried.join(' -> ')} (floor ${OOM_BATCH_FLOOR}); give the worker more memory or use a smaller basis (functions_per_element ${cfg.functions_per_element}). ${err.message}`,
               false,
             );
           }
-          batchSize = Math.max(OOM_BATCH_FLOOR, Math.floor(batchSize / 2));
+          batchSize = nextBatchSize;
           if (checkpoint) checkpoint = { ...checkpoint, batchSize };
           continue;
         }

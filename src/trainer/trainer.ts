@@ -17,6 +17,8 @@ export interface TrainerRunContext {
   fineTune?: FineTuneMode;
   /** The checkpoint the previous attempt heartbeated (Temporal's heartbeatDetails). */
   resume?: CheckpointRef | null;
+  /** `backend.batch_size` the previous attempt last heartbeated (smaller after out-of-memory exits). */
+  resumeBatchSize?: number | null;
   /** Workflow id + activity id + attempt: keys the pid file used to stop a stale pacemaker. */
   owner?: RunOwner;
 }

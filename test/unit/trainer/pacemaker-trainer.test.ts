@@ -98,6 +98,44 @@ test('an out-of-memory exit retries with half the batch size until it fits, and 
   });
 });
 
+test('a batch size cut after running out of memory survives a crash before any checkpoint: the retry starts with the reduced size', async () => {
+  const c = await makeCampaign(sim);
+  // The node has memory for 3 structures per batch; the config asks for 10. The run at the
+  // reduced size then crashes before its first iteration (no checkpoint written).
+  const env = { PACEMAKER_SIM_OOM_ABOVE_BATCH: '3', PACEMAKER_SIM_CRASH_AT_ITER: '1', PACEMAKER_SIM_FAULT_ONCE: join(c.dir, 'crashed') };
+  const config = { max_epochs: 4, batch_size: 10 };
+  const first = c.trainer({ env, config });
+  await assert.rejects(first.runTraining(c.data, null, { owner }), (err: unknown) => {
+    assert.ok(err instanceof ProgramFailedError && !(err instanceof OutOfMemoryError));
+    assert.match(err.message, /simulated crash at iteration 1/);
+    return true;
+  });
+  assert.equal(await stat(join(first.generationDir, 'checkpoint.json')).catch(() => null), null, 'no checkpoint was written');
+  const before = (await runsOf(first.generationDir)).filter((r) => r.event === 'start');
+  assert.deepEqual(before.map((r) => r.batchSize), [10, 5, 2]);
+
+  // The retry (a new trainer, as on another worker; nothing heartbeated) starts at 2, not at 10.
+  const artifact = await c.trainer({ env, config }).runTraining(c.data, null, { owner: { ...owner, attempt: 2 } });
+  const runs = await runsOf(first.generationDir);
+  const starts = runs.filter((r) => r.event === 'start');
+  assert.deepEqual(starts.map((r) => [r.attempt, r.batchSize]), [[1, 10], [1, 5], [1, 2], [2, 2]], 'the retry ran once, at the reduced size');
+  assert.ok(!runs.some((r) => r.attempt === 2 && /out of memory|OOM/i.test(String(r.failure))), 'the retry did not run out of memory again');
+  const input = yaml.load(await readFile(join(first.generationDir, 'input.yaml'), 'utf8')) as { backend: Record<string, unknown> };
+  assert.equal(input.backend.batch_size, 2);
+  assert.equal(artifact.metrics.train.iterations, 4);
+});
+
+test('the batch size of the previous attempt\'s heartbeat is used when the folder has no record of it', async () => {
+  const { heartbeatedBatchSize } = await import('../../../activities/training.js');
+  assert.equal(heartbeatedBatchSize({ stage: 'training', batchSize: 2 }), 2);
+  assert.equal(heartbeatedBatchSize({ stage: 'training', batchSize: null }), null);
+  assert.equal(heartbeatedBatchSize(undefined), null);
+  const c = await makeCampaign(sim);
+  const trainer = c.trainer({ env: { PACEMAKER_SIM_OOM_ABOVE_BATCH: '3' }, config: { max_epochs: 3, batch_size: 10 } });
+  await trainer.runTraining(c.data, null, { owner, resumeBatchSize: heartbeatedBatchSize({ stage: 'training', batchSize: 2 }) });
+  assert.deepEqual((await runsOf(trainer.generationDir)).filter((r) => r.event === 'start').map((r) => r.batchSize), [2]);
+});
+
 test('a stale pacemaker of a killed attempt is stopped before the retry starts', async () => {
   const c = await makeCampaign(sim);
   const pidFile = join(c.dir, 'first.pid');
