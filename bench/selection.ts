@@ -134,7 +134,7 @@ export async function selectionGoals(): Promise<void> {
         let counts = '';
         const ours = await timed(async (track) => {
           const r = await selectActiveSet({ pool, n, potential, workDir: join(dir, `select-${size}-${k}`), toolchain, memoryLimit, onSpawn: track });
-          counts = `${r.counts.pace_select} + ${r.counts.gamma} (pace_select gave ${r.paceSelectReturned})`;
+          counts = `${r.counts.pace_select} + ${r.counts.gamma} (pace_select gave ${r.paceSelectReturned}; ${r.via ?? 'program'})`;
           if (r.indices.length !== Math.min(n, size)) throw new Error(`selectActiveSet returned ${r.indices.length}, not ${n}`);
         });
         rows.push([
@@ -157,9 +157,9 @@ export async function selectionGoals(): Promise<void> {
   console.log(`\nSelect active set (issue 4): ${atoms}-atom EMT Cu/Ni structures, unfitted ${functions}-function/element potential (order 3), no .asi; target: selectActiveSet within 1.1x of pace_select; peak memory under the limit`);
   console.log(
     table(
-      ['toolchain', 'pool', 'n', 'pace_select s', 'selectActiveSet s', 'time ratio', 'pace_select peak MB', 'selectActiveSet peak MB', 'memory ratio', 'memory limit', 'chosen by pace_select + gamma'],
+      ['toolchain', 'pool', 'n', 'pace_select s', 'selectActiveSet s', 'time ratio', 'pace_select peak MB', 'selectActiveSet peak MB', 'memory ratio', 'memory limit', 'chosen by pace_select + gamma (how)'],
       rows,
     ),
   );
-  console.log('Peak memory: resident set sampled every 100 ms, summed over the processes running at once (selectActiveSet runs pace_select and the pool projections side by side). One run each, on a shared 2-core machine: noisy.');
+  console.log('Peak memory: resident set sampled every 100 ms, summed over the processes running at once (on the `program` path selectActiveSet runs pace_select and the pool projections side by side; `in-process` is one process). One run each, on a shared 2-core machine: noisy.');
 }
