@@ -12,6 +12,11 @@ export interface CollectLabelledResultsInput {
   /** `<labelledDir>/generation_NNN/*.json` or `*.jsonl`. */
   labelledDir: string;
   generation: number;
+  /**
+   * The campaign has a pool and nothing trained yet: a generation with nothing labelled (its
+   * folder missing or empty) is its start, not a mistake, so [] instead of BadInput.
+   */
+  allowNone?: boolean;
 }
 
 export function createLabellingActivities() {
@@ -24,11 +29,13 @@ export function createLabellingActivities() {
         try {
           names = await readdir(dir);
         } catch (err) {
+          if (input.allowNone && (err as NodeJS.ErrnoException).code === 'ENOENT') return [];
           throw new BadInputError(
             `labelledDir: no prepared results for ${generationVersion(input.generation)}: cannot read ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
           );
         }
         const files = names.filter((n) => /\.jsonl?$/.test(n)).sort().map((n) => join(dir, n));
+        if (files.length === 0 && input.allowNone) return [];
         if (files.length === 0) throw new BadInputError(`labelledDir: ${dir} holds no .json or .jsonl result files`);
         return files;
       });

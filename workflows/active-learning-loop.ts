@@ -3,7 +3,9 @@
  * workflows. Its labelling step only collects result files another stage prepared; each
  * generation fine-tunes the previous one's potential; it stops on a target force RMSE or a
  * generation count, and continues as new when the server suggests it (long loops would
- * otherwise grow one history without bound).
+ * otherwise grow one history without bound). With a pool, each generation also selects the
+ * structures to label next; a generation with nothing labelled yet only selects, trains nothing,
+ * and the next one trains from scratch.
  */
 import {
   ApplicationFailure,
@@ -25,6 +27,7 @@ import {
   type GenerationSummary,
 } from '../src/domain/workflow-input.js';
 import { trainGenerationAsChild } from './child.js';
+import { isSelectionOnly } from '../src/domain/generation-result.js';
 
 export interface LoopProgress {
   generation: number | null;
@@ -58,25 +61,45 @@ export async function activeLearningLoopWorkflow(rawInput: unknown): Promise<Act
   let ranThisRun = 0;
   for (let g = input.startGeneration; g < input.maxGenerations; g++) {
     current = g;
-    const results = await labelling.collectLabelledResults({ labelledDir: input.labelledDir, generation: g });
-    const artifact = await trainGenerationAsChild({
+    // With a pool and nothing trained yet, a generation may have nothing labelled: it only selects.
+    const pool = input.pool ?? null;
+    const nothingTrainedYet = finished.every((f) => f.path === null);
+    const results = await labelling.collectLabelledResults({
+      labelledDir: input.labelledDir,
+      generation: g,
+      ...(pool !== null && nothingTrainedYet ? { allowNone: true } : {}),
+    });
+    const result = await trainGenerationAsChild({
       campaign: input.campaign,
       generation: g,
       config: input.config,
       results,
       initialPotential,
       parentVersion,
+      ...(pool !== null ? { pool } : {}),
       ...(input.taskQueues ? { taskQueues: input.taskQueues } : {}),
       tuning: input.tuning,
     });
-    const rmse = headlineForceRmse(artifact.metrics);
-    finished.push({ version: artifact.version, forceRmse: rmse, path: artifact.path });
-    initialPotential = artifact.potentialYaml;
-    parentVersion = artifact.version;
+    let rmse: number | null = null;
+    if (isSelectionOnly(result)) {
+      // Nothing trained: nothing new to fine-tune from, so the next generation starts from the
+      // same potential as this one (none: it trains from scratch).
+      finished.push({ version: result.version, forceRmse: null, path: null, selected: result.selection.selected.path });
+    } else {
+      rmse = headlineForceRmse(result.metrics);
+      finished.push({
+        version: result.version,
+        forceRmse: rmse,
+        path: result.path,
+        ...(result.selection ? { selected: result.selection.selected.path } : {}),
+      });
+      initialPotential = result.potentialYaml;
+      parentVersion = result.version;
+    }
     ranThisRun++;
     current = null;
 
-    if (input.targetForceRmse !== null && rmse <= input.targetForceRmse) {
+    if (input.targetForceRmse !== null && rmse !== null && rmse <= input.targetForceRmse) {
       return { campaign: input.campaign, generations: finished, stoppedBecause: 'target-reached', lastPotentialYaml: initialPotential };
     }
     const more = g + 1 < input.maxGenerations;

@@ -6,7 +6,7 @@
 import { ParentClosePolicy, executeChild } from '@temporalio/workflow';
 import { trainWorkflowId } from '../src/domain/naming.js';
 import type { TrainPotentialWorkflowInputRaw } from '../src/domain/workflow-input.js';
-import { trainPotentialWorkflow, type GenerationArtifact } from './train-potential.js';
+import { trainPotentialWorkflow, type GenerationResult } from './train-potential.js';
 
 export interface TrainChildOptions {
   /** Defaults to the parent's task queue. */
@@ -18,11 +18,14 @@ export interface TrainChildOptions {
   parentClosePolicy?: ParentClosePolicy;
 }
 
-/** Trains one generation as a child workflow and returns its artifact. */
+/**
+ * Trains one generation as a child workflow and returns its artifact, or its `selection-only`
+ * result when it had a pool but nothing labelled (check with isSelectionOnly).
+ */
 export async function trainGenerationAsChild(
   input: TrainPotentialWorkflowInputRaw,
   opts: TrainChildOptions = {},
-): Promise<GenerationArtifact> {
+): Promise<GenerationResult> {
   return executeChild(trainPotentialWorkflow, {
     workflowId: trainWorkflowId(input.campaign, input.generation),
     args: [input],

@@ -6,6 +6,9 @@
  * (select from the pool with the new potential and its active set, when a pool is given).
  * Dataset and selection work goes to the data queue, pacemaker's fit to the training queue (see
  * src/domain/workflow-input.ts), so hosts serve what they can.
+ *
+ * A generation with a pool but no labelled structures at all (the start of an active-learning
+ * campaign) only selects, and returns a `selection-only` result instead of an artifact.
  */
 import {
   ActivityCancellationType,
@@ -24,7 +27,8 @@ import {
 import type { Activities } from '../activities/index.js';
 import { NON_RETRYABLE_TYPES } from '../src/errors.js';
 import { INITIAL_PROGRESS, type Stage, type TrainingProgress } from '../src/domain/progress.js';
-import { describeIssues, type ActiveSetSelection, type PotentialArtifact } from '../src/domain/schemas.js';
+import { describeIssues, type ActiveSetSelection } from '../src/domain/schemas.js';
+import type { GenerationArtifact, GenerationResult } from '../src/domain/generation-result.js';
 import { generationVersion } from '../src/domain/naming.js';
 import { headlineForceRmse, resolveTaskQueues, TrainPotentialWorkflowInput, type WorkflowTuning } from '../src/domain/workflow-input.js';
 import { SA_CAMPAIGN, SA_ELEMENTS, SA_GENERATION, SA_STAGE, SA_TEST_FORCE_RMSE } from '../src/domain/search-attributes.js';
@@ -44,10 +48,10 @@ export interface StopTrainingRequest {
 }
 export const stopTrainingSignal = defineSignal<[StopTrainingRequest?]>('stopTraining');
 
-/** A generation's result: a PotentialArtifact, plus `stoppedEarly` when a stop was asked for. */
-export type GenerationArtifact = PotentialArtifact & {
-  stoppedEarly?: { checkpoint: string; iterations: number; reason?: string };
-};
+// A generation's result: the trained potential's artifact, or only a selection (see
+// src/domain/generation-result.ts); re-exported for the code that imported them from here.
+export type { GenerationArtifact, GenerationResult, SelectionOnlyResult } from '../src/domain/generation-result.js';
+export { isSelectionOnly } from '../src/domain/generation-result.js';
 
 const retry = (initialInterval: string, maximumInterval: string) => ({
   initialInterval,
@@ -98,7 +102,7 @@ function trainingActivities(taskQueue: string, tuning: WorkflowTuning) {
   });
 }
 
-export async function trainPotentialWorkflow(rawInput: unknown): Promise<GenerationArtifact> {
+export async function trainPotentialWorkflow(rawInput: unknown): Promise<GenerationResult> {
   let progress: WorkflowProgress = { ...INITIAL_PROGRESS, stopRequested: false, version: null };
   // An object, not a `let`: TypeScript cannot see the signal handler assign it.
   const stop: { reason: string | null } = { reason: null };
@@ -148,8 +152,31 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
       results: input.results,
     });
     if (dataset.total === 0) {
+      // (issue 4) A pool and nothing labelled yet: the start of an active-learning campaign. Only
+      // the selection runs (the unfitted shape of the config, or initialPotential when given);
+      // nothing is trained. Generations that failed here before this path existed replay as they ran.
+      if (input.pool !== null && patched('selection-only-without-data')) {
+        setStage('selecting');
+        const selection = await data.selectActiveSet({
+          campaign: input.campaign,
+          generation: input.generation,
+          config: input.config,
+          pool: input.pool,
+          potential: input.initialPotential,
+        });
+        setStage('done');
+        return {
+          kind: 'selection-only',
+          version: generationVersion(input.generation),
+          trained: false,
+          reason: `campaign ${input.campaign} has no labelled structures yet: only the selection ran (${selection.indices.length} structures to label); no potential was trained`,
+          selection,
+          datasetSha256: dataset.sha256,
+          timings: { datasetSeconds: dataset.programSeconds },
+        };
+      }
       throw ApplicationFailure.nonRetryable(
-        `campaign ${input.campaign} has no labelled structures: pass result files in input.results`,
+        `campaign ${input.campaign} has no labelled structures: pass result files in input.results (or a pool in input.pool to only select structures to label)`,
         'BadInput',
       );
     }
@@ -251,7 +278,7 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
     upsertSearchAttributes([{ key: SA_TEST_FORCE_RMSE, value: rmse }]);
     setStage('done');
     // The dataset step's program time joins the trainer's, so callers see where time went.
-    return { ...artifact, timings: { ...artifact.timings, datasetSeconds: dataset.programSeconds } };
+    return { ...artifact, kind: 'potential', timings: { ...artifact.timings, datasetSeconds: dataset.programSeconds } };
   } catch (err) {
     // The UI's stage column shows where it failed; a cancel is recorded as such by Temporal.
     if (!isCancellation(err)) setStage('failed');

@@ -7,6 +7,7 @@ import { SIMULATOR_NOTICE } from '../pacemaker/toolchain.js';
 import { startDevStack } from '../temporal/dev-stack.js';
 import { connectClient } from '../temporal/worker.js';
 import { startTraining, waitForArtifact } from '../client/train.js';
+import { isSelectionOnly } from '../domain/generation-result.js';
 import { labelEmt } from '../dataset/emt.js';
 import { exists } from '../util/files.js';
 import { ProgressPrinter } from './progress.js';
@@ -59,8 +60,11 @@ export async function runDemo(o: {
       `from another terminal: npx mlip-trainer status --workflow-id ${handle.workflowId} --address ${stack.server.address} (watch, stop and cancel take the same flags)`,
     );
     const printer = new ProgressPrinter(config.pacemaker.max_epochs);
-    const artifact = await waitForArtifact(handle, (p) => printer.update(p));
+    const result = await waitForArtifact(handle, (p) => printer.update(p));
     printer.stop();
+    // The demo labels results and gives no pool, so a generation that only selected is a bug.
+    if (isSelectionOnly(result)) throw new Error(`the demo generation trained nothing: ${result.reason}`);
+    const artifact = result;
     console.log('\nPotentialArtifact:');
     console.log(JSON.stringify(artifact, null, 2));
     console.log(

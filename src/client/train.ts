@@ -3,7 +3,7 @@ import { WorkflowIdConflictPolicy, type Client, type WorkflowHandle } from '@tem
 import { defaultPayloadConverter } from '@temporalio/common';
 import { trainWorkflowId } from '../domain/naming.js';
 import type { TrainingProgress } from '../domain/progress.js';
-import type { PotentialArtifact } from '../domain/schemas.js';
+import type { GenerationResult } from '../domain/generation-result.js';
 import type { TrainPotentialWorkflowInputRaw } from '../domain/workflow-input.js';
 
 export const TRAIN_WORKFLOW_TYPE = 'trainPotentialWorkflow';
@@ -53,12 +53,16 @@ export async function readProgress(handle: WorkflowHandle): Promise<LiveProgress
 /** The workflow's own view (stage, stop requested) merged with the last training heartbeat. */
 export type LiveProgress = TrainingProgress & { stopRequested: boolean; version: string | null };
 
+/**
+ * The generation's result: its artifact, or a `selection-only` result when it had a pool and
+ * nothing labelled (isSelectionOnly tells them apart).
+ */
 export async function waitForArtifact(
   handle: WorkflowHandle,
   onProgress?: (p: LiveProgress) => void,
   pollMs = 1000,
-): Promise<PotentialArtifact> {
-  const result = handle.result() as Promise<PotentialArtifact>;
+): Promise<GenerationResult> {
+  const result = handle.result() as Promise<GenerationResult>;
   if (!onProgress) return result;
   let done = false;
   void result.then(

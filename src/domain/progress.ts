@@ -4,7 +4,8 @@ import type { IterationLine } from './pacemaker-log.js';
 /**
  * A generation's stages, in the order it runs them: updating-dataset -> training (-> converting,
  * after a stop) -> active-set -> selecting (when a pool is given) -> done; `failed` wherever it
- * failed. Generations started before selection moved after training ran `selecting` before
+ * failed. With a pool and no labelled structures: updating-dataset -> selecting -> done (nothing
+ * trained). Generations started before selection moved after training ran `selecting` before
  * `training`.
  */
 export type Stage = 'starting' | 'updating-dataset' | 'training' | 'converting' | 'active-set' | 'selecting' | 'done' | 'failed';

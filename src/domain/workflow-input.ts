@@ -3,7 +3,7 @@
  * the loop's settings. Pure (zod only), so workflow code validates its own input with it.
  */
 import { z } from 'zod';
-import { TrainPotentialInput, TrainerConfig } from './schemas.js';
+import { SelectionPool, TrainPotentialInput, TrainerConfig } from './schemas.js';
 
 /**
  * Task queues per capability. Absent fields derive from the workflow's own task queue `Q`:
@@ -69,11 +69,21 @@ export const ActiveLearningLoopInput = z
     /** Potential YAML to fine-tune the first generation of this run from. */
     initialPotential: z.string().min(1).nullable().default(null),
     parentVersion: z.string().nullable().default(null),
+    /**
+     * Candidates every generation selects from for the next labelling round (issue 4). While no
+     * generation of the loop has trained, a generation without labelled results (its folder
+     * missing or empty) only selects (`selection-only`) and the next one trains from scratch.
+     */
+    pool: SelectionPool.nullable().optional(),
     taskQueues: TaskQueues.optional(),
     tuning: WorkflowTuning.prefault({}),
     /** Generations finished by earlier runs (continue-as-new), newest last; kept short. */
     history: z
-      .array(z.object({ version: z.string(), forceRmse: z.number().nullable(), path: z.string() }).strict())
+      .array(
+        z
+          .object({ version: z.string(), forceRmse: z.number().nullable(), path: z.string().nullable(), selected: z.string().optional() })
+          .strict(),
+      )
       .default([]),
     /** Continue as new after this many generations even if the server does not suggest it (tests, tiny histories). */
     continueAsNewEvery: z.number().int().min(1).nullable().default(null),
@@ -84,10 +94,12 @@ export type ActiveLearningLoopInputRaw = z.input<typeof ActiveLearningLoopInput>
 
 export interface GenerationSummary {
   version: string;
-  /** meV/Å, test set when there is one, else train. */
+  /** meV/Å, test set when there is one, else train; null when nothing was trained. */
   forceRmse: number | null;
-  /** The `.yace` file. */
-  path: string;
+  /** The `.yace` file; null for a selection-only generation (no potential trained). */
+  path: string | null;
+  /** The structures selected from the pool for labelling (dataset pickle), when a pool was given. */
+  selected?: string | undefined;
 }
 
 export interface ActiveLearningLoopResult {

@@ -1,12 +1,13 @@
 // The selection stage inside trainPotentialWorkflow on a real Temporal dev server: the active set
 // (.asi) beside the .yace in the artifact, the under-determined case, the pool's selection in
-// the result (made after training, with the new potential and its .asi), and bad pools failing
-// as non-retryable BadInput.
+// the result (made after training, with the new potential and its .asi), a pool without any
+// labelled data (selection only, nothing trained), and bad input failing as non-retryable BadInput.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
+import { execa } from 'execa';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { simulatorToolchain, type Toolchain } from '../../src/pacemaker/toolchain.js';
@@ -14,6 +15,9 @@ import { labelEmt } from '../../src/dataset/emt.js';
 import { startTraining } from '../../src/client/train.js';
 import { exists, sha256File } from '../../src/util/files.js';
 import { PotentialArtifact, type TrainerConfigInput } from '../../src/domain/schemas.js';
+import { isSelectionOnly, type GenerationResult } from '../../src/domain/generation-result.js';
+import { campaignPath } from '../../activities/index.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
 import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
 
 let stack: TestStack;
@@ -129,6 +133,70 @@ test('when the new potential has no active set (under-determined), the selection
   assert.equal(a.selection.activeSet, null, 'no .asi passed to pace_select');
   assert.equal(a.selection.indices.length, 3);
   assert.equal(await exists(join(dirname(a.selection.selected.path), 'potential.asi')), false, 'no active set copied beside the potential');
+});
+
+/** Generation 0 of a campaign with a pool and no result files at all. */
+async function startWithoutLabels(campaign: string, pool: { count: number; n: number } | null) {
+  const taskQueue = `q-${campaign}`;
+  const toolchain = simulatorToolchain();
+  const workspaceRoot = join(stack.dir, 'workspace');
+  const w = await stack.startWorker({ taskQueue, workspaceRoot, toolchain });
+  let poolInput = null;
+  if (pool) {
+    const path = join(stack.dir, `${campaign}-pool.jsonl`);
+    await labelEmt({ out: path, count: pool.count, elements: ['Cu', 'Ni'], seed: 5, python: toolchain.python });
+    poolInput = { path, n: pool.n, memoryLimit: '2GB' };
+  }
+  const handle = await startTraining(stack.client, { campaign, generation: 0, config: config(5), results: [], pool: poolInput }, taskQueue);
+  return { handle, workspaceRoot, stop: () => w.stop() };
+}
+
+test('a pool and no labelled data: generation 0 only selects with the unfitted shape, trains nothing and says so (simulator)', async () => {
+  const { handle, workspaceRoot, stop } = await startWithoutLabels('sel-only', { count: 12, n: 3 });
+  try {
+    const r = (await handle.result()) as GenerationResult;
+    assert.ok(isSelectionOnly(r), `a selection-only result (got kind ${String(r.kind)})`);
+    assert.equal(r.kind, 'selection-only');
+    assert.equal(r.trained, false);
+    assert.equal(r.version, 'generation_000');
+    assert.match(r.reason, /no labelled structures yet: only the selection ran \(3 structures to label\); no potential was trained/);
+    assert.equal(r.selection.indices.length, 3);
+    assert.equal(r.selection.unfittedPotential, true, 'the unfitted shape of pacemaker --dry-run');
+    assert.equal(r.selection.activeSet, null);
+    assert.equal(await sha256File(r.selection.selected.path), r.selection.selected.sha256);
+    assert.equal('path' in r, false, 'no .yace in the result');
+    assert.equal(await exists(campaignPath(workspaceRoot, 'sel-only', 'potentials', 'generation_000', 'output_potential.yace')), false, 'nothing trained');
+    assert.deepEqual(await stagesAndActivities(handle.workflowId), {
+      stages: ['updating-dataset', 'selecting', 'done'],
+      activities: ['updateDataset', 'selectActiveSet'],
+    });
+    // The CLI says so too.
+    const status = await execa('node', [join(PROJECT_ROOT, 'bin', 'mlip-trainer.js'), 'status', '--workflow-id', handle.workflowId], {
+      reject: false,
+      env: { TEMPORAL_ADDRESS: stack.server.address },
+    });
+    assert.equal(status.exitCode, 0, status.stderr);
+    assert.match(status.stdout, /COMPLETED \(stage done\)/);
+    assert.match(status.stdout, /selection only, no potential trained: 3 structures to label in .*selected\.pckl\.gzip/);
+  } finally {
+    await stop();
+  }
+});
+
+test('no pool and no labelled data still fails as non-retryable BadInput (simulator)', async () => {
+  const { handle, stop } = await startWithoutLabels('sel-nothing', null);
+  try {
+    await assert.rejects(handle.result(), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      const failure = err.cause as { type?: string; nonRetryable?: boolean; message?: string };
+      assert.equal(failure.type, 'BadInput');
+      assert.equal(failure.nonRetryable, true);
+      assert.match(failure.message ?? '', /campaign sel-nothing has no labelled structures: pass result files in input.results/);
+      return true;
+    });
+  } finally {
+    await stop();
+  }
 });
 
 test('a pool with an element the potential lacks fails the generation as non-retryable BadInput (simulator)', async () => {

@@ -16,7 +16,7 @@ import { startTraining } from '../../src/client/train.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import type { TrainerConfigInput } from '../../src/domain/schemas.js';
 import type { ActiveLearningLoopInputRaw, ActiveLearningLoopResult } from '../../src/domain/workflow-input.js';
-import type { GenerationArtifact } from '../../workflows/train-potential.js';
+import type { GenerationArtifact, GenerationResult } from '../../workflows/train-potential.js';
 
 let stack: TestStack;
 let labelledDir: string;
@@ -119,6 +119,48 @@ test('a loop whose labelled results are missing fails with BadInput naming the f
     );
     // The generation that had results was trained and stays.
     assert.equal((await stack.client.workflow.getHandle('train-missing-generation_000').describe()).status.name, 'COMPLETED');
+  } finally {
+    await w.stop();
+  }
+});
+
+test('with a pool and nothing labelled yet, the first generation only selects and the next trains from scratch', async () => {
+  const taskQueue = 'q-loop-pool';
+  const w = await stack.startWorker({ taskQueue, workspaceRoot: join(stack.dir, 'ws-loop-pool'), toolchain: simulatorToolchain() });
+  try {
+    // The start of a campaign: candidates, and no labelled folder for generation 0 yet; the
+    // labelling stage then leaves results for generation 1.
+    const fresh = join(stack.dir, 'labelled-fresh');
+    await mkdir(join(fresh, 'generation_001'), { recursive: true });
+    await copyFile(join(labelledDir, 'generation_000', 'dft.jsonl'), join(fresh, 'generation_001', 'dft.jsonl'));
+    const pool = join(stack.dir, 'loop-pool.jsonl');
+    await labelEmt({ out: pool, count: 10, seed: 77 });
+    const input: ActiveLearningLoopInputRaw = { campaign: 'pool', config, maxGenerations: 2, labelledDir: fresh, pool: { path: pool, n: 2, memoryLimit: '2GB' } };
+    const result = (await stack.client.workflow.execute('activeLearningLoopWorkflow', { taskQueue, workflowId: 'loop-pool', args: [input] })) as ActiveLearningLoopResult;
+    assert.equal(result.stoppedBecause, 'max-generations');
+    assert.equal(result.generations.length, 2);
+    const [first, second] = result.generations;
+    assert.equal(first?.version, 'generation_000');
+    assert.equal(first?.path, null, 'nothing trained in generation 0');
+    assert.equal(first?.forceRmse, null);
+    assert.match(first?.selected ?? '', /selected\.pckl\.gzip$/);
+    assert.match(second?.path ?? '', /generation_001\/output_potential\.yace$/);
+    assert.match(result.lastPotentialYaml ?? '', /generation_001\/output_potential\.yaml$/);
+
+    const g0 = (await stack.client.workflow.getHandle('train-pool-generation_000').result()) as GenerationResult;
+    assert.equal(g0.kind, 'selection-only');
+    const g1 = (await stack.client.workflow.getHandle('train-pool-generation_001').result()) as GenerationArtifact;
+    assert.equal(g1.kind, 'potential');
+    assert.equal(g1.parentVersion, null, 'trained from scratch: generation 0 left nothing to fine-tune from');
+    const starts = (await readFile(join(g1.path, '..', 'runs.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: string; args?: string[] })
+      .filter((r) => r.event === 'start');
+    assert.ok(starts.length > 0);
+    assert.ok(starts.every((r) => r.args !== undefined && !r.args.includes('-p')), 'pacemaker ran without -p');
+    assert.equal(g1.selection?.potential, g1.potentialYaml, 'generation 1 selects with its own potential');
+    assert.equal(second?.selected, g1.selection?.selected.path);
   } finally {
     await w.stop();
   }

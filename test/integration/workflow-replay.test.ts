@@ -25,6 +25,7 @@ test('recorded histories of a generation, a fine-tune and a loop replay against 
     'active-learning-loop-first-run.pb',
     'train-potential-fine-tune.pb',
     'train-potential-generation-0.pb',
+    'train-potential-pool-no-labelled-data.pb',
     'train-potential-pool-selection-before-training.pb',
   ]);
   for (const f of files) {
@@ -42,8 +43,8 @@ test('the replay test notices a non-deterministic change (a history edited to ex
   await assert.rejects(Worker.runReplayHistory({ workflowBundle: bundle }, history, 'tampered'), /[Nn]ondetermin|somethingElse/);
 });
 
-// Recorded once, with the workflow code of commit f9f2fcd (before selection moved after training),
-// by a generation 0 with results and a pool; never re-recorded, so it keeps the old order.
+// The two train-potential-pool-*.pb were recorded once, with the workflow code of commit f9f2fcd
+// (selection before training; a pool without labelled data failed), and are never re-recorded.
 test('a generation recorded when selection ran before training still replays (patched select-after-training)', async () => {
   const history = temporal.api.history.v1.History.decode(await readFile(join(DIR, 'train-potential-pool-selection-before-training.pb')));
   const scheduled = (history.events ?? []).flatMap((e) => {
@@ -52,4 +53,16 @@ test('a generation recorded when selection ran before training still replays (pa
   });
   assert.deepEqual(scheduled, ['updateDataset', 'selectActiveSet', 'trainPotential', 'computeActiveSet'], 'the fixture holds the old order');
   await Worker.runReplayHistory({ workflowBundle: bundle }, history, 'pool-selection-before-training');
+});
+
+test('a generation recorded when a pool without labelled data failed as BadInput still replays (patched selection-only-without-data)', async () => {
+  const history = temporal.api.history.v1.History.decode(await readFile(join(DIR, 'train-potential-pool-no-labelled-data.pb')));
+  const events = history.events ?? [];
+  const scheduled = events.flatMap((e) => {
+    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    return name ? [name] : [];
+  });
+  assert.deepEqual(scheduled, ['updateDataset'], 'the fixture failed right after the dataset step');
+  assert.match(events.at(-1)?.workflowExecutionFailedEventAttributes?.failure?.message ?? '', /has no labelled structures/);
+  await Worker.runReplayHistory({ workflowBundle: bundle }, history, 'pool-no-labelled-data');
 });

@@ -4,6 +4,7 @@ import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@tempor
 import { connectClient } from '../../temporal/worker.js';
 import { describeGeneration, generationHandle, listGenerations, stopTrainingEarly, type GenerationStatus } from '../../client/generations.js';
 import { waitForArtifact } from '../../client/train.js';
+import { isSelectionOnly, type GenerationResult } from '../../domain/generation-result.js';
 import { formatProgress, ProgressPrinter } from '../progress.js';
 import { CliInputError, nonNegativeInt, positiveInt } from '../options.js';
 
@@ -62,6 +63,15 @@ function printStatus(s: GenerationStatus): void {
   if (s.testForceRmse !== null) console.log(`  force RMSE: ${s.testForceRmse.toFixed(2)} meV/Å`);
   if (s.failure) console.log(`  failure: ${s.failure}`);
   if (s.result && typeof s.result === 'object' && 'path' in s.result) console.log(`  potential: ${String(s.result.path)}`);
+  if (s.result && typeof s.result === 'object' && isSelectionOnly(s.result as GenerationResult)) {
+    console.log(`  ${describeResult(s.result as GenerationResult)}`);
+  }
+}
+
+/** One line: the potential's path, or what a selection-only generation chose (it trained nothing). */
+function describeResult(r: GenerationResult): string {
+  if (!isSelectionOnly(r)) return r.path;
+  return `selection only, no potential trained: ${r.selection.indices.length} structures to label in ${r.selection.selected.path}`;
 }
 
 export function registerStatusCommands(program: Command): void {
@@ -88,7 +98,7 @@ export function registerStatusCommands(program: Command): void {
           o.interval * 1000,
         );
         printer?.stop();
-        console.log(o.json ? JSON.stringify({ artifact }) : `done: ${artifact.path}`);
+        console.log(o.json ? JSON.stringify({ artifact }) : `done: ${describeResult(artifact)}`);
       } finally {
         printer?.stop();
         await client.connection.close();

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ActiveLearningLoopInput, TrainPotentialWorkflowInput, headlineForceRmse, resolveTaskQueues } from '../../../src/domain/workflow-input.js';
 import { describeIssues } from '../../../src/domain/schemas.js';
+import { isSelectionOnly, type GenerationResult } from '../../../src/domain/generation-result.js';
 
 const base = { campaign: 'c', generation: 0, config: { engine: 'pacemaker', pacemaker: { elements: ['Cu'], cutoff: 5 } } };
 
@@ -30,6 +31,27 @@ test('the loop input names a bad target and a missing labelled folder', () => {
   assert.match(msg, /input\.maxGenerations: .*\(got 0\)/);
   assert.match(msg, /input\.targetForceRmse: .*\(got -5\)/);
   assert.match(msg, /input\.labelledDir/);
+});
+
+test('the loop input carries selection-only generations (no potential) and adds no pool key when none is given', () => {
+  const loop = { campaign: 'c', config: base.config, maxGenerations: 2, labelledDir: '/l' };
+  const parsed = ActiveLearningLoopInput.parse({
+    ...loop,
+    history: [
+      { version: 'generation_000', forceRmse: null, path: null, selected: '/w/c/selections/generation_000/selected.pckl.gzip' },
+      { version: 'generation_001', forceRmse: 12.5, path: '/w/c/potentials/generation_001/output_potential.yace' },
+    ],
+  });
+  assert.equal(parsed.history[0]?.path, null);
+  assert.equal('pool' in ActiveLearningLoopInput.parse(loop), false, 'continue-as-new input of a loop without a pool stays as it was');
+  assert.equal(ActiveLearningLoopInput.parse({ ...loop, pool: { path: '/p.jsonl', n: 5 } }).pool?.memoryLimit, '8GB');
+});
+
+test('isSelectionOnly tells a selection-only result from an artifact, including artifacts without a kind', () => {
+  const artifact = { path: '/x.yace', version: 'generation_001' } as unknown as GenerationResult;
+  assert.equal(isSelectionOnly(artifact), false);
+  assert.equal(isSelectionOnly({ ...artifact, kind: 'potential' } as GenerationResult), false);
+  assert.equal(isSelectionOnly({ kind: 'selection-only', version: 'generation_000' } as GenerationResult), true);
 });
 
 test('the headline force RMSE is the test RMSE when there is a test set, else the train RMSE', () => {
