@@ -1884,14 +1884,15 @@ def memory_limit(option: str) -> int:
 
 
 def batch_size_for(option: str, mem_lim: int, num_structures: int, active_mem: int, proj_mem: int) -> int | None:
-    """pyace.aceselect.compute_batch_size."""
+    """pyace.aceselect.compute_batch_size, its traps included: a limit at or below the active set's
+    memory divides by zero or gives a batch size <= 0, which the callers then fail on."""
     if option == "auto":
         log.info("Automatic batch_size determination")
         log.info("Memory limit: {}".format(sizeof_fmt(mem_lim)))
         if 2 * proj_mem + active_mem < mem_lim:
             return None
-        nsplits = int(np.ceil(2 * proj_mem // max(1, mem_lim - active_mem)))
-        return max(1, int(np.round(num_structures / max(1, nsplits))))
+        nsplits = int(np.ceil(2 * proj_mem // (mem_lim - active_mem)))
+        return int(np.round(num_structures / nsplits))
     if option in ("None", "none"):
         return None
     return int(option)
@@ -2108,27 +2109,45 @@ def load_asi(path: str, dims: Mapping[str, int]) -> dict[str, np.ndarray]:
 
 
 def select_structures(df: pd.DataFrame, doc: Mapping[str, Any], extra: Mapping[str, np.ndarray] | None,
-                      max_structures: int) -> pd.DataFrame:
-    """pyace.aceselect.select_structures_maxvol with the simulated projections."""
+                      max_structures: int, batch_size_option: str = "auto", mem_lim_option: str = "auto",
+                      gamma_tolerance: float = 1.01, maxvol_refinement: int = 2) -> pd.DataFrame:
+    """pyace.aceselect.select_structures_maxvol with the simulated projections: the memory the
+    pool's projections need decides between one shot and batches (-mem, -b), as upstream."""
     elements = potential_elements(doc)
     atoms_list = list(df["ase_atoms"])
     check_pool_elements(atoms_list, elements)
     dims = potential_dims(doc, full=False)
+    cutoff = potential_cutoff(doc)
     counts = Counter(s for atoms in atoms_list for s in atoms.get_chemical_symbols())
-    required_memory({e: counts.get(e, 0) for e in elements}, dims, functions_per_element(doc))
-    log.info("Single-shot mode")
-    log.info("Compute B-projections")
-    projections, owners = atom_projections(atoms_list, elements, dims, potential_cutoff(doc))
-    log.info("Selecting structures")
+    active_mem, proj_mem = required_memory({e: counts.get(e, 0) for e in elements}, dims, functions_per_element(doc))
+    log.info("Required memory to store complete dataset projections: {}".format(sizeof_fmt(proj_mem)))
+    log.info("Required memory to store active set: {}".format(sizeof_fmt(active_mem)))
+    num_structures = len(atoms_list)
+    mem_lim = memory_limit(mem_lim_option)
+    batch_size = batch_size_for(batch_size_option, mem_lim, num_structures, active_mem, proj_mem)
+    chosen: dict[str, np.ndarray] = {}
+    if batch_size is None:
+        log.info("Single-shot mode")
+        log.info("Compute B-projections")
+        projections, owners = atom_projections(atoms_list, elements, dims, cutoff)
+        log.info("Selecting structures")
+        for st, element in enumerate(elements):
+            matrix, owner = projections[element], owners[element]
+            if extra is not None and element in extra:
+                matrix = np.vstack([matrix, extra[element]])
+                owner = np.hstack([owner, -np.ones(len(extra[element]), dtype=int)])
+            print("Species type:", st, flush=True)
+            chosen[element] = owner[maxvol_rows(matrix, str(st))]
+    else:
+        log.info("Batch mode")
+        n_batches = num_structures // batch_size
+        log.info("Number of batches: {}".format(n_batches))
+        log.info("Selecting structures in batch mode")
+        chosen = active_set_by_batches(atoms_list, elements, dims, cutoff, n_batches, extra, gamma_tolerance,
+                                       maxvol_refinement)
     selected: Counter[int] = Counter()
-    for st, element in enumerate(elements):
-        matrix, owner = projections[element], owners[element]
-        if extra is not None and element in extra:
-            matrix = np.vstack([matrix, extra[element]])
-            owner = np.hstack([owner, -np.ones(len(extra[element]), dtype=int)])
-        print("Species type:", st, flush=True)
-        rows = maxvol_rows(matrix, str(st))
-        selected.update(int(owner[r]) for r in rows)
+    for element in elements:
+        selected.update(int(o) for o in chosen.get(element, []))
     selected.pop(-1, None)
     log.info(f"Overall {len(selected)} structures selected")
     indices = [i for i, _ in selected.most_common()]
@@ -2136,6 +2155,109 @@ def select_structures(df: pd.DataFrame, doc: Mapping[str, Any], extra: Mapping[s
         log.info(f"Selection top {max_structures} structures")
         indices = indices[:max_structures]
     return df.iloc[indices].copy()
+
+
+def _joint_maxvol(active: dict[str, np.ndarray], owners: dict[str, np.ndarray], rows: Mapping[str, np.ndarray],
+                  row_owners: Mapping[str, np.ndarray], elements: Sequence[str]) -> None:
+    """One MaxVol update of the current active set with new rows (upstream's joint dictionaries)."""
+    for st, element in enumerate(elements):
+        joint = np.vstack([active[element], rows[element]])
+        if not len(joint):
+            continue
+        joint_owner = np.hstack([owners[element], row_owners[element]])
+        print("Species type:", st, flush=True)
+        keep = maxvol_rows(joint, str(st))
+        active[element], owners[element] = joint[keep], joint_owner[keep]
+
+
+def _gamma_by_batches(atoms_list: Sequence[Any], batches: Sequence[np.ndarray], elements: Sequence[str],
+                      dims: Mapping[str, int], cutoff: float, inverses: Mapping[str, np.ndarray],
+                      gamma_tolerance: float) -> tuple[dict[int, float], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """pyace's compute_extrapolation_grade_by_batches: max gamma per species type, and the rows (and
+    their structures) above the tolerance; one batch's projections in memory at a time."""
+    best = {st: 0.0 for st in range(len(elements))}
+    outside: dict[str, list[np.ndarray]] = {e: [np.zeros((0, dims[e]))] for e in elements}
+    outside_owners: dict[str, list[np.ndarray]] = {e: [np.zeros(0, dtype=int)] for e in elements}
+    for number, indices in enumerate(batches):
+        print("Batch #{}/{}".format(number + 1, len(batches)), flush=True)
+        print("Compute B-projections", flush=True)
+        projections, owners = atom_projections([atoms_list[i] for i in indices], elements, dims, cutoff)
+        for st, element in enumerate(elements):
+            matrix = projections[element]
+            if not len(matrix):
+                continue
+            gamma = np.max(np.abs(matrix @ inverses[element]), axis=1)
+            best[st] = max(best[st], float(gamma.max()))
+            above = gamma > gamma_tolerance
+            outside[element].append(matrix[above])
+            outside_owners[element].append(indices[owners[element][above]])
+        del projections
+    return (best, {e: np.vstack(outside[e]) for e in elements},
+            {e: np.hstack(outside_owners[e]).astype(int) for e in elements})
+
+
+def active_set_by_batches(atoms_list: Sequence[Any], elements: Sequence[str], dims: Mapping[str, int], cutoff: float,
+                          n_batches: int, extra: Mapping[str, np.ndarray] | None, gamma_tolerance: float,
+                          n_refinement: int) -> dict[str, np.ndarray]:
+    """pyace.activelearning.compute_active_set_by_batches with the simulated projections: a cumulative
+    MaxVol over batches, then refinement with the atoms whose gamma exceeds the tolerance. Only one
+    batch's projections are held at once (plus the active set and the atoms outside it), so memory
+    stays bounded; the interim active set goes to interim_active_set.asi like upstream's.
+    Returns the structure index of every active-set row per element (-1: rows of the given ASI)."""
+    active = {e: np.asarray(extra[e]) if extra is not None and e in extra else np.zeros((0, dims[e]))
+              for e in elements}
+    owners = {e: -np.ones(len(active[e]), dtype=int) for e in elements}
+    batches = np.array_split(np.arange(len(atoms_list)), n_batches)  # n_batches <= 0 fails here, as upstream
+    print("Stage 1. Cumulative MaxVol by batches", flush=True)
+    for number, indices in enumerate(batches):
+        print("Batch #{}/{}".format(number + 1, n_batches), flush=True)
+        print("Compute B-projections", flush=True)
+        projections, local = atom_projections([atoms_list[i] for i in indices], elements, dims, cutoff)
+        print("Update active set (MaxVol)", flush=True)
+        _joint_maxvol(active, owners, projections, {e: indices[local[e]] for e in elements}, elements)
+        del projections
+        print("Done", flush=True)
+
+    def invert_and_save() -> dict[str, np.ndarray]:
+        print("Inverting current active set", flush=True)
+        inverses = {e: np.linalg.pinv(active[e]) for e in elements}
+        print("Save current active set to interim_active_set.asi", flush=True)
+        with open("interim_active_set.asi", "wb") as handle:
+            np.savez(handle, **inverses)
+        return inverses
+
+    inverses = invert_and_save()
+    print("Compute extrapolation grade for whole dataset by batches", flush=True)
+    best_gamma, outside, outside_owners = _gamma_by_batches(atoms_list, batches, elements, dims, cutoff, inverses,
+                                                            gamma_tolerance)
+    best = {e: owners[e] for e in elements}
+    print("Current best gamma:", best_gamma, flush=True)
+    if max(best_gamma.values(), default=0.0) <= gamma_tolerance:
+        return best
+    print("Stage 2. Refinement of active set", flush=True)
+    for refinement in range(n_refinement):
+        print(flush=True)
+        print("Refinement iteration #{}/{}".format(refinement + 1, n_refinement), flush=True)
+        for st, element in enumerate(elements):
+            print("Species type: {}, atomic environments outside active set: {}".format(st, len(outside[element])),
+                  flush=True)
+        print("Update active set", flush=True)
+        _joint_maxvol(active, owners, outside, outside_owners, elements)
+        print("Done", flush=True)
+        inverses = invert_and_save()
+        print("Compute extrapolation grade for complete dataset by batches", flush=True)
+        gamma, outside, outside_owners = _gamma_by_batches(atoms_list, batches, elements, dims, cutoff, inverses,
+                                                           gamma_tolerance)
+        print("Current gamma_max:", gamma, flush=True)
+        for st, element in enumerate(elements):
+            if gamma[st] < best_gamma[st]:
+                best_gamma[st] = gamma[st]
+                best[element] = owners[element]
+                print("New best gamma({})={}".format(st, best_gamma[st]), flush=True)
+        print("Current best gamma:", best_gamma, flush=True)
+        if max(best_gamma.values(), default=0.0) <= gamma_tolerance:
+            break
+    return best
 
 
 def save_selected(df: pd.DataFrame, filename: str) -> None:
@@ -2203,7 +2325,8 @@ def pace_select_main(argv: Sequence[str]) -> int:
         extra = load_asi(asi_name, potential_dims(doc, full=False))
     else:
         log.info("No Active Set Inverted provided")
-    selected = select_structures(df, doc, extra, args.max_structures)
+    selected = select_structures(df, doc, extra, args.max_structures, args.batch_size, args.memory_limit,
+                                 args.gamma_tolerance, args.maxvol_refinement)
     save_selected(selected, args.selected_structures_filename)
     return 0
 

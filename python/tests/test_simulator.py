@@ -410,6 +410,130 @@ def test_pace_select_uses_the_asi_next_to_the_potential_and_rejects_unknown_elem
     assert bad.returncode == 1 and "not in the potential" in bad.stderr
 
 
+def sizeof_fmt(size: float) -> str:
+    """pyace.preparedata.sizeof_fmt, which pace_select's memory lines use."""
+    for unit in ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi"]:
+        if abs(size) < 1024.0:
+            return "%3.1f%s%s" % (size, unit, "B")
+        size /= 1024.0
+    return "%.1f%s%s" % (size, "Yi", "B")
+
+
+def projection_memory(pool: Path, functions: int) -> tuple[int, int, int]:
+    """(structures, bytes of all projections, bytes of the active set) as pace_select computes them:
+    atoms of each element x its functions x 8 B, and functions^2 x 8 B per element."""
+    frame = pd.read_pickle(pool, compression="gzip")
+    atoms: dict[str, int] = {}
+    for structure in frame["ase_atoms"]:
+        for symbol in structure.get_chemical_symbols():
+            atoms[symbol] = atoms.get(symbol, 0) + 1
+    return len(frame), sum(n * functions * 8 for n in atoms.values()), len(atoms) * functions ** 2 * 8
+
+
+def real_batches(mem_lim: int, structures: int, projections: int, active: int) -> int | None:
+    """Number of batches real pace_select uses for `-mem mem_lim` (pyace.aceselect.compute_batch_size)."""
+    if 2 * projections + active < mem_lim:
+        return None
+    nsplits = int(np.ceil(2 * projections // (mem_lim - active)))
+    return structures // int(np.round(structures / nsplits))
+
+
+def test_pace_select_decides_single_shot_or_batches_from_the_memory_limit_like_the_real_one(
+        tmp_path: Path, datasets: dict[str, Path], finished: Run) -> None:
+    shutil.copy(finished.cwd / "output_potential.yaml", tmp_path / "pot.yaml")
+    pool = str(datasets["pool"])
+    structures, projections, active = projection_memory(datasets["pool"], functions=10)
+
+    single = sim("pace_select", "-p", "pot.yaml", "-m", "20", "-mem", "8GB", "-o", "single.pkl.gz", pool, cwd=tmp_path)
+    assert single.returncode == 0, single.stderr
+    for line in (f"Required memory to store complete dataset projections: {sizeof_fmt(projections)}",
+                 f"Required memory to store active set: {sizeof_fmt(active)}",
+                 "Automatic batch_size determination", "Memory limit: 8.0GiB", "Single-shot mode",
+                 "Compute B-projections", "Selecting structures"):
+        assert f" - root - INFO - {line}\n" in single.stderr, line
+    assert "Batch mode" not in single.stderr and not (tmp_path / "interim_active_set.asi").exists()
+
+    # A limit below twice the projections plus the active set: batches, as many as the real one uses.
+    limit = active + 2 * projections // 3
+    batches = real_batches(limit, structures, projections, active)
+    assert batches == 3
+    batched = sim("pace_select", "-p", "pot.yaml", "-m", "20", "-mem", str(limit), "-o", "batched.pkl.gz", pool,
+                  cwd=tmp_path)
+    assert batched.returncode == 0, batched.stderr
+    for line in (f"Memory limit: {sizeof_fmt(limit)}", "Batch mode", "Number of batches: 3",
+                 "Selecting structures in batch mode"):
+        assert f" - root - INFO - {line}\n" in batched.stderr, line
+    assert "Single-shot mode" not in batched.stderr
+    assert [line for line in batched.stdout.splitlines() if line.startswith("Batch #")][:3] == [
+        "Batch #1/3", "Batch #2/3", "Batch #3/3"]
+    assert "Stage 1. Cumulative MaxVol by batches" in batched.stdout
+    asi = np.load(tmp_path / "interim_active_set.asi")  # written in batch mode, like upstream
+    assert {k: asi[k].shape[0] for k in asi} == {"Cu": 10, "Ni": 10}
+    frame = pd.read_pickle(datasets["pool"], compression="gzip")
+    chosen = pd.read_pickle(tmp_path / "batched.pkl.gz")
+    assert 0 < len(chosen) <= 20 and set(chosen["name"]) <= set(frame["name"])
+    overall = int(re.search(r"Overall (\d+) structures selected", batched.stderr).group(1))
+    assert len(chosen) == min(20, overall)
+
+    # -b sets the batch size itself; more than the pool holds is upstream's "0 batches" failure.
+    fixed = sim("pace_select", "-p", "pot.yaml", "-b", "7", "-o", "fixed.pkl.gz", pool, cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stderr
+    assert "Number of batches: 4" in fixed.stderr and "Automatic batch_size determination" not in fixed.stderr
+    too_big = sim("pace_select", "-p", "pot.yaml", "-b", "500", "-o", "none.pkl.gz", pool, cwd=tmp_path)
+    assert too_big.returncode == 1 and "number sections must be larger than 0" in too_big.stderr
+    unbatched = sim("pace_select", "-p", "pot.yaml", "-b", "none", "-mem", str(limit), "-o", "nb.pkl.gz", pool,
+                    cwd=tmp_path)
+    assert unbatched.returncode == 0 and "Single-shot mode" in unbatched.stderr
+
+
+def peak_rss(program: str, *args: str, cwd: Path) -> tuple[int, str, int]:
+    """Runs a simulator program; returns (exit code, stderr, its own peak resident memory in bytes)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PACEMAKER_SIM_")}
+    with open(cwd / f"{program}.err", "w") as err, open(cwd / f"{program}.out", "w") as out:
+        process = subprocess.Popen([sys.executable, str(SIM), program, *args], cwd=cwd, env=env, stdout=out,
+                                   stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, (cwd / f"{program}.err").read_text(), usage.ru_maxrss * 1024
+
+
+def test_pace_select_in_batch_mode_holds_one_batch_of_projections_at_a_time(
+        tmp_path: Path, datasets: dict[str, Path]) -> None:
+    # A basis of 200 functions per element (short cutoff, so projecting stays quick) and a pool of
+    # 750 structures: the pool's projections take ~10 MB, which single-shot mode holds (more than)
+    # at once and batch mode never does.
+    folder = workdir(tmp_path, datasets)
+    wide = INPUT_YAML.replace("number_of_functions_per_element: 10", "number_of_functions_per_element: 200").replace(
+        "nradmax_by_orders: [8, 3, 2], lmax_by_orders: [0, 2, 1]", "nradmax_by_orders: [15, 6, 3], lmax_by_orders: [0, 3, 2]"
+    ).replace("rcut: 5.0", "rcut: 3.0").replace("cutoff: 5.0", "cutoff: 3.0")
+    write_input(folder, text=wide)
+    assert sim("pacemaker", "input.yaml", "--dry-run", cwd=folder).returncode == 0
+    frame = pd.read_pickle(datasets["pool"], compression="gzip")
+    big = folder / "big_pool.pckl.gzip"
+    pd.concat([frame] * 25, ignore_index=True).to_pickle(big, compression="gzip")
+    structures, projections, active = projection_memory(big, functions=200)
+    assert structures == 750 and projections > 8 * 2 ** 20
+
+    single_code, single_err, single_peak = peak_rss(
+        "pace_select", "-p", "target_potential.yaml", "-m", "10", "-mem", "8GB", "-o", "single.pkl.gz", str(big),
+        cwd=folder)
+    assert single_code == 0, single_err
+    assert "Single-shot mode" in single_err
+    limit = active + projections // 2
+    # 4 splits of 188 structures, so 750 // 188 = 3 batches: upstream's rounding, kept.
+    batches = real_batches(limit, structures, projections, active)
+    assert batches == 3
+    # -g: a tolerance no gamma reaches ends the selection after stage 1 (no refinement passes).
+    batch_code, batch_err, batch_peak = peak_rss(
+        "pace_select", "-p", "target_potential.yaml", "-m", "10", "-mem", str(limit), "-g", "1e9", "-o",
+        "batched.pkl.gz", str(big), cwd=folder)
+    assert batch_code == 0, batch_err
+    assert "Batch mode" in batch_err and f"Number of batches: {batches}" in batch_err
+    assert len(pd.read_pickle(folder / "batched.pkl.gz")) == 10
+    # Single shot holds every projection (and a copy); batches a third of them at a time.
+    assert single_peak - batch_peak > projections, (single_peak, batch_peak, projections)
+
+
 def test_pace_yaml2yace_and_pace_info(tmp_path: Path, finished: Run) -> None:
     shutil.copy(finished.cwd / "output_potential.yaml", tmp_path / "pot.yaml")
     run = sim("pace_yaml2yace", "pot.yaml", cwd=tmp_path)
