@@ -144,13 +144,19 @@ def pyace_projector(potential: str) -> tuple[ProjectFn, dict[str, int]]:
     return project, nfuncs
 
 
-def simulator_projector(potential: str) -> tuple[ProjectFn, dict[str, int]]:
+def simulator_module() -> Any:
+    if "pacemaker_sim" in sys.modules:
+        return sys.modules["pacemaker_sim"]
     spec = importlib.util.spec_from_file_location("pacemaker_sim", SIMULATOR_FILE)
     assert spec is not None and spec.loader is not None
     sim = importlib.util.module_from_spec(spec)
     sys.modules["pacemaker_sim"] = sim  # dataclasses look their module up while the file loads
     spec.loader.exec_module(sim)
-    return sim.selection_projector(potential)
+    return sim
+
+
+def simulator_projector(potential: str) -> tuple[ProjectFn, dict[str, int]]:
+    return simulator_module().selection_projector(potential)
 
 
 def projector(backend: str, potential: str) -> tuple[ProjectFn, dict[str, int]]:
@@ -549,6 +555,58 @@ def pyace_in_process(frame: pd.DataFrame, potential: str, asi: str | None, n: in
     return indices, inverses, grades, bool(seen.get("batched"))
 
 
+def simulator_in_process(frame: pd.DataFrame, potential: str, asi: str | None, n: int, memory_limit: str,
+                         nfuncs: dict[str, int]) -> tuple[list[int] | None, dict[str, np.ndarray | None] | None,
+                                                          Callable[[dict[str, np.ndarray | None]], np.ndarray] | None,
+                                                          bool]:
+    """The simulator's pace_select selection (sim/pacemaker_sim.py select_structures), observed the
+    same way: the pool's projections of single-shot mode and the rows its last MaxVol per species
+    kept (the active set it ends with)."""
+    sim = simulator_module()
+    sim.setup_console_logging()  # its log lines to stderr, as the program writes them
+    doc = sim.load_potential(potential)
+    elements = list(sim.potential_elements(doc))
+    extra = sim.load_asi(asi, sim.potential_dims(doc, full=False)) if asi is not None else None
+    seen: dict[str, Any] = {"active": {}}
+    originals = {name: getattr(sim, name) for name in ("atom_projections", "maxvol_rows", "active_set_by_batches")}
+
+    def projections(*args: Any, **kwargs: Any) -> Any:
+        result = originals["atom_projections"](*args, **kwargs)
+        if not seen.get("batched"):
+            seen["projections"] = result
+        return result
+
+    def maxvol(matrix: np.ndarray, species: str) -> np.ndarray:
+        rows = originals["maxvol_rows"](matrix, species)
+        seen["active"][elements[int(species)]] = np.asarray(matrix)[rows]
+        return rows
+
+    def by_batches(*args: Any, **kwargs: Any) -> Any:
+        seen["batched"] = True
+        return originals["active_set_by_batches"](*args, **kwargs)
+
+    sim.atom_projections, sim.maxvol_rows, sim.active_set_by_batches = projections, maxvol, by_batches
+    try:
+        picked = sim.select_structures(frame, doc, extra, n, "auto", memory_limit)
+    except ValueError as exc:
+        if UNDER_DETERMINED not in str(exc):
+            raise
+        print(f"pace_select (simulator, in process): {exc}", file=sys.stderr, flush=True)
+        return None, None, None, False
+    finally:
+        for name, fn in originals.items():
+            setattr(sim, name, fn)
+    inverses: dict[str, np.ndarray | None] = {e: None for e in nfuncs}
+    for element, matrix in seen["active"].items():
+        if len(matrix):
+            inverses[element] = np.linalg.pinv(matrix)
+    grades = None
+    if "projections" in seen and not seen.get("batched"):
+        proj, own = seen["projections"]
+        grades = lambda inv: structure_gamma(proj, own, inv, len(frame))  # noqa: E731
+    return [int(i) for i in picked.index], inverses, grades, bool(seen.get("batched"))
+
+
 def command_select(pool: str, potential: str, asi: str | None, n: int, out: str, backend: str, batch_size: int,
                    memory_limit: str) -> dict[str, Any]:
     """The whole selection in one process: pace_select's choice by its own code, then the fill by
@@ -556,7 +614,7 @@ def command_select(pool: str, potential: str, asi: str | None, n: int, out: str,
     if n <= 0:
         raise BadInput(f"n must be a positive integer (got {n})", [Problem(-1, "-n", str(n), "expected >= 1")])
     started = time.monotonic()
-    if backend != "pyace" or not in_process_available():
+    if backend == "pyace" and not in_process_available():
         raise InProcessUnavailable("this pacemaker has no pyace.aceselect.select_structures_maxvol")
     pool, potential, out = (str(Path(x).resolve()) for x in (pool, potential, out))
     asi = str(Path(asi).resolve()) if asi is not None else None
@@ -565,7 +623,8 @@ def command_select(pool: str, potential: str, asi: str | None, n: int, out: str,
     check_elements(frame, nfuncs, potential, pool)
     # pace_select's batch mode writes interim_active_set.asi into the working folder: the output's.
     os.chdir(Path(out).resolve().parent)
-    indices, inverses, grades, batched = pyace_in_process(frame, potential, asi, n, memory_limit, nfuncs)
+    run_selection = pyace_in_process if backend == "pyace" else simulator_in_process
+    indices, inverses, grades, batched = run_selection(frame, potential, asi, n, memory_limit, nfuncs)
     select_seconds = time.monotonic() - started
     result = fill_selection(frame, indices, inverses, grades, project, nfuncs, asi, n, out, batch_size)
     result.update({"mode": "in-process", "batched": batched, "underDetermined": indices is None,

@@ -185,3 +185,44 @@ print(json.dumps({{"ours": ours.tolist(), "theirs": theirs}}))
     result = subprocess.run([str(python), str(script)], capture_output=True, text=True, check=True)
     data = json.loads(result.stdout.strip().splitlines()[-1])
     assert np.allclose(data["ours"], data["theirs"], rtol=1e-6, atol=1e-9)
+
+
+def test_select_in_process_runs_pace_selects_selection_and_fills_from_its_projections(capsys, tmp_path, pool_jsonl,
+                                                                                      sim_potential, monkeypatch):
+    """`select` (simulator backend): pace_select's choice is the program's, the fill does not
+    project the pool a second time, and every chosen structure is recorded."""
+    monkeypatch.chdir(tmp_path)
+    pool = tmp_path / "pool.pkl.gz"
+    mlip_bridge.save_dataset(mlip_select.read_pool(str(pool_jsonl)), pool)
+    sim = mlip_select.simulator_module()
+    calls: list[int] = []
+    original = sim.atom_projections
+
+    def counting(atoms_list, *args, **kwargs):
+        calls.append(len(atoms_list))
+        return original(atoms_list, *args, **kwargs)
+
+    monkeypatch.setattr(sim, "atom_projections", counting)
+    code, out = run(capsys, "select", "--pool", str(pool), "--potential", str(sim_potential), "-n", "12",
+                    "--out", str(tmp_path / "selected.pckl.gzip"), "--backend", "simulator", "--memory-limit", "8GB")
+    assert code == 0, out
+    assert out["mode"] == "in-process" and out["batched"] is False
+    assert len(out["indices"]) == 12 and len(set(out["indices"])) == 12
+    assert 0 < out["counts"]["pace_select"] < 12 and out["counts"]["gamma"] == 12 - out["counts"]["pace_select"]
+    assert calls == [16], "the pool was projected once, by pace_select's selection"
+    monkeypatch.setattr(sim, "atom_projections", original)
+    direct = sim.select_structures(pd.read_pickle(pool, compression="gzip"), sim.load_potential(str(sim_potential)),
+                                   None, 12, "auto", "8GB")
+    assert out["indices"][: out["counts"]["pace_select"]] == [int(i) for i in direct.index]
+    saved = pd.read_pickle(tmp_path / "selected.pckl.gzip", compression="gzip")
+    assert list(saved.index) == out["indices"]
+
+
+def test_select_without_pyaces_aceselect_exits_3_so_the_caller_runs_the_program(capsys, tmp_path, pool_jsonl,
+                                                                                 sim_potential, monkeypatch):
+    monkeypatch.setattr(mlip_select, "in_process_available", lambda: False)
+    code, out = run(capsys, "select", "--pool", str(pool_jsonl), "--potential", str(sim_potential), "-n", "2",
+                    "--out", str(tmp_path / "s.pckl.gzip"), "--backend", "pyace")
+    assert code == mlip_select.IN_PROCESS_UNAVAILABLE == 3
+    assert "aceselect" in out["unavailable"]
+    assert not (tmp_path / "s.pckl.gzip").exists()

@@ -2,7 +2,7 @@
 // pools of EMT-labelled structures, real pace_select runs, pickles read back by pandas.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -46,6 +46,7 @@ test("the seed's selection: a pool of 10 random structures, n=2, gives exactly 2
   assertConsistent(r, 2);
   assert.equal(r.unfittedPotential, true);
   assert.equal(r.simulated, true);
+  assert.equal(r.via, 'in-process');
   assert.equal(r.counts.pace_select, 2, 'pace_select alone supplies 2');
   const back = await readBack(toolchain.python, r.selected.path);
   assert.deepEqual(back.index, r.indices, 'the pickle holds the chosen structures, indexed by pool position');
@@ -93,7 +94,7 @@ test('a repeated selection with the same inputs returns the earlier answer witho
   assert.equal(spawned.length, 0, 'no program ran');
   const third = await selectActiveSet({ ...opts, n: 4, onSpawn: record });
   assert.equal(third.indices.length, 4);
-  assert.ok(spawned.includes('pace_select'), 'a different n selects again');
+  assert.ok(spawned.includes('mlip_select select'), `a different n selects again (ran: ${spawned.join(', ')})`);
 });
 
 test('bad input is a BadInputError naming the field and value: n <= 0, an empty pool, elements the potential lacks, a bad memory limit', async () => {
@@ -168,14 +169,39 @@ test('a dataset-pickle pool goes to pace_select as it is; one with a foreign ele
   );
 });
 
-test('under a small memory limit the pool projections are not kept but recomputed in batches, with the same choice (simulator)', async () => {
+test('the pace_select program path: under a small memory limit the pool projections are not kept but recomputed in batches, with the same choice (simulator)', async () => {
   const toolchain = simulatorToolchain();
   const dir = await mkdtemp(join(tmpdir(), 'mlip-sel-'));
   const p = await pool(dir, 30, toolchain, 21);
-  const roomy = await selectActiveSet({ pool: p, n: 20, potential: null, config: config(), workDir: join(dir, 'roomy'), toolchain, memoryLimit: '8GB' });
-  const tight = await selectActiveSet({ pool: p, n: 20, potential: null, config: config(), workDir: join(dir, 'tight'), toolchain, memoryLimit: '0.01MB', batchSize: 4 });
+  const roomy = await selectActiveSet({ pool: p, n: 20, potential: null, config: config(), workDir: join(dir, 'roomy'), toolchain, memoryLimit: '8GB', via: 'program' });
+  const tight = await selectActiveSet({ pool: p, n: 20, potential: null, config: config(), workDir: join(dir, 'tight'), toolchain, memoryLimit: '0.01MB', batchSize: 4, via: 'program' });
+  assert.equal(roomy.via, 'program');
   assert.ok(roomy.counts.gamma > 0, 'the fill ran');
   assert.deepEqual(tight.indices, roomy.indices);
   assert.deepEqual(tight.chosenBy, roomy.chosenBy);
   assert.equal(tight.memoryLimit, '0.01MB');
+});
+
+test("in process, pace_select's selection makes the same choice as the pace_select program, in one shot and in batch mode under a small memory limit (simulator)", async () => {
+  const toolchain = simulatorToolchain();
+  const dir = await mkdtemp(join(tmpdir(), 'mlip-sel-'));
+  const p = await pool(dir, 30, toolchain, 23);
+  const spawned: string[] = [];
+  const record = (_pid: number, program: string) => {
+    spawned.push(program);
+  };
+  const base = { pool: p, n: 20, potential: null, config: config(), toolchain };
+  for (const memoryLimit of ['8GB', '0.01MB']) {
+    spawned.length = 0;
+    const inProcess = await selectActiveSet({ ...base, workDir: join(dir, `in-${memoryLimit}`), memoryLimit, onSpawn: record });
+    assert.equal(inProcess.via, 'in-process');
+    assert.deepEqual(spawned.filter((x) => x !== 'pacemaker'), ['mlip_select prepare', 'mlip_select select'], 'one selection process, no pace_select program');
+    const program = await selectActiveSet({ ...base, workDir: join(dir, `program-${memoryLimit}`), memoryLimit, via: 'program' });
+    assertConsistent(inProcess, 20);
+    assert.ok(inProcess.counts.gamma > 0, 'the fill ran');
+    assert.equal(inProcess.paceSelectReturned, program.paceSelectReturned);
+    assert.deepEqual(inProcess.indices.slice(0, inProcess.counts.pace_select), program.indices.slice(0, program.counts.pace_select), `same D-optimal choice at -mem ${memoryLimit}`);
+    const log = await readFile(join(dir, `in-${memoryLimit}`, 'mlip_select.log'), 'utf8');
+    assert.match(log, memoryLimit === '8GB' ? /Single-shot mode/ : /Batch mode/);
+  }
 });
