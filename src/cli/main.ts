@@ -1,5 +1,5 @@
 /** The `mlip-trainer` command line: one module per group of commands under commands/. */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { TrainerError } from '../errors.js';
 import { CliInputError } from './options.js';
@@ -22,7 +22,10 @@ Runtime.install({
 const program = new Command()
   .name('mlip-trainer')
   .description('Train and fine-tune ACE potentials with pacemaker, durably, on Temporal')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors (a bad choice, a missing option) exit 2 like every other bad input, not
+  // commander's 1; subcommands registered below inherit this.
+  .exitOverride();
 
 registerStackCommands(program);
 registerTrainCommands(program);
@@ -33,6 +36,10 @@ registerStatusCommands(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
+  if (err instanceof CommanderError) {
+    // commander has printed its message (and the help) already.
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
   if (err instanceof TrainerError || err instanceof CliInputError) {
     console.error(`mlip-trainer: ${err.message}`);
     process.exit(2);

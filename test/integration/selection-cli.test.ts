@@ -21,7 +21,14 @@ test('mlip-trainer select --pool FILE -n N picks exactly N, prints JSON with --j
   const sel = ActiveSetSelection.parse(JSON.parse(r.stdout));
   assert.equal(sel.indices.length, 4);
   assert.equal(sel.selected.path, join(dir, 'sel', 'selected.pckl.gzip'));
+  assert.equal(sel.via, 'in-process');
   assert.match(r.stderr, /simulator/);
+  // --via program runs the pace_select program instead, to the same D-optimal choice.
+  const p = await execa(process.execPath, [CLI, 'select', '--pool', pool, '-n', '4', '--config', CONFIG, '--out', join(dir, 'prog'), '--pacemaker', 'simulator', '--via', 'program', '--json'], { reject: false });
+  assert.equal(p.exitCode, 0, p.stderr);
+  const prog = ActiveSetSelection.parse(JSON.parse(p.stdout));
+  assert.equal(prog.via, 'program');
+  assert.deepEqual(prog.indices.slice(0, prog.counts.pace_select), sel.indices.slice(0, sel.counts.pace_select));
 });
 
 test('mlip-trainer select rejects bad input with exit 2 and a message naming the flag and value', async () => {
@@ -41,4 +48,7 @@ test('mlip-trainer select rejects bad input with exit 2 and a message naming the
   const mem = await run(['--pool', pool, '-n', '2', '--config', CONFIG, '--memory-limit', 'lots']);
   assert.equal(mem.exitCode, 2);
   assert.match(mem.stderr, /memoryLimit: must look like 8GB or 500MB \(got "lots"\)/);
+  const via = await run(['--pool', pool, '-n', '2', '--config', CONFIG, '--via', 'subprocess']);
+  assert.equal(via.exitCode, 2);
+  assert.match(via.stderr, /--via.*subprocess/);
 });

@@ -19,6 +19,7 @@ interface SelectOptions {
   memoryLimit: string;
   pacemaker?: string;
   stack: string;
+  via: 'in-process' | 'program';
   json?: boolean;
 }
 
@@ -29,7 +30,7 @@ function fmt(v: number | null | undefined): string {
 function printSelection(r: ActiveSetSelection): void {
   console.log(`selected ${r.indices.length} of ${r.poolSize} structures (n = ${r.requested})${r.simulated ? '  [SIMULATED: pacemaker simulator]' : ''}`);
   console.log(`  by pace_select (D-optimality): ${r.counts.pace_select}   (pace_select returned ${r.paceSelectReturned} for -m ${r.requested})`);
-  console.log(`  by largest extrapolation grade: ${r.counts.gamma}`);
+  console.log(`  by largest extrapolation grade: ${r.counts.gamma}   (pace_select ran ${r.via ?? 'program'})`);
   if (r.gamma) console.log(`  gamma of the selected: min ${fmt(r.gamma.min)}  median ${fmt(r.gamma.median)}  max ${fmt(r.gamma.max)}  (> 1: ${r.gamma.aboveOne})`);
   if (r.poolGamma) console.log(`  gamma over the pool:   min ${fmt(r.poolGamma.min)}  median ${fmt(r.poolGamma.median)}  max ${fmt(r.poolGamma.max)}`);
   console.log(`potential  ${r.potential}${r.unfittedPotential ? ' (unfitted shape from pacemaker --dry-run: generation 0)' : ''}`);
@@ -51,6 +52,11 @@ export function registerSelectCommands(program: Command): void {
     .option('--memory-limit <size>', 'pace_select memory limit, e.g. 8GB or 500MB', DEFAULT_SELECTION_MEMORY_LIMIT)
     .option('--pacemaker <location>', "pacemaker bin folder, Python, 'auto' or 'simulator' (default: temporal-dev.yml)")
     .option('--stack <file>', 'dev stack description giving the default pacemaker', DEFAULT_STACK)
+    .addOption(
+      new Option('--via <how>', "in-process: pace_select's own function in one process; program: the pace_select program")
+        .choices(['in-process', 'program'])
+        .default('in-process'),
+    )
     .addOption(new Option('--json', 'print machine-readable JSON only'))
     .action(async (o: SelectOptions) => {
       if (o.potential === undefined && o.config === undefined) {
@@ -68,6 +74,7 @@ export function registerSelectCommands(program: Command): void {
         ...(config ? { config } : {}),
         workDir: resolve(o.out),
         memoryLimit: o.memoryLimit,
+        via: o.via,
         toolchain,
       });
       if (o.json) console.log(JSON.stringify(r, null, 2));
