@@ -514,24 +514,16 @@ def clean_potential(doc: Mapping[str, Any]) -> dict[str, Any]:
     return empty
 
 
-def ordered_functions(doc: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], int, dict[str, Any]]]:
-    items = [
-        (nbody_order_key(entry), i, entry)
-        for i, block in enumerate(doc.get("species", []))
-        for entry in block.get("nbody", []) or []
-    ]
-    return sorted(items, key=lambda t: (t[0], t[1]))
-
-
-def truncated_potential(target: Mapping[str, Any], count: int, state_from: Mapping[str, Any]) -> dict[str, Any]:
-    """The first `count` functions of `target` (ladder extension), carrying the state of `state_from`."""
+def extended_potential(target: Mapping[str, Any], current: Mapping[str, Any], step: int) -> dict[str, Any]:
+    """pyace's extend_multispecies_basis: every block of `target` gets up to `step` more functions (in
+    body order) than `current` has in it. Like pyace (`final_basis.copy()`), the metadata is the
+    target's (so a `_fit_cycles` of `current` does not carry over); the state is `current`'s."""
     result = copy_doc(target)
+    have = {str(b.get("speciesblock")): len(b.get("nbody") or []) for b in current.get("species", [])}
     for block in result["species"]:
-        block["nbody"] = []
-    for _, i, entry in ordered_functions(target)[:count]:
-        result["species"][i]["nbody"].append(json.loads(json.dumps(entry)))
-    result["metadata"] = copy_doc(state_from.get("metadata", {}))
-    result["sim_state"] = copy_doc(state_from.get("sim_state", {}))
+        entries = sorted(block.get("nbody") or [], key=nbody_order_key)
+        block["nbody"] = entries[:min(len(entries), have.get(str(block.get("speciesblock")), 0) + step)]
+    result["sim_state"] = copy_doc(current.get("sim_state", {}))
     return result
 
 
@@ -564,6 +556,8 @@ class SimState:
     loss: float | None = None
     rmse_e_mev: float | None = None
     rmse_f_mev: float | None = None
+    # Functions of the basis the fit that wrote this state was growing towards (see SimulatedFit.converged).
+    target_functions: int | None = None
 
     @staticmethod
     def initial(elements: Iterable[str]) -> SimState:
@@ -583,6 +577,7 @@ class SimState:
             "iterations_done": self.iterations_done,
             "reference_energies": {k: float(v) for k, v in self.reference_energies.items()},
             "force_fraction": float(self.force_fraction),
+            **({"target_functions": self.target_functions} if self.target_functions is not None else {}),
         }
 
 
@@ -596,6 +591,7 @@ def get_state(doc: Mapping[str, Any]) -> SimState:
         loss=raw.get("loss"),
         rmse_e_mev=raw.get("rmse_e_mev"),
         rmse_f_mev=raw.get("rmse_f_mev"),
+        target_functions=int(raw["target_functions"]) if raw.get("target_functions") else None,
     )
 
 
@@ -1074,7 +1070,7 @@ class SimulatedFit:
     """GeneralACEFit.fit / cycle_fitting / ladder_fitting with the simulated model."""
 
     def __init__(self, settings: FitSettings, train: pd.DataFrame, test: pd.DataFrame | None,
-                 target: dict[str, Any], tables: MetricsTables) -> None:
+                 target: dict[str, Any], tables: MetricsTables, ladder: bool = False) -> None:
         self.s = settings
         self.target = target
         self.elements = potential_elements(target)
@@ -1083,6 +1079,12 @@ class SimulatedFit:
         self.test = FitArrays.from_frame(test, self.elements) if test is not None else None
         self.converged_energies = np.linalg.lstsq(self.train.counts, self.train.e_corr, rcond=None)[0]
         self.target_functions = total_functions(target)
+        # The basis size the converged state is scaled to: a ladder's target, or, for a potential fitted
+        # on its own (-p), the target of the ladder that grew it. So a basis converges to the same state
+        # whether it is fitted inside a ladder or resumed from its interim file with -p, as in pacemaker,
+        # whose optimum of a basis does not depend on where a ladder is heading.
+        self.scale_functions = self.target_functions if ladder else (
+            get_state(target).target_functions or self.target_functions)
         self.local_iterations = 0
         self.global_iterations = 0
         self.fitted = False
@@ -1096,7 +1098,7 @@ class SimulatedFit:
     # -- model ------------------------------------------------------------------------------
 
     def converged(self, doc: Mapping[str, Any]) -> Params:
-        fraction = math.sqrt(total_functions(doc) / self.target_functions) if self.target_functions else 0.0
+        fraction = min(1.0, math.sqrt(total_functions(doc) / self.scale_functions)) if self.scale_functions else 0.0
         return Params(self.converged_energies.copy(), CONVERGED_FORCE_FRACTION * fraction)
 
     def evaluator(self, doc: Mapping[str, Any], arrays: FitArrays) -> Evaluator:
@@ -1119,6 +1121,7 @@ class SimulatedFit:
             loss=float(m["loss"]),
             rmse_e_mev=float(m["rmse_epa"] * 1e3),
             rmse_f_mev=float(m["rmse_f_comp"] * 1e3),
+            target_functions=self.scale_functions,
         ))
         return result
 
@@ -1361,7 +1364,7 @@ class SimulatedFit:
             log.info("Current basis set size: {} B-functions".format(previous))
             step = actual_ladder_step(step_param, previous, total)
             log.info("Ladder step size: {}".format(step))
-            extended = truncated_potential(self.target, min(total, previous + step), current)
+            extended = extended_potential(self.target, current, step)
             log.info("Extended basis set size: {} B-functions".format(total_functions(extended)))
             write_potential(extended, "current_extended_potential.yaml")
             log.info("Extended basis set saved to current_extended_potential.yaml")
@@ -1768,7 +1771,7 @@ def run_fit(args: argparse.Namespace, config: RunConfig, cutoff: float, faults: 
     if args.dry_run:
         log.info("Dry run is finished")
         return 0
-    fit = SimulatedFit(settings, train, test, target, tables)
+    fit = SimulatedFit(settings, train, test, target, tables, ladder=potentials.ladder)
     fit.global_iterations = get_state(potentials.initial or target).iterations_done
     final = target
     if not args.no_fit:

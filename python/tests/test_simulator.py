@@ -282,7 +282,61 @@ def test_ladder_step_with_a_potential_file_silently_starts_from_an_empty_potenti
     assert "Current basis set size: 0 B-functions" in run.log()
     first_loss = metrics_table(folder / "metrics.txt")["loss"][0]
     assert first_loss > 10 * sim_state(folder / "parent.yaml")["loss"]
-    assert len(metrics_table(folder / "ladder_metrics.txt")) == 2
+    # pyace grows every block by up to ladder_step functions per step: no block of this target has
+    # more than 10, so one step fills it.
+    assert len(metrics_table(folder / "ladder_metrics.txt")) == 1
+
+
+def test_a_ladder_grows_every_block_by_ladder_step_and_saves_each_step(tmp_path: Path, datasets: dict[str, Path]) -> None:
+    # As a real pacemaker did (4 -> 8 -> 12 -> 16 functions in 4 blocks with ladder_step 1):
+    # each step adds up to ladder_step functions to every block, fits, and saves
+    # interim_potential_ladder_step_<k>.yaml without _fit_cycles; the extended basis takes the
+    # target's metadata, and interim_potential_0.yaml is rewritten by every step.
+    folder = workdir(tmp_path, datasets, maxiter=2)
+    small = INPUT_YAML.replace("maxiter: MAXITER", "maxiter: 2").replace("number_of_functions_per_element: 10",
+                                                                           "number_of_functions_per_element: 3")
+    write_input(folder, text=small, name="parent.yaml")
+    assert sim("pacemaker", "parent.yaml", "-o", "parent_out.yaml", cwd=folder).returncode == 0
+    grow = INPUT_YAML.replace("maxiter: MAXITER", "maxiter: 2, ladder_step: 1, fit_cycles: 2").replace(
+        "number_of_functions_per_element: 10", "number_of_functions_per_element: 8").replace(
+        "lmax_by_orders: [0, 2, 1]}", "lmax_by_orders: [0, 2, 1]}\n  initial_potential: parent_out.yaml")
+    write_input(folder, text=grow, name="grow.yaml")
+    run = sim("pacemaker", "grow.yaml", "-l", "grow.log", cwd=folder)
+    assert run.returncode == 0, run.stderr
+    log = (folder / "grow.log").read_text()
+    sizes = [int(m) for m in re.findall(r"Extended basis set size: (\d+) B-functions", log)]
+    assert sizes[:3] == [10, 14, 16] and sizes[-1] == sizes[-2], sizes
+    assert "No new function added after basis extension. Stopping" in log
+    steps = metrics_table(folder / "ladder_metrics.txt")
+    assert list(steps["ladder_step"]) == [0, 1, 2]
+    rows = metrics_table(folder / "metrics.txt")
+    assert [(int(r.ladder_step), int(r.cycle_step)) for r in rows.itertuples() if r.iter_num == 2] == [
+        (0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
+    for k, n in enumerate([10, 14, 16]):
+        step = yaml.safe_load((folder / f"interim_potential_ladder_step_{k}.yaml").read_text())
+        assert "_fit_cycles" not in step["metadata"]
+        assert sum(len(b["nbody"]) for b in step["species"]) == n
+    assert yaml.safe_load((folder / "interim_potential_1.yaml").read_text())["metadata"]["_fit_cycles"] == 1
+
+
+def test_a_potential_with_fit_cycles_c_resumes_at_cycle_c(tmp_path: Path, datasets: dict[str, Path]) -> None:
+    # As with a real pacemaker: interim_potential_1.yaml of a 2-cycle fit carries _fit_cycles: 1;
+    # -p with it runs cycle 1 only ("Number of fit attempts: 1/2"), from where it was.
+    folder = workdir(tmp_path, datasets)
+    write_input(folder, text=INPUT_YAML.replace("maxiter: MAXITER", "maxiter: 3, fit_cycles: 2"))
+    run = sim("pacemaker", "input.yaml", cwd=folder, env={"PACEMAKER_SIM_CRASH_AT_ITER": "6"})
+    assert run.returncode == 1
+    interim = yaml.safe_load((folder / "interim_potential_1.yaml").read_text())
+    assert interim["metadata"]["_fit_cycles"] == 1
+    shutil.copy(folder / "interim_potential_1.yaml", folder / "resume.yaml")
+    write_input(folder, text=INPUT_YAML.replace("maxiter: MAXITER", "maxiter: 1, fit_cycles: 2"))
+    run = sim("pacemaker", "input.yaml", "-p", "resume.yaml", cwd=folder)
+    assert run.returncode == 0, run.stderr
+    log = run.log().split("Potential settings is overwritten from arguments: resume.yaml")[-1]
+    assert "Number of fit attempts: 1/2" in log and "Number of fit attempts: 0/2" not in log
+    rows = metrics_table(folder / "metrics.txt")
+    assert list(zip(rows["cycle_step"], rows["iter_num"])) == [(1, 0), (1, 1)]
+    assert rows["loss"][0] == pytest.approx(interim["sim_state"]["loss"], rel=1e-12)
 
 
 def test_out_of_memory_injection_fails_before_the_first_iteration(tmp_path: Path, datasets: dict[str, Path]) -> None:

@@ -7,7 +7,7 @@
  * independently; it relies only on pacemaker's file contract (interim_potential_<cycle>.yaml is
  * rewritten after every iteration, metrics.txt gains one row per iteration).
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OutputMissingError, ProgramFailedError } from '../errors.js';
 import { PotentialArtifact, type FileRef, type TrainerConfig } from '../domain/schemas.js';
@@ -17,6 +17,7 @@ import type { Toolchain } from '../pacemaker/toolchain.js';
 import { canonicalJson, exists, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
 import { readFinalMetrics } from './pacemaker-trainer.js';
 import { createTrainer } from './factory.js';
+import { withFitCycles } from './fit-position.js';
 
 export interface FinaliseOptions {
   campaignDir: string;
@@ -40,17 +41,18 @@ export interface EarlyStopInfo {
 export type EarlyStoppedArtifact = PotentialArtifact & { stoppedEarly: EarlyStopInfo };
 
 /**
- * The newest `interim_potential_<cycle>.yaml` (the last iteration of the last cycle), else the
- * trainer's own checkpoint copy. Never interim_potential_best_cycle.yaml: it carries
- * `_fit_cycles`, so a potential taken from it could not be fine-tuned (upstream issue #77).
+ * The most recently written `interim_potential_<cycle>.yaml` (the last iteration of the cycle
+ * pacemaker was in; a higher-numbered file may be left from an earlier run), else the trainer's
+ * own checkpoint copy. Never interim_potential_best_cycle.yaml (upstream issue #77).
  */
 export async function newestCheckpoint(dir: string): Promise<string | null> {
   const names = await readdir(dir).catch(() => [] as string[]);
-  const cycles = names
-    .map((n) => /^interim_potential_(\d+)\.yaml$/.exec(n))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ name: m[0], cycle: Number(m[1]) }))
-    .sort((a, b) => b.cycle - a.cycle);
+  const cycles = await Promise.all(
+    names
+      .filter((n) => /^interim_potential_\d+\.yaml$/.test(n))
+      .map(async (name) => ({ name, mtime: (await stat(join(dir, name)).catch(() => null))?.mtimeMs ?? -1 })),
+  );
+  cycles.sort((a, b) => b.mtime - a.mtime);
   if (cycles[0]) return join(dir, cycles[0].name);
   return names.includes('checkpoint_potential.yaml') ? join(dir, 'checkpoint_potential.yaml') : null;
 }
@@ -69,8 +71,9 @@ export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyS
       `stop requested but ${dir} holds no checkpoint (interim_potential_*.yaml): pacemaker had not finished its first iteration`,
     );
   }
-  // pacemaker's checkpoints are complete potential YAMLs; only the name changes.
-  await writeFileAtomic(join(dir, 'output_potential.yaml'), await readFile(checkpoint));
+  // pacemaker's checkpoints are complete potential YAMLs. Those of fit cycle 1 on carry
+  // `_fit_cycles`, which would make a fine-tune from this potential fit nothing: it goes.
+  await writeFileAtomic(join(dir, 'output_potential.yaml'), withFitCycles(await readFile(checkpoint, 'utf8'), 0));
   const logFile = join(dir, 'pace_yaml2yace.out');
   const res = await runProgram({
     command: [...o.toolchain.command('pace_yaml2yace'), 'output_potential.yaml', '-o', 'output_potential.yace'],

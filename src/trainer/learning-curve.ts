@@ -1,7 +1,8 @@
 /**
  * The per-iteration learning curve of a generation, across pacemaker runs. Each run (first run,
- * resume, out-of-memory retry) rewrites metrics.txt with iterations counted from 0, so the
- * trainer folds each run's rows into `learning_curve.tsv` with the iteration counted across runs.
+ * resume, out-of-memory retry) rewrites metrics.txt with iterations counted from 0 (in every fit
+ * cycle and ladder step), so the trainer folds each run's rows into `learning_curve.tsv` with the
+ * iteration counted across cycles, ladder steps and runs.
  * Pure, so the merging is unit-tested without files.
  */
 
@@ -20,15 +21,19 @@ const HEADER = ['iteration', 'run', 'loss', 'energy_rmse_mev_per_atom', 'force_r
 
 /**
  * Points of one run from its metrics.txt rows (eV units there). `offset` is the iteration the
- * run started from; its row 0 repeats the checkpoint's state and is dropped when offset > 0.
- * `upTo` caps the points at the checkpoint the next run resumes from.
+ * run started from. `iter_num` restarts at 0 in every fit cycle and ladder step, and that row
+ * repeats the state the cycle starts from, so rows are counted in order: every row with
+ * `iter_num` > 0 is one iteration, and a row 0 is kept only as the generation's initial state
+ * (the first row, offset 0). `upTo` caps the points at the checkpoint the next run resumes from.
  */
 export function curveFromMetrics(rows: readonly Record<string, number>[], offset: number, run: number, upTo = Infinity): CurvePoint[] {
   const out: CurvePoint[] = [];
+  let count = 0;
   rows.forEach((row, i) => {
     const local = Number.isFinite(row.iter_num) ? row.iter_num! : i;
-    if (offset > 0 && local === 0) return;
-    const iteration = offset + local;
+    if (local === 0 && (offset > 0 || i > 0)) return;
+    if (local > 0) count += 1;
+    const iteration = offset + count;
     if (iteration > upTo) return;
     out.push({
       iteration,

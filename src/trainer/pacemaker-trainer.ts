@@ -10,9 +10,9 @@ import yaml from 'js-yaml';
 import { BadInputError, OutOfMemoryError, OutputMissingError, ProgramFailedError } from '../errors.js';
 import { buildPacemakerInput, forContinuation, forFineTune, type FineTuneMode, type FineTunePlan, type PacemakerInput } from '../domain/input-yaml.js';
 import { CAMPAIGN_LAYOUT, generationVersion } from '../domain/naming.js';
-import { createIterationParser, parseMetricsTable, recogniseFailure } from '../domain/pacemaker-log.js';
+import { parseMetricsTable, recogniseFailure } from '../domain/pacemaker-log.js';
 import { fittedReferenceEnergy, withoutAutoRepulsion } from '../domain/potential.js';
-import { INITIAL_PROGRESS, advanceProgress, type CheckpointRef, type TrainingProgress } from '../domain/progress.js';
+import { INITIAL_PROGRESS, advanceProgress, type TrainingProgress } from '../domain/progress.js';
 import {
   PotentialArtifact,
   type CalculationResult,
@@ -26,7 +26,8 @@ import { runProgram } from '../process/run-program.js';
 import type { Toolchain, PacemakerProgram } from '../pacemaker/toolchain.js';
 import { canonicalJson, exists, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
 import type { Trainer, TrainerRunContext } from './trainer.js';
-import { CheckpointKeeper, findCheckpoint, salvageCheckpoint } from './checkpoint.js';
+import { CheckpointKeeper, findCheckpoint, positionOf, salvageCheckpoint, type FitCheckpoint } from './checkpoint.js';
+import { START_POSITION, compareProgress, ladderComplete, withFitCycles, type FitPosition } from './fit-position.js';
 import { curveFromMetrics, formatCurve, mergeCurve, parseCurve } from './learning-curve.js';
 import { LOCAL_OWNER, ownsFolder, removePidFile, stopStaleRun, writePidFile } from './stale-process.js';
 
@@ -82,6 +83,26 @@ const ARTIFACT_FILES = [
  */
 export const OOM_BATCH_FLOOR = 1;
 
+/** See PacemakerTrainer.planRun. */
+type RunKind = 'fresh' | 'fine-tune' | 'finish-cycle' | 'next-cycles' | 'next-steps' | 'outputs';
+
+/** One pacemaker run: its input and arguments, and where it stands in the generation's fit. */
+export interface RunPlan extends FineTunePlan {
+  kind: RunKind;
+  /** `fit.maxiter` of the run (pacemaker applies it to every fit cycle). */
+  maxiter: number;
+  /** Iterations of the generation done before the run. */
+  offset: number;
+  /** Where the run starts (its first cycle continues at `start.cycleIteration`). */
+  start: FitPosition;
+  /** The run ladders (its log names the target size and every step). */
+  ladder: boolean;
+  /** `_fit_cycles` written into the resume copy (0: none). */
+  resumeFitCycles: number;
+  /** The run ends the fit, so its outputs are the generation's; otherwise another run follows. */
+  completes: boolean;
+}
+
 /** One pacemaker run of a generation, as recorded in `runs.jsonl`. */
 interface RunRecord {
   event: 'start' | 'end';
@@ -97,6 +118,10 @@ interface RunRecord {
   runKey?: string;
   /** Size of log.txt when the run started: its own log lines follow. */
   logStart?: number;
+  /** What the run does (see PacemakerTrainer.planRun), where in the fit it starts, and whether it ladders. */
+  kind?: RunKind;
+  start?: FitPosition;
+  ladder?: boolean;
   exitCode?: number | null;
   failure?: string | null;
   /** After an out-of-memory exit: the `backend.batch_size` the next run uses. */
@@ -166,31 +191,90 @@ export class PacemakerTrainer implements Trainer {
     return continuing ? forContinuation(sized, this.opts.config.max_epochs) : sized;
   }
 
+  /** `fit.fit_cycles` of the config (pacemaker's default 1). */
+  get fitCycles(): number {
+    const n = (this.opts.config.input as { fit?: { fit_cycles?: unknown } }).fit?.fit_cycles;
+    return typeof n === 'number' && Number.isInteger(n) && n >= 1 ? n : 1;
+  }
+
   /**
-   * Input and extra arguments of the next run: from scratch, fine-tuned from the parent, or
-   * resumed from a checkpoint (always `-p` on a copy, with the remaining iterations; `extend`
-   * resumes its ladder from the copy instead, since `-p` would drop the ladder).
+   * Whether the fit ladders: `extend` grows the parent with pacemaker's ladder; a fit from scratch
+   * ladders (from an empty potential) when the config sets `fit.ladder_step`. `continue` and
+   * `reset` drop the ladder.
+   */
+  laddered(mode: FineTuneMode | null): boolean {
+    if (mode === 'extend') return true;
+    return mode === null && (this.opts.config.input as { fit?: { ladder_step?: unknown } }).fit?.ladder_step !== undefined;
+  }
+
+  /**
+   * Input and arguments of the next run: from scratch or fine-tuned from the parent (the whole
+   * fit), or resumed from a checkpoint at its place in the fit (see FitPosition). pacemaker keeps
+   * no optimizer state and applies `fit.maxiter` to every fit cycle of a run and `fit.fit_cycles`
+   * to every ladder step, so a resume is a chain of runs, each from the previous one's end:
+   * - `finish-cycle`: `-p` on a copy of the checkpoint with `_fit_cycles: c` and
+   *   `fit_cycles: c + 1`: pacemaker runs the rest of cycle c, `maxiter` minus its iterations done;
+   * - `next-cycles`: `-p` on the finished cycle with `_fit_cycles: c + 1`: cycles c + 1 .. N - 1;
+   * - `next-steps`: the ladder continued from the finished step (`potential.initial_potential`,
+   *   `ladder_step`), which pacemaker grows by one step before fitting, as it would have;
+   * - `outputs`: the fit had ended but wrote no output: one more iteration, for pacemaker's outputs.
+   * `-p` runs drop the ladder (upstream issue #39); `-p` and `-ip` are never combined.
    */
   planRun(
     data: TrainingData,
-    o: { mode: FineTuneMode | null; checkpoint: CheckpointRef | null; batchSize: number; referenceEnergy?: Record<string, number> | null },
-  ): FineTunePlan & { maxiter: number; offset: number } {
+    o: { mode: FineTuneMode | null; checkpoint: FitCheckpoint | null; batchSize: number; referenceEnergy?: Record<string, number> | null },
+  ): RunPlan {
     const maxiter = this.opts.config.max_epochs;
+    const cycles = this.fitCycles;
+    const ladder = this.laddered(o.mode);
     let base = this.buildInput(data, false, o.batchSize);
     // Keep the energy scale of the potential we start from (see fittedReferenceEnergy); a reset refits from zero.
     const keepsEnergies = o.checkpoint !== null || o.mode === 'continue' || o.mode === 'extend';
     if (o.referenceEnergy && keepsEnergies && this.opts.config.reference_energy === 'auto') {
       base = { ...base, data: { ...base.data, reference_energy: o.referenceEnergy } };
     }
-    if (o.checkpoint) {
-      const offset = o.checkpoint.iteration;
-      if (o.mode === 'extend') return { ...forFineTune(base, 'extend', RESUME_FILE, maxiter), maxiter, offset };
-      // At least one iteration: pacemaker writes no output potential when it fits nothing.
-      const remaining = Math.max(1, maxiter - offset);
-      return { ...forFineTune(base, 'continue', RESUME_FILE, remaining), maxiter: remaining, offset };
+    if (!o.checkpoint) {
+      const whole = { maxiter, offset: 0, start: START_POSITION, ladder, resumeFitCycles: 0, completes: true };
+      if (o.mode !== null) return { ...forFineTune(base, o.mode, PARENT_FILE, maxiter), ...whole, kind: 'fine-tune' };
+      return { input: base, args: [], ...whole, kind: 'fresh' };
     }
-    if (o.mode !== null) return { ...forFineTune(base, o.mode, PARENT_FILE, maxiter), maxiter, offset: 0 };
-    return { input: base, args: [], maxiter, offset: 0 };
+    const offset = o.checkpoint.iteration;
+    const at = positionOf(o.checkpoint);
+    const sized = { basisFunctions: at.basisFunctions, targetFunctions: at.targetFunctions };
+    const cycleDone = at.stage !== 'running' || at.cycleIteration >= maxiter;
+    const stepDone = at.stage === 'step-done' || (cycleDone && at.cycle >= cycles - 1);
+    const stepsLeft = ladder && !ladderComplete(at);
+    const withCycles = (plan: FineTunePlan, n: number): FineTunePlan =>
+      cycles > 1 || n > 1 ? { ...plan, input: { ...plan.input, fit: { ...plan.input.fit, fit_cycles: n } } } : plan;
+    if (!cycleDone) {
+      const remaining = maxiter - at.cycleIteration;
+      return {
+        ...withCycles(forFineTune(base, 'continue', RESUME_FILE, remaining), at.cycle + 1),
+        maxiter: remaining, offset, kind: 'finish-cycle', start: at, ladder: false, resumeFitCycles: at.cycle,
+        completes: at.cycle + 1 >= cycles && !stepsLeft,
+      };
+    }
+    if (!stepDone) {
+      return {
+        ...withCycles(forFineTune(base, 'continue', RESUME_FILE, maxiter), cycles),
+        maxiter, offset, kind: 'next-cycles', start: { ...START_POSITION, ...sized, ladderStep: at.ladderStep, cycle: at.cycle + 1 },
+        ladder: false, resumeFitCycles: at.cycle + 1, completes: !stepsLeft,
+      };
+    }
+    if (stepsLeft) {
+      return {
+        ...withCycles(forFineTune(base, 'extend', RESUME_FILE, maxiter), cycles),
+        maxiter, offset, kind: 'next-steps', start: { ...START_POSITION, ...sized, ladderStep: at.ladderStep + 1 },
+        ladder: true, resumeFitCycles: 0, completes: true,
+      };
+    }
+    // Everything was fitted but the run ended before its outputs: at least one iteration, since
+    // pacemaker writes no output potential when it fits nothing.
+    return {
+      ...withCycles(forFineTune(base, 'continue', RESUME_FILE, 1), cycles),
+      maxiter: 1, offset, kind: 'outputs', start: { ...at, cycle: cycles - 1, stage: 'running' },
+      ladder: false, resumeFitCycles: cycles - 1, completes: true,
+    };
   }
 
   /** The seed's _run_training(): writes input.yaml, runs pacemaker, converts, collects metrics. */
@@ -230,6 +314,8 @@ export class PacemakerTrainer implements Trainer {
         logStart: lastStart.logStart,
         batchSize: lastStart.batchSize ?? cfg.batch_size,
         current: checkpoint,
+        ...(lastStart.start ? { start: lastStart.start } : {}),
+        ...(lastStart.ladder !== undefined ? { ladder: lastStart.ladder } : {}),
       });
     }
     let runs = await readRuns(runsFile);
@@ -248,7 +334,11 @@ export class PacemakerTrainer implements Trainer {
 
     let batchSize = Math.min(cfg.batch_size, checkpoint?.batchSize ?? Infinity, reduced ?? Infinity, ctx.resumeBatchSize ?? Infinity);
     let run = runs.filter((r) => r.event === 'start').length;
-    let progress: TrainingProgress = { ...INITIAL_PROGRESS, stage: 'training', maxiter: cfg.max_epochs, checkpoint, batchSize };
+    // Iterations of the whole fit: maxiter per fit cycle, every cycle once per ladder step (the
+    // number of steps is estimated from the basis sizes pacemaker logs as it goes).
+    let ladderSteps = checkpoint ? positionOf(checkpoint).ladderStep + 1 : 1;
+    const plannedIterations = () => ladderSteps * this.fitCycles * cfg.max_epochs;
+    let progress: TrainingProgress = { ...INITIAL_PROGRESS, stage: 'training', maxiter: plannedIterations(), checkpoint, batchSize };
     const report = (p: TrainingProgress) => {
       progress = p;
       ctx.onProgress?.(p);
@@ -267,12 +357,14 @@ export class PacemakerTrainer implements Trainer {
       const startFrom = checkpoint?.path ?? (initialPotential !== null ? join(dir, PARENT_FILE) : null);
       const referenceEnergy = startFrom ? fittedReferenceEnergy(yaml.load(await readFile(startFrom, 'utf8'))) : null;
       const plan = this.planRun(data, { mode, checkpoint, batchSize, referenceEnergy });
-      if (checkpoint) await copyFile(checkpoint.path, join(dir, RESUME_FILE));
+      // The copy enters the fit cycle the run starts in (see planRun); the checkpoint stays as pacemaker wrote it.
+      if (checkpoint) await writeFileAtomic(join(dir, RESUME_FILE), withFitCycles(await readFile(checkpoint.path, 'utf8'), plan.resumeFitCycles));
       await writeFileAtomic(join(dir, 'input.yaml'), yaml.dump(plan.input, { noRefs: true, lineWidth: 120 }));
       const args = ['input.yaml', '-o', 'output_potential.yaml', '-l', 'log.txt', ...plan.args];
       const logStart = (await stat(join(dir, 'log.txt')).catch(() => null))?.size ?? 0;
       await this.appendRun(runsFile, {
         event: 'start', run, attempt: owner.attempt, args, maxiter: plan.maxiter, offset: plan.offset, batchSize, runKey, logStart,
+        kind: plan.kind, start: plan.start, ladder: plan.ladder,
         resumedFrom: checkpoint ? `${checkpoint.path} (iteration ${checkpoint.iteration})` : null, at: new Date().toISOString(),
       });
       report({ ...progress, stage: 'training', run, batchSize, checkpoint });
@@ -283,11 +375,12 @@ export class PacemakerTrainer implements Trainer {
         offset: plan.offset,
         batchSize,
         previous: checkpoint,
+        start: plan.start,
+        ladder: plan.ladder,
         owns: () => ownsFolder(dir, pid),
         onCheckpoint: (ref) => report({ ...progress, checkpoint: ref }),
       });
       keeper.start();
-      const parse = createIterationParser();
       const started = Date.now();
       try {
         pacemakerMs += await this.run('pacemaker', args, ctx, this.opts.trainingTimeoutMs, {
@@ -296,14 +389,16 @@ export class PacemakerTrainer implements Trainer {
             await writePidFile(dir, owner, p);
           },
           onLine: (line) => {
-            const it = parse(line);
+            const it = keeper.onLine(line);
             if (!it) return;
-            keeper.onIteration(it.iteration);
-            report({ ...advanceProgress(progress, it, cfg.max_epochs, (Date.now() - started) / 1000, plan.offset), checkpoint: keeper.latest, run, batchSize });
+            ladderSteps = Math.max(ladderSteps, keeper.tracker.estimatedSteps());
+            // Counted across the run's cycles and ladder steps (pacemaker numbers each cycle from 1).
+            const runIteration = { ...it, iteration: keeper.tracker.runIterations };
+            report({ ...advanceProgress(progress, runIteration, plannedIterations(), (Date.now() - started) / 1000, plan.offset), checkpoint: keeper.latest, run, batchSize });
           },
         });
         await this.appendRun(runsFile, { event: 'end', run, attempt: owner.attempt, exitCode: 0, at: new Date().toISOString() });
-        final = { offset: plan.offset, run };
+        if (plan.completes) final = { offset: plan.offset, run };
       } catch (err) {
         checkpoint = await keeper.finish();
         const oom = err instanceof OutOfMemoryError;
@@ -327,6 +422,14 @@ export class PacemakerTrainer implements Trainer {
       } finally {
         await keeper.finish();
         if (pid > 0) await removePidFile(dir, pid);
+      }
+      if (final === null) {
+        // A run of a resume chain ended its cycle or ladder step: the next one starts from its end.
+        const next = keeper.latest;
+        if (next === null || (checkpoint !== null && compareProgress(next, checkpoint) <= 0)) {
+          throw new OutputMissingError(`pacemaker ended its ${plan.kind} run in ${dir} but no checkpoint of the end was kept (see ${join(dir, 'log.txt')})`);
+        }
+        checkpoint = next;
       }
     }
     if (!(await exists(join(dir, 'output_potential.yaml')))) {
@@ -532,8 +635,8 @@ export async function readFinalMetrics(path: string): Promise<ErrorMetrics | nul
     force_rmse_mev_per_a: last.rmse_f_comp! * 1000,
     energy_mae_mev_per_atom: mev(last.mae_epa),
     force_mae_mev_per_a: mev(last.mae_f_comp),
-    // Row 0 is the initial state, so the last iter_num is the number of iterations done.
-    iterations: Number.isFinite(last.iter_num) ? last.iter_num! : rows.length - 1,
+    // Row 0 of every fit cycle (and ladder step) repeats the state it starts from: the other rows are the iterations done.
+    iterations: Number.isFinite(last.iter_num) ? rows.filter((r) => r.iter_num! > 0).length : rows.length - 1,
     loss: Number.isFinite(last.loss) ? last.loss! : null,
   };
 }

@@ -3,14 +3,14 @@
 // checkpoint it keeps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createTrainingActivities } from '../../activities/training.js';
 import { simulatorToolchain } from '../../src/pacemaker/toolchain.js';
 import type { TrainingProgress } from '../../src/domain/progress.js';
 import { TrainerConfig, type PotentialArtifact } from '../../src/domain/schemas.js';
-import { CHECKPOINT_RECORD } from '../../src/trainer/checkpoint.js';
+import { CHECKPOINT_RECORD, type FitCheckpoint } from '../../src/trainer/checkpoint.js';
 import { iterationLog, makeCampaign, runsOf, SMALL } from '../unit/trainer/helpers.js';
 
 test('a retried trainPotential attempt resumes from the checkpoint in heartbeatDetails and heartbeats its own', async () => {
@@ -49,4 +49,46 @@ test('a retried trainPotential attempt resumes from the checkpoint in heartbeatD
   const starts = (await runsOf(genDir)).filter((r) => r.event === 'start');
   assert.equal(starts[1]!.offset, checkpoint.iteration, 'resumed from the heartbeated checkpoint');
   assert.equal((await iterationLog(iterLog)).length, 4 + 12 - checkpoint.iteration);
+});
+
+test("a retried attempt resumes a multi-cycle ladder fit from the heartbeated checkpoint's place: ladder step, cycle and iteration", async () => {
+  const sim = simulatorToolchain();
+  const c = await makeCampaign(sim);
+  const parent = await c.trainer({ config: { max_epochs: 3 } }).runTraining(c.data, null, { owner: { workflowId: 'p', activityId: '1', attempt: 1 } });
+  const iterLog = join(c.dir, 'iterations.log');
+  const deps = {
+    workspaceRoot: c.dir,
+    toolchain: sim,
+    heartbeatEveryMs: 100,
+    // Step 0 is 2 cycles of 3 iterations (1-6); the crash comes after iteration 1 of cycle 1 of step 1.
+    env: { PACEMAKER_SIM_CRASH_AT_ITER: '11', PACEMAKER_SIM_FAULT_ONCE: join(c.dir, 'crashed'), PACEMAKER_SIM_ITER_LOG: iterLog, PACEMAKER_SIM_ITER_SECONDS: '0.05' },
+  };
+  const input = {
+    campaign: 'campaign',
+    generation: 1,
+    config: TrainerConfig.parse({ engine: 'pacemaker', pacemaker: { ...SMALL, max_epochs: 3, functions_per_element: 10, input: { fit: { ladder_step: 1, fit_cycles: 2 } } } }),
+    data: c.data,
+    initialPotential: parent.potentialYaml,
+    parentVersion: parent.version,
+    fineTune: 'extend' as const,
+  };
+  const first = new MockActivityEnvironment({ attempt: 1 });
+  const beats: TrainingProgress[] = [];
+  first.on('heartbeat', (d: TrainingProgress | null) => d && beats.push(d));
+  const train = (i: typeof input) => createTrainingActivities(deps).trainPotential(i);
+  await assert.rejects(first.run(train, input), /simulated crash at iteration 11/);
+  const checkpoint = beats.at(-1)?.checkpoint as FitCheckpoint | undefined;
+  assert.deepEqual([checkpoint?.position?.ladderStep, checkpoint?.position?.cycle], [1, 1], 'the last heartbeat says: ladder step 1, cycle 1');
+
+  const genDir = join(c.dir, 'campaign', 'potentials', 'generation_001');
+  await rm(join(genDir, CHECKPOINT_RECORD));
+  const second = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: beats.at(-1) });
+  const artifact: PotentialArtifact = await second.run(train, input);
+  const starts = (await runsOf(genDir)).filter((r) => r.event === 'start');
+  assert.deepEqual(starts.map((r) => r.kind), ['fine-tune', 'finish-cycle', 'next-steps']);
+  const steps = (await readFile(join(genDir, 'log.txt'), 'utf8')).match(/Save current ladder step potential/g)?.length ?? 0;
+  // Steps of 2 cycles x 3 iterations: the 2 steps before the resume and what the continued ladder saved.
+  assert.equal(artifact.metrics.train.iterations, (steps + 1) * 6, `${steps} ladder-step saves in log.txt`);
+  const iterations = await iterationLog(iterLog);
+  assert.ok(iterations.length <= artifact.metrics.train.iterations + 1, `${iterations.length} iterations executed for ${artifact.metrics.train.iterations}`);
 });

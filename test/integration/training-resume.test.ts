@@ -129,3 +129,43 @@ test('a fine-tune through the workflow passes -p and no ladder, and fineTune: ex
     await w.stop();
   }
 });
+
+test('an extend fine-tune with 2 fit cycles, crashed in cycle 1 of ladder step 1, is retried by Temporal and resumes there: that cycle, then the remaining steps', async () => {
+  const toolchain = simulatorToolchain();
+  const campaign = 'resume-ladder';
+  const workspaceRoot = join(stack.dir, 'workspace');
+  const iterLog = join(stack.dir, `${campaign}-iterations.log`);
+  const w0 = await stack.startWorker({ taskQueue: `q-${campaign}-0`, workspaceRoot, toolchain });
+  let g0: PotentialArtifact;
+  const results = join(stack.dir, `${campaign}.jsonl`);
+  try {
+    await labelEmt({ out: results, count: 4, elements: ['Cu', 'Ni'], seed: 7, python: toolchain.python });
+    g0 = (await (await startTraining(stack.client, { campaign, generation: 0, config: config(3), results: [results] }, `q-${campaign}-0`)).result()) as PotentialArtifact;
+  } finally {
+    await w0.stop();
+  }
+  // Step 0 is 2 cycles of 3 iterations (1-6); the crash comes after iteration 1 of cycle 1 of step 1.
+  const env = { PACEMAKER_SIM_CRASH_AT_ITER: '11', PACEMAKER_SIM_FAULT_ONCE: join(stack.dir, `${campaign}-crashed`), PACEMAKER_SIM_ITER_LOG: iterLog, PACEMAKER_SIM_ITER_SECONDS: '0.05' };
+  const w = await stack.startWorker({ taskQueue: `q-${campaign}`, workspaceRoot, toolchain, env });
+  try {
+    const pacemaker = { ...config(3).pacemaker, functions_per_element: 10, input: { fit: { ladder_step: 1, fit_cycles: 2 } } };
+    const handle = await startTraining(
+      stack.client,
+      { campaign, generation: 1, config: { engine: 'pacemaker', pacemaker }, results: [], initialPotential: g0.potentialYaml, parentVersion: g0.version, fineTune: 'extend' },
+      `q-${campaign}`,
+    );
+    const artifact = (await handle.result()) as PotentialArtifact;
+    const genDir = join(workspaceRoot, campaign, 'potentials', 'generation_001');
+    const runs = lines(await readFile(join(genDir, 'runs.jsonl'), 'utf8')).map((l) => JSON.parse(l) as { event: string; attempt: number; kind?: string; start?: { ladderStep: number; cycle: number } });
+    const starts = runs.filter((r) => r.event === 'start');
+    assert.deepEqual(starts.map((r) => [r.attempt, r.kind]), [[1, 'fine-tune'], [2, 'finish-cycle'], [2, 'next-steps']]);
+    assert.deepEqual([starts[1]!.start?.ladderStep, starts[1]!.start?.cycle], [1, 1], 'the retry entered ladder step 1, cycle 1');
+    assert.equal(starts[2]!.start?.ladderStep, 2);
+    const saves = (await readFile(join(genDir, 'log.txt'), 'utf8')).match(/Save current ladder step potential/g)?.length ?? 0;
+    assert.equal(artifact.metrics.train.iterations, (saves + 1) * 6, 'every ladder step: 2 cycles of 3 iterations');
+    const iterations = lines(await readFile(iterLog, 'utf8'));
+    assert.ok(iterations.length <= artifact.metrics.train.iterations + 1, `${iterations.length} iterations executed for ${artifact.metrics.train.iterations}`);
+  } finally {
+    await w.stop();
+  }
+});

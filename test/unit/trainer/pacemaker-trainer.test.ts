@@ -3,15 +3,18 @@
 import { test } from 'node:test';
 import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { simulatorToolchain } from '../../../src/pacemaker/toolchain.js';
+import { PacemakerTrainerConfig } from '../../../src/domain/schemas.js';
 import { OutOfMemoryError, ProgramFailedError, BadInputError } from '../../../src/errors.js';
 import { groupAlive } from '../../../src/process/run-program.js';
 import type { TrainingProgress } from '../../../src/domain/progress.js';
 import { parseCurve } from '../../../src/trainer/learning-curve.js';
 import { PID_FILE } from '../../../src/trainer/stale-process.js';
+import type { FitCheckpoint } from '../../../src/trainer/checkpoint.js';
+import { countFunctions } from '../../../src/trainer/fit-position.js';
 import { sha256File } from '../../../src/util/files.js';
 import { SMALL, iterationLog, makeCampaign, runsOf } from './helpers.js';
 
@@ -77,6 +80,133 @@ test('a resume never uses interim_potential_best_cycle.yaml, even when it is the
   assert.equal(artifact.metrics.train.iterations, 8);
   const log = await readFile(join(trainer.generationDir, 'log.txt'), 'utf8');
   assert.doesNotMatch(log, /Number of finished fit cycles/);
+});
+
+/**
+ * The simulated optimizer continues exactly from any state, so a resumed fit ends where the
+ * uninterrupted one did; when its checkpoint held one iteration more than its label (`extra`),
+ * the final state has one more iteration in it, which only lowers the loss.
+ */
+function sameEndAsUninterrupted(loss: number, control: number, extra: number): void {
+  if (extra === 0) assert.ok(Math.abs(loss - control) <= 1e-6 * control, `final loss ${loss}, uninterrupted ${control}`);
+  else assert.ok(extra === 1 && loss < control, `final loss ${loss} after ${extra} extra iteration(s), uninterrupted ${control}`);
+}
+
+test('a fit with fit_cycles: 3 killed in cycle 1 resumes that cycle with its remaining iterations, then runs cycle 2', async () => {
+  const c = await makeCampaign(sim);
+  const config = { max_epochs: 6, input: { fit: { fit_cycles: 3 } } };
+  const control = await c.trainer({ generation: 2, config }).runTraining(c.data, null, { owner });
+  assert.equal(control.metrics.train.iterations, 18, 'uninterrupted: 3 cycles of 6 iterations');
+
+  const iterLog = join(c.dir, 'iterations.log');
+  // Iterations 1-6 are cycle 0; the crash comes after iteration 2 of cycle 1.
+  const env = { PACEMAKER_SIM_CRASH_AT_ITER: '9', PACEMAKER_SIM_ITER_LOG: iterLog, PACEMAKER_SIM_FAULT_ONCE: join(c.dir, 'crashed') };
+  let last: TrainingProgress | null = null;
+  const trainer = c.trainer({ env, config });
+  await assert.rejects(trainer.runTraining(c.data, null, { owner, onProgress: (p) => (last = p) }), /simulated crash at iteration 9/);
+  const checkpoint = (last as TrainingProgress | null)?.checkpoint as FitCheckpoint | undefined;
+  assert.ok(checkpoint?.position, 'the checkpoint says where in the fit it is');
+  assert.equal(checkpoint.position.cycle, 1, 'the checkpoint follows cycle 1 (its interim file carries _fit_cycles: 1)');
+  assert.ok(checkpoint.iteration >= 7 && checkpoint.iteration <= 8, `checkpoint at iteration ${checkpoint.iteration}`);
+  assert.equal(checkpoint.position.cycleIteration, checkpoint.iteration - 6);
+
+  const artifact = await c.trainer({ env, config }).runTraining(c.data, null, { owner: { ...owner, attempt: 2 }, resume: checkpoint });
+  const starts = (await runsOf(trainer.generationDir)).filter((r) => r.event === 'start');
+  assert.deepEqual(starts.map((r) => r.kind), ['fresh', 'finish-cycle', 'next-cycles']);
+  const [, finish, next] = starts as [unknown, Record<string, unknown>, Record<string, unknown>];
+  assert.deepEqual((finish.args as string[]).slice(-2), ['-p', 'resume_potential.yaml']);
+  assert.equal(finish.maxiter, 6 - checkpoint.position.cycleIteration, 'the rest of cycle 1');
+  assert.equal(next.maxiter, 6, 'cycle 2 in full');
+  for (const r of starts) assert.ok(!(r.args as string[]).some((a) => a.includes('best_cycle')), 'never the best-cycle file');
+  const retried = (await readFile(join(trainer.generationDir, 'log.txt'), 'utf8')).split('Potential settings is overwritten from arguments')[1] ?? '';
+  assert.match(retried, /Number of fit attempts: 1\/2/, 'the first resumed run is cycle 1 (fit_cycles 2, _fit_cycles 1)');
+  assert.doesNotMatch(retried, /Number of fit attempts: 0\//, 'cycle 0 is not fitted again');
+  assert.doesNotMatch(retried, /Number of finished fit cycles/);
+  const input = yaml.load(await readFile(join(trainer.generationDir, 'input.yaml'), 'utf8')) as { fit: Record<string, unknown> };
+  assert.deepEqual([input.fit.fit_cycles, input.fit.maxiter], [3, 6]);
+  assert.match(await readFile(join(trainer.generationDir, 'resume_potential.yaml'), 'utf8'), /^ {2}_fit_cycles: 2$/m);
+
+  const iterations = await iterationLog(iterLog);
+  assert.ok(iterations.length >= 18 && iterations.length <= 19, `${iterations.length} iterations executed: ${iterations.join(',')}`);
+  assert.ok(iterations.at(-1)! >= 18 && iterations.at(-1)! <= 19, `final state after ${iterations.at(-1)} iterations`);
+  assert.equal(artifact.metrics.train.iterations, 18);
+  const curve = parseCurve(await readFile(join(trainer.generationDir, 'learning_curve.tsv'), 'utf8'));
+  assert.deepEqual(curve.map((p) => p.iteration), Array.from({ length: 19 }, (_, i) => i), 'one point per iteration 0..18, across cycles and runs');
+  sameEndAsUninterrupted(artifact.metrics.train.loss!, control.metrics.train.loss!, iterations.at(-1)! - 18);
+});
+
+test('a stop in fit cycle 1 keeps the newest interim file, without its _fit_cycles, so the potential can be fine-tuned', async () => {
+  const { finaliseFromCheckpoint } = await import('../../../src/trainer/finalise-checkpoint.js');
+  const c = await makeCampaign(sim);
+  const config = { max_epochs: 4, input: { fit: { fit_cycles: 2 } } };
+  const trainer = c.trainer({ env: { PACEMAKER_SIM_CRASH_AT_ITER: '7' }, config });
+  await assert.rejects(trainer.runTraining(c.data, null, { owner }), /simulated crash/);
+  const dir = trainer.generationDir;
+  // A higher-numbered interim file left from an earlier run must not win over the current one.
+  await writeFile(join(dir, 'interim_potential_5.yaml'), await readFile(join(dir, 'interim_potential_0.yaml')));
+  await utimes(join(dir, 'interim_potential_5.yaml'), new Date(2020, 0, 1), new Date(2020, 0, 1));
+  const stopped = await finaliseFromCheckpoint({
+    campaignDir: join(c.dir, 'campaign'),
+    generation: 0,
+    parentVersion: null,
+    config: { engine: 'pacemaker', pacemaker: PacemakerTrainerConfig.parse({ ...SMALL, ...config }) },
+    data: c.data,
+    toolchain: sim,
+  });
+  assert.match(stopped.stoppedEarly.checkpoint, /interim_potential_1\.yaml$/);
+  const out = yaml.load(await readFile(stopped.potentialYaml, 'utf8')) as { metadata: Record<string, unknown>; sim_state: { iterations_done: number } };
+  assert.equal(out.metadata._fit_cycles, undefined, 'no _fit_cycles: a fine-tune from it fits');
+  assert.equal(out.sim_state.iterations_done, 6, 'the state after 4 + 2 iterations');
+  await c.trainer({ generation: 1, config: { max_epochs: 2 } }).runTraining(c.data, stopped.potentialYaml, { owner });
+});
+
+test('an extend fit killed in ladder step 1 finishes that step from its checkpoint, then grows the remaining steps', async () => {
+  const c = await makeCampaign(sim);
+  const parent = await c.trainer({ config: { max_epochs: 4 } }).runTraining(c.data, null, { owner });
+  const config = { max_epochs: 5, functions_per_element: 10, input: { fit: { ladder_step: 1 } } };
+  const controlTrainer = c.trainer({ generation: 2, config, parentVersion: parent.version });
+  const control = await controlTrainer.runTraining(c.data, parent.potentialYaml, { owner, fineTune: 'extend' });
+  const controlLog = await readFile(join(controlTrainer.generationDir, 'log.txt'), 'utf8');
+  const steps = (controlLog.match(/Save current ladder step potential/g) ?? []).length;
+  assert.equal(steps, 3, 'uninterrupted: 3 ladder steps');
+  assert.equal(control.metrics.train.iterations, 15);
+  const functions = (text: string) => countFunctions(yaml.load(text));
+
+  const iterLog = join(c.dir, 'iterations.log');
+  // Step 0 is iterations 1-5; the crash comes after iteration 2 of step 1.
+  const env = { PACEMAKER_SIM_CRASH_AT_ITER: '8', PACEMAKER_SIM_ITER_LOG: iterLog, PACEMAKER_SIM_FAULT_ONCE: join(c.dir, 'crashed') };
+  let last: TrainingProgress | null = null;
+  const trainer = c.trainer({ generation: 1, env, config, parentVersion: parent.version });
+  await assert.rejects(trainer.runTraining(c.data, parent.potentialYaml, { owner, fineTune: 'extend', onProgress: (p) => (last = p) }), /simulated crash at iteration 8/);
+  const checkpoint = (last as TrainingProgress | null)?.checkpoint as FitCheckpoint | undefined;
+  assert.equal(checkpoint?.position?.ladderStep, 1, 'the checkpoint is in ladder step 1');
+  assert.ok(checkpoint.iteration >= 6 && checkpoint.iteration <= 7, `checkpoint at iteration ${checkpoint.iteration}`);
+  assert.equal(functions(await readFile(checkpoint.path, 'utf8')), checkpoint.position.basisFunctions, "the copy has step 1's basis");
+
+  const artifact = await c.trainer({ generation: 1, env, config, parentVersion: parent.version }).runTraining(c.data, parent.potentialYaml, {
+    owner: { ...owner, attempt: 2 },
+    fineTune: 'extend',
+    resume: checkpoint,
+  });
+  const starts = (await runsOf(trainer.generationDir)).filter((r) => r.event === 'start');
+  assert.deepEqual(starts.map((r) => r.kind), ['fine-tune', 'finish-cycle', 'next-steps']);
+  const [, finish, grow] = starts as [unknown, Record<string, unknown>, Record<string, unknown>];
+  assert.deepEqual((finish.args as string[]).slice(-2), ['-p', 'resume_potential.yaml'], 'step 1 is finished with -p, without the ladder');
+  assert.equal(finish.maxiter, 5 - checkpoint.position.cycleIteration);
+  assert.ok(!(grow.args as string[]).includes('-p') && !(grow.args as string[]).includes('-ip'));
+  const input = yaml.load(await readFile(join(trainer.generationDir, 'input.yaml'), 'utf8')) as { fit: Record<string, unknown>; potential: Record<string, unknown> };
+  assert.equal(input.potential.initial_potential, 'resume_potential.yaml', 'the ladder continues from the finished step');
+  assert.deepEqual([input.fit.ladder_step, input.fit.maxiter], [1, 5]);
+
+  const iterations = await iterationLog(iterLog);
+  assert.ok(iterations.length >= 15 && iterations.length <= 16, `${iterations.length} iterations executed: ${iterations.join(',')}`);
+  // The simulator numbers on from the parent's 4 iterations.
+  assert.ok(iterations.at(-1)! >= 4 + 15 && iterations.at(-1)! <= 4 + 16, `final state after ${iterations.at(-1)} iterations`);
+  assert.equal(artifact.metrics.train.iterations, 15);
+  assert.equal(functions(await readFile(artifact.potentialYaml, 'utf8')), functions(await readFile(control.potentialYaml, 'utf8')), 'the full target basis');
+  const curve = parseCurve(await readFile(join(trainer.generationDir, 'learning_curve.tsv'), 'utf8'));
+  assert.deepEqual(curve.map((p) => p.iteration), Array.from({ length: 16 }, (_, i) => i));
+  sameEndAsUninterrupted(artifact.metrics.train.loss!, control.metrics.train.loss!, iterations.at(-1)! - 4 - 15);
 });
 
 test('an out-of-memory exit retries with half the batch size until it fits, and fails clearly at the floor', async () => {
@@ -316,9 +446,17 @@ test("a run that went on after its worker died is salvaged from pacemaker's own 
   await trainer.runTraining(c.data, null, { owner });
   const dir = trainer.generationDir;
   const older = { path: join(dir, CHECKPOINT_FILE), sha256: 'x'.repeat(64), iteration: 2, runKey: 'k', batchSize: 10 };
-  // log.txt of that run shows iterations 1..6: the interim file holds at least 5.
+  // log.txt of that run shows iterations 1..6 and the end of its fit cycle: the interim file is final and holds exactly 6.
+  const ended = await salvageCheckpoint(dir, { runKey: 'k', offset: 10, logStart: 0, batchSize: 10, current: older });
+  assert.equal(ended?.iteration, 16);
+  assert.deepEqual([ended.position?.stage, ended.position?.cycleIteration], ['cycle-done', 6]);
+  assert.equal(ended.sha256, await sha256File(join(dir, 'interim_potential_0.yaml')));
+  // Killed before its cycle ended (the log stops after iteration 6): the interim file holds at least 5.
+  const log = await readFile(join(dir, 'log.txt'), 'utf8');
+  await writeFile(join(dir, 'log.txt'), log.slice(0, log.indexOf('Fitting cycle finished')));
   const ref = await salvageCheckpoint(dir, { runKey: 'k', offset: 10, logStart: 0, batchSize: 10, current: older });
   assert.equal(ref?.iteration, 15);
+  assert.deepEqual([ref.position?.stage, ref.position?.cycleIteration], ['running', 5]);
   assert.equal(await sha256File(ref.path), ref.sha256);
   assert.equal(ref.sha256, await sha256File(join(dir, 'interim_potential_0.yaml')));
   // Nothing newer than the current checkpoint, or no log lines after logStart: keep the current one.
