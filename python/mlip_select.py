@@ -8,6 +8,8 @@ Commands
   prepare   a pool (results .json/.jsonl or a dataset .pckl.gzip/.pkl.gz) -> ``pool.pkl.gz``
             (gzip pickle, RangeIndex = position in the pool, the name pace_select accepts), and
             optionally a small unlabelled sample for ``pacemaker --dry-run`` (generation 0).
+  inspect   reads a pool as ``prepare`` does and reports ``{rows, elements, natomsTotal}``,
+            writing nothing: the cheap check a generation makes before it trains.
   project   B-projections of every pool atom, batch by batch, into ``.npy`` files opened as
             memory maps (so memory stays bounded by one batch); runs beside pace_select.
   finish    reads pace_select's output, fills up to n by the largest extrapolation grade gamma,
@@ -38,7 +40,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -120,6 +122,18 @@ def command_prepare(pool: str, out: str, sample: str | None, sample_size: int) -
         "elements": dataset_elements(frame),
         "natomsTotal": int(sum(len(a) for a in frame["ase_atoms"])),
         "sha256": digest,
+    }
+
+
+def command_inspect(pool: str) -> dict[str, Any]:
+    """What a pool holds, read the way the selection reads it (missing, unreadable or empty pools
+    are bad input); nothing is written."""
+    frame = read_pool(pool)
+    return {
+        "path": pool,
+        "rows": len(frame),
+        "elements": dataset_elements(frame),
+        "natomsTotal": int(sum(len(a) for a in frame["ase_atoms"])),
     }
 
 
@@ -461,12 +475,65 @@ class InProcessUnavailable(Exception):
     kept its code in the program): the caller runs the pace_select program instead."""
 
 
-def observed_maxvol_selection(module: Any, call: Callable[[], pd.DataFrame]) -> tuple[pd.DataFrame, dict[str, Any]]:
+class BatchGrades:
+    """The grades of every whole-pool pass pace_select's batch mode makes (its
+    compute_extrapolation_grade_by_batches), per structure and species, computed from each batch's
+    projections while pace_select holds them. Per species it keeps the pass whose largest grade is
+    smallest, first on ties: the rule by which pace_select picks the active set it returns. So in
+    batch mode too the fill needs no pass of its own over the pool."""
+
+    def __init__(self, n_pool: int) -> None:
+        self.n_pool = n_pool
+        self.inverses: dict[Any, np.ndarray] | None = None
+        self.current: dict[Any, np.ndarray] = {}
+        self.best: dict[Any, tuple[float, np.ndarray, np.ndarray]] = {}
+        self.passes = 0
+
+    def begin(self, inverses: Mapping[Any, np.ndarray]) -> None:
+        self.inverses = {k: np.asarray(v) for k, v in inverses.items()}
+        self.current = {}
+
+    def batch(self, projections: Mapping[Any, np.ndarray], owners: Mapping[Any, np.ndarray]) -> None:
+        if self.inverses is None:
+            return
+        for key, matrix in projections.items():
+            inverse = self.inverses.get(key)
+            if inverse is None or len(matrix) == 0:
+                continue
+            grades = np.abs(np.asarray(matrix) @ inverse).max(axis=1)
+            into = self.current.setdefault(key, np.zeros(self.n_pool))
+            np.maximum.at(into, np.asarray(owners[key]).astype(np.int64), grades)
+
+    def end(self) -> None:
+        assert self.inverses is not None
+        for key, per_structure in self.current.items():
+            top = float(per_structure.max())
+            if key not in self.best or top < self.best[key][0]:
+                self.best[key] = (top, per_structure, self.inverses[key])
+        self.inverses = None
+        self.current = {}
+        self.passes += 1
+
+    def structure_gamma(self) -> np.ndarray | None:
+        if not self.best:
+            return None
+        out = np.zeros(self.n_pool)
+        for _, per_structure, _ in self.best.values():
+            np.maximum(out, per_structure, out=out)
+        return out
+
+    def best_inverses(self) -> dict[Any, np.ndarray]:
+        """The inverted active set of the pass kept per species (the one pace_select returns)."""
+        return {key: inverse for key, (_, _, inverse) in self.best.items()}
+
+
+def observed_maxvol_selection(module: Any, call: Callable[[], pd.DataFrame],
+                              batch_grades: BatchGrades | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Runs `call` (pace_select's selection function in `module`) while watching the functions it
     calls by name: the pool's B-projections it computed (single-shot mode) and the active set it
     ended with. The choice is exactly pace_select's, because it is pace_select's code; what is
     observed lets the gamma fill reuse its work instead of projecting the pool again."""
-    seen: dict[str, Any] = {}
+    seen: dict[str, Any] = {"batch_grades": batch_grades}
     originals = {name: getattr(module, name) for name in
                  ("compute_B_projections", "compute_active_set", "compute_active_set_by_batches")}
 
@@ -492,11 +559,53 @@ def observed_maxvol_selection(module: Any, call: Callable[[], pd.DataFrame]) -> 
     setattr(module, "compute_B_projections", projections)
     setattr(module, "compute_active_set", active_set)
     setattr(module, "compute_active_set_by_batches", active_set_by_batches)
+    restore = watch_batch_grades(seen)
     try:
         return call(), seen
     finally:
         for name, fn in originals.items():
             setattr(module, name, fn)
+        restore()
+
+
+def watch_batch_grades(seen: dict[str, Any]) -> Callable[[], None]:
+    """In pyace.activelearning (where batch mode's functions look their helpers up): each grade
+    pass over the pool, and the projections of its batches, go to a BatchGrades in `seen`."""
+    try:
+        from pyace import activelearning
+    except ImportError:
+        return lambda: None
+    names = ("compute_extrapolation_grade_by_batches", "compute_B_projections")
+    if not all(hasattr(activelearning, name) for name in names):
+        return lambda: None
+    originals = {name: getattr(activelearning, name) for name in names}
+
+    def grade_pass(*args: Any, **kwargs: Any) -> Any:
+        grades: BatchGrades | None = seen.get("batch_grades")
+        inverses = kwargs.get("A_active_set_inv_dict", args[2] if len(args) > 2 else None)
+        if grades is not None and inverses is not None:
+            grades.begin(inverses)
+        try:
+            return originals["compute_extrapolation_grade_by_batches"](*args, **kwargs)
+        finally:
+            if grades is not None and grades.inverses is not None:
+                grades.end()
+
+    def projections(*args: Any, **kwargs: Any) -> Any:
+        result = originals["compute_B_projections"](*args, **kwargs)
+        grades: BatchGrades | None = seen.get("batch_grades")
+        if grades is not None and isinstance(result, tuple) and len(result) >= 2:
+            grades.batch(result[0], result[1])
+        return result
+
+    for name, fn in (("compute_extrapolation_grade_by_batches", grade_pass), ("compute_B_projections", projections)):
+        setattr(activelearning, name, fn)
+
+    def restore() -> None:
+        for name, fn in originals.items():
+            setattr(activelearning, name, fn)
+
+    return restore
 
 
 def inverses_from_active_set(active: dict[Any, np.ndarray], names: Sequence[str],
@@ -536,9 +645,10 @@ def pyace_in_process(frame: pd.DataFrame, potential: str, asi: str | None, n: in
     bconf = BBasisConfiguration(potential)
     names = list(ACEBBasisSet(bconf).elements_name)
     extra = compute_A_active_inverse(load_active_inverse_set(asi)) if asi is not None else None
+    seen_grades = BatchGrades(len(frame))
     try:
         picked, seen = observed_maxvol_selection(aceselect, lambda: aceselect.select_structures_maxvol(
-            frame, bconf, extra, "auto", 1.01, n, 300, 2, memory_limit, True))
+            frame, bconf, extra, "auto", 1.01, n, 300, 2, memory_limit, True), seen_grades)
     except ValueError as exc:
         if UNDER_DETERMINED not in str(exc):
             raise
@@ -552,6 +662,10 @@ def pyace_in_process(frame: pd.DataFrame, potential: str, asi: str | None, n: in
         proj = {names[k]: np.asarray(v) for k, v in proj_by_type.items()}
         own = {names[k]: np.asarray(v, dtype=np.int64) for k, v in owners_by_type.items()}
         grades = lambda inv: structure_gamma(proj, own, inv, len(frame))  # noqa: E731
+    elif seen.get("batched") and (batched_gamma := seen_grades.structure_gamma()) is not None:
+        # The grades of the active set pace_select returned (its best pass per species).
+        inverses.update({names[k]: v for k, v in seen_grades.best_inverses().items()})
+        grades = lambda _inv: batched_gamma  # noqa: E731
     return indices, inverses, grades, bool(seen.get("batched"))
 
 
@@ -568,13 +682,30 @@ def simulator_in_process(frame: pd.DataFrame, potential: str, asi: str | None, n
     elements = list(sim.potential_elements(doc))
     extra = sim.load_asi(asi, sim.potential_dims(doc, full=False)) if asi is not None else None
     seen: dict[str, Any] = {"active": {}}
-    originals = {name: getattr(sim, name) for name in ("atom_projections", "maxvol_rows", "active_set_by_batches")}
+    grades = BatchGrades(len(frame))
+    grade_batches: dict[str, Any] = {}
+    originals = {name: getattr(sim, name) for name in
+                 ("atom_projections", "maxvol_rows", "active_set_by_batches", "_gamma_by_batches")}
 
     def projections(*args: Any, **kwargs: Any) -> Any:
         result = originals["atom_projections"](*args, **kwargs)
         if not seen.get("batched"):
             seen["projections"] = result
+        elif grades.inverses is not None:
+            # The k-th projection of a grade pass is of its k-th batch: local rows -> pool positions.
+            indices = grade_batches["batches"][grade_batches["k"]]
+            grade_batches["k"] += 1
+            grades.batch(result[0], {e: np.asarray(indices)[o] for e, o in result[1].items()})
         return result
+
+    def grade_pass(atoms_list: Any, batches: Any, elements_: Any, dims: Any, cutoff: Any, inverses: Any,
+                   *rest: Any) -> Any:
+        grade_batches.update(batches=batches, k=0)
+        grades.begin(inverses)
+        try:
+            return originals["_gamma_by_batches"](atoms_list, batches, elements_, dims, cutoff, inverses, *rest)
+        finally:
+            grades.end()
 
     def maxvol(matrix: np.ndarray, species: str) -> np.ndarray:
         rows = originals["maxvol_rows"](matrix, species)
@@ -586,6 +717,7 @@ def simulator_in_process(frame: pd.DataFrame, potential: str, asi: str | None, n
         return originals["active_set_by_batches"](*args, **kwargs)
 
     sim.atom_projections, sim.maxvol_rows, sim.active_set_by_batches = projections, maxvol, by_batches
+    sim._gamma_by_batches = grade_pass
     try:
         picked = sim.select_structures(frame, doc, extra, n, "auto", memory_limit)
     except ValueError as exc:
@@ -600,11 +732,15 @@ def simulator_in_process(frame: pd.DataFrame, potential: str, asi: str | None, n
     for element, matrix in seen["active"].items():
         if len(matrix):
             inverses[element] = np.linalg.pinv(matrix)
-    grades = None
+    pool_grades = None
     if "projections" in seen and not seen.get("batched"):
         proj, own = seen["projections"]
-        grades = lambda inv: structure_gamma(proj, own, inv, len(frame))  # noqa: E731
-    return [int(i) for i in picked.index], inverses, grades, bool(seen.get("batched"))
+        pool_grades = lambda inv: structure_gamma(proj, own, inv, len(frame))  # noqa: E731
+    elif seen.get("batched") and (batched_gamma := grades.structure_gamma()) is not None:
+        # The active set the simulator returns is the best pass's, not necessarily its last MaxVol's.
+        inverses.update(grades.best_inverses())
+        pool_grades = lambda _inv: batched_gamma  # noqa: E731
+    return [int(i) for i in picked.index], inverses, pool_grades, bool(seen.get("batched"))
 
 
 def command_select(pool: str, potential: str, asi: str | None, n: int, out: str, backend: str, batch_size: int,
@@ -676,6 +812,9 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--sample", help="also write a dry-run sample here")
     prepare.add_argument("--sample-size", type=int, default=10)
 
+    inspect = commands.add_parser("inspect", help="a pool's structure count, elements and atom count (writes nothing)")
+    inspect.add_argument("--pool", required=True)
+
     project = commands.add_parser("project", help="B-projections of every pool atom into .npy memory maps")
     project.add_argument("--pool", required=True)
     project.add_argument("--potential", required=True)
@@ -716,6 +855,8 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         raise BadInput(f"--batch-size must be >= 1 (got {args.batch_size})")
     if args.command == "prepare":
         return command_prepare(args.pool, args.out, args.sample, args.sample_size)
+    if args.command == "inspect":
+        return command_inspect(args.pool)
     if args.command == "project":
         return command_project(args.pool, args.potential, args.backend, args.out_dir, args.batch_size)
     if args.command == "finish":

@@ -226,3 +226,38 @@ def test_select_without_pyaces_aceselect_exits_3_so_the_caller_runs_the_program(
     assert code == mlip_select.IN_PROCESS_UNAVAILABLE == 3
     assert "aceselect" in out["unavailable"]
     assert not (tmp_path / "s.pckl.gzip").exists()
+
+
+def test_select_in_batch_mode_takes_the_fills_grades_from_pace_selects_own_passes(capsys, tmp_path, pool_jsonl,
+                                                                                  sim_potential, monkeypatch):
+    """Under a memory limit that forces pace_select's batch mode, the fill's grades come from the
+    grade passes pace_select makes anyway: the pool is projected exactly as often as by
+    pace_select's selection alone, and the grades equal those against the active set it returns."""
+    monkeypatch.chdir(tmp_path)
+    pool = tmp_path / "pool.pkl.gz"
+    mlip_bridge.save_dataset(mlip_select.read_pool(str(pool_jsonl)), pool)
+    sim = mlip_select.simulator_module()
+    projected: list[int] = []
+    original = sim.atom_projections
+
+    def counting(atoms_list, *args, **kwargs):
+        projected.append(len(atoms_list))
+        return original(atoms_list, *args, **kwargs)
+
+    monkeypatch.setattr(sim, "atom_projections", counting)
+    code, out = run(capsys, "select", "--pool", str(pool), "--potential", str(sim_potential), "-n", "12",
+                    "--out", str(tmp_path / "selected.pckl.gzip"), "--backend", "simulator",
+                    "--memory-limit", "0.01MB")
+    assert code == 0, out
+    assert out["mode"] == "in-process" and out["batched"] is True
+    assert len(out["indices"]) == 12 and out["counts"]["gamma"] > 0
+    by_select = sum(projected)
+    projected.clear()
+    direct = sim.select_structures(pd.read_pickle(pool, compression="gzip"), sim.load_potential(str(sim_potential)),
+                                   None, 12, "auto", "0.01MB")
+    assert by_select == sum(projected) > 16, "no projection beyond pace_select's own passes"
+    assert out["indices"][: out["counts"]["pace_select"]] == [int(i) for i in direct.index]
+    # The recorded grades are against the active set the batch mode kept.
+    filled = out["gammaMax"][out["counts"]["pace_select"]:]
+    assert filled == sorted(filled, reverse=True)
+    assert out["poolGamma"]["max"] >= filled[0]

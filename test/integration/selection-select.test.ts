@@ -147,6 +147,14 @@ test('with a real pacemaker, the structures chosen equal those pace_select choos
   assert.equal(viaProgram.via, 'program');
   assertConsistent(viaProgram, 25);
   assert.deepEqual(viaProgram.indices.slice(0, viaProgram.counts.pace_select), big.indices.slice(0, big.counts.pace_select));
+  // Batch mode (projections above the memory limit): still pace_select's choice, and the fill
+  // takes its grades from pace_select's own passes.
+  const tight = await selectActiveSet({ pool: p, n: 25, potential: join(dir, 'w', 'potential.yaml'), workDir: join(dir, 'w25t'), toolchain, memoryLimit: '0.01MB' });
+  assertConsistent(tight, 25);
+  assert.match(await readFile(join(dir, 'w25t', 'mlip_select.log'), 'utf8'), /Batch mode/);
+  const tightDirect = await runPace({ toolchain }, 'pace_select', ['-p', join(dir, 'w', 'potential.yaml'), '-m', '25', '-mem', '0.01MB', '-o', 'tight.pkl.gz', join(dir, 'w', 'pool.pkl.gz')], direct);
+  assert.equal(tightDirect.exitCode, 0);
+  assert.deepEqual(tight.indices.slice(0, tight.counts.pace_select), (await readBack(toolchain.python, join(direct, 'tight.pkl.gz'))).index);
   console.log(`real pacemaker: pace_select returned ${big.paceSelectReturned} for -m 25; filled ${big.counts.gamma} by gamma (pool gamma max ${big.poolGamma?.max})`);
 });
 
