@@ -16,7 +16,7 @@ export type { UpdateDatasetInput } from './dataset.js';
 export type { TrainPotentialActivityInput } from './training.js';
 export type { CollectLabelledResultsInput } from './labelling.js';
 export type { FinaliseCheckpointInput } from './early-stop.js';
-export type { SelectActiveSetActivityInput, ComputeActiveSetActivityInput } from './selection.js';
+export type { SelectActiveSetActivityInput, ComputeActiveSetActivityInput, InspectPoolActivityInput } from './selection.js';
 
 export function createActivities(deps: ActivityDeps) {
   return {

@@ -1,6 +1,6 @@
 /**
- * Selection activities (issue 4): choose structures from a pool for labelling, and compute the
- * active set of a newly trained potential.
+ * Selection activities (issue 4): check a pool before training, choose structures from it for
+ * labelling, and compute the active set of a newly trained potential.
  */
 import { Context } from '@temporalio/activity';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { generationVersion } from '../src/domain/naming.js';
 import type { TrainingData } from '../src/dataset/store.js';
 import { attachActiveSet } from '../src/selection/active-set.js';
 import { selectActiveSet } from '../src/selection/select-active-set.js';
+import { inspectPool, type PoolInspection } from '../src/selection/inspect-pool.js';
 import { atBoundary } from './boundary.js';
 import { campaignDir, type ActivityDeps } from './deps.js';
 
@@ -22,6 +23,13 @@ export interface SelectActiveSetActivityInput {
   potential: string | null;
   /** Its `.asi`; absent: `<potential>.asi` when that exists. */
   activeSet?: string | null;
+}
+
+export interface InspectPoolActivityInput {
+  campaign: string;
+  generation: number;
+  config: TrainerConfig;
+  pool: SelectionPool;
 }
 
 export interface ComputeActiveSetActivityInput {
@@ -44,6 +52,26 @@ async function withHeartbeat<T>(deps: ActivityDeps, fn: (signal: AbortSignal) =>
 
 export function createSelectionActivities(deps: ActivityDeps) {
   return {
+    /**
+     * Before training: the pool file is there and readable, holds a structure, and has only the
+     * config's elements; anything else is a non-retryable BadInput naming `pool.path`. Writes
+     * nothing but its log (in the generation's selection folder).
+     */
+    async inspectPool(input: InspectPoolActivityInput): Promise<PoolInspection> {
+      return atBoundary(() =>
+        withHeartbeat(deps, (signal) =>
+          inspectPool({
+            pool: input.pool.path,
+            elements: input.config.pacemaker.elements,
+            logFile: join(campaignDir(deps, input.campaign), 'selections', generationVersion(input.generation), 'inspect-pool.log'),
+            toolchain: deps.toolchain,
+            ...(deps.env ? { env: deps.env } : {}),
+            signal,
+          }),
+        ),
+      );
+    },
+
     async selectActiveSet(input: SelectActiveSetActivityInput): Promise<ActiveSetSelection> {
       return atBoundary(() =>
         withHeartbeat(deps, (signal) =>

@@ -2,8 +2,9 @@
  * trainPotentialWorkflow: one training generation, durable across worker crashes and server
  * restarts. Deterministic code only; activities are imported as types.
  *
- * Steps: update dataset -> train or fine-tune -> compute the new potential's active set ->
- * (select from the pool with the new potential and its active set, when a pool is given).
+ * Steps: (check the pool, when one is given) -> update dataset -> train or fine-tune -> compute
+ * the new potential's active set -> (select from the pool with the new potential and its active
+ * set, when a pool is given).
  * Dataset and selection work goes to the data queue, pacemaker's fit to the training queue (see
  * src/domain/workflow-input.ts), so hosts serve what they can.
  *
@@ -144,6 +145,12 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
   });
 
   try {
+    // A pool that is missing, unreadable, empty or has elements the config lacks fails here, in
+    // seconds and before the dataset changes, not after hours of training when the selection
+    // reads it. Generations started before this check replay without it.
+    if (input.pool !== null && patched('pool-check-before-training')) {
+      await data.inspectPool({ campaign: input.campaign, generation: input.generation, config: input.config, pool: input.pool });
+    }
     setStage('updating-dataset');
     const dataset = await data.updateDataset({
       campaign: input.campaign,

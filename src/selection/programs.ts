@@ -76,7 +76,7 @@ export class InProcessUnavailableError extends Error {
 /** Runs python/mlip_select.py with the installation's Python; its last stdout line is JSON. */
 export async function runSelectScript<T extends object>(
   ctx: StepContext,
-  command: 'prepare' | 'project' | 'finish' | 'run' | 'replicate' | 'select',
+  command: 'prepare' | 'inspect' | 'project' | 'finish' | 'run' | 'replicate' | 'select',
   args: string[],
   logFile: string,
   signal: AbortSignal | undefined = ctx.signal,

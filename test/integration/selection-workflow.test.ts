@@ -1,10 +1,11 @@
 // The selection stage inside trainPotentialWorkflow on a real Temporal dev server: the active set
 // (.asi) beside the .yace in the artifact, the under-determined case, the pool's selection in
 // the result (made after training, with the new potential and its .asi), a pool without any
-// labelled data (selection only, nothing trained), and bad input failing as non-retryable BadInput.
+// labelled data (selection only, nothing trained), and bad input failing as non-retryable BadInput
+// (a bad pool before anything is trained or written).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { execa } from 'execa';
@@ -105,7 +106,7 @@ test('after training, the .asi appears beside the .yace in the artifact, and the
   assert.equal(await sha256File(join(dirname(a.selection.selected.path), 'potential.asi')), a.activeSet?.sha256, 'pace_select ran with a copy of the new .asi');
   assert.deepEqual(await stagesAndActivities(workflowId), {
     stages: ['updating-dataset', 'training', 'active-set', 'selecting', 'done'],
-    activities: ['updateDataset', 'trainPotential', 'computeActiveSet', 'selectActiveSet'],
+    activities: ['inspectPool', 'updateDataset', 'trainPotential', 'computeActiveSet', 'selectActiveSet'],
   });
   assert.equal(a.selection.simulated, true);
   assert.equal(await sha256File(a.selection.selected.path), a.selection.selected.sha256);
@@ -168,7 +169,7 @@ test('a pool and no labelled data: generation 0 only selects with the unfitted s
     assert.equal(await exists(campaignPath(workspaceRoot, 'sel-only', 'potentials', 'generation_000', 'output_potential.yace')), false, 'nothing trained');
     assert.deepEqual(await stagesAndActivities(handle.workflowId), {
       stages: ['updating-dataset', 'selecting', 'done'],
-      activities: ['updateDataset', 'selectActiveSet'],
+      activities: ['inspectPool', 'updateDataset', 'selectActiveSet'],
     });
     // The CLI says so too.
     const status = await execa('node', [join(PROJECT_ROOT, 'bin', 'mlip-trainer.js'), 'status', '--workflow-id', handle.workflowId], {
@@ -199,21 +200,95 @@ test('no pool and no labelled data still fails as non-retryable BadInput (simula
   }
 });
 
-test('a pool with an element the potential lacks fails the generation as non-retryable BadInput (simulator)', async () => {
+/** sha256 of every file under a folder, by relative path. */
+async function hashes(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of (await readdir(dir, { recursive: true })).sort()) {
+    if ((await stat(join(dir, name))).isFile()) out[name] = await sha256File(join(dir, name));
+  }
+  return out;
+}
+
+/** The failure a bad pool ends a generation with: the activity's non-retryable BadInput, its message starting with `expected`. */
+function assertBadPool(expected: string) {
+  return (err: unknown) => {
+    assert.ok(err instanceof WorkflowFailedError);
+    type Failure = { type?: string; nonRetryable?: boolean; message?: string; cause?: Failure };
+    const cause = err.cause as Failure;
+    const failure = cause.cause ?? cause;
+    assert.equal(failure.type, 'BadInput');
+    assert.equal(failure.nonRetryable, true);
+    assert.ok((failure.message ?? '').startsWith(expected), `${failure.message} starts with ${expected}`);
+    return true;
+  };
+}
+
+test('a pool with an element the config lacks fails as non-retryable BadInput before anything is trained, and the dataset stays byte-identical (simulator)', async () => {
   const toolchain = simulatorToolchain();
-  await assert.rejects(
-    runGeneration({ campaign: 'sel-badpool', toolchain, structures: 4, functions: 5, pool: { count: 3, n: 2, elements: ['Cu', 'Al'] } }),
-    (err: unknown) => {
-      assert.ok(err instanceof WorkflowFailedError);
-      type Failure = { type?: string; nonRetryable?: boolean; message?: string; cause?: Failure };
-      const cause = err.cause as Failure;
-      const failure = cause.cause ?? cause;
-      assert.equal(failure.type, 'BadInput');
-      assert.equal(failure.nonRetryable, true);
-      assert.match(failure.message ?? '', /element\(s\) Al that the potential lacks/);
-      return true;
-    },
-  );
+  const campaign = 'sel-badpool';
+  const taskQueue = `q-${campaign}`;
+  const workspaceRoot = join(stack.dir, 'workspace');
+  const w = await stack.startWorker({ taskQueue, workspaceRoot, toolchain });
+  try {
+    // Generation 0 leaves a dataset behind; generation 1 brings new results and a pool with Al.
+    const first = join(stack.dir, `${campaign}-0.jsonl`);
+    await labelEmt({ out: first, count: 4, elements: ['Cu', 'Ni'], seed: 3, python: toolchain.python });
+    const g0 = await startTraining(stack.client, { campaign, generation: 0, config: config(5), results: [first] }, taskQueue);
+    await g0.result();
+    const dataDir = campaignPath(workspaceRoot, campaign, 'data');
+    const before = await hashes(dataDir);
+    assert.ok(Object.keys(before).includes('accumulated.pckl.gzip'), `the dataset is there (${Object.keys(before).join(', ')})`);
+
+    const second = join(stack.dir, `${campaign}-1.jsonl`);
+    await labelEmt({ out: second, count: 4, elements: ['Cu', 'Ni'], seed: 4, python: toolchain.python });
+    const pool = join(stack.dir, `${campaign}-pool.jsonl`);
+    await labelEmt({ out: pool, count: 6, elements: ['Cu', 'Al'], seed: 5, python: toolchain.python });
+    const g1 = await startTraining(
+      stack.client,
+      { campaign, generation: 1, config: config(5), results: [second], pool: { path: pool, n: 2, memoryLimit: '2GB' } },
+      taskQueue,
+    );
+    await assert.rejects(
+      g1.result(),
+      assertBadPool(`pool.path: ${pool} has element(s) Al that the config lacks (its elements: Cu, Ni)`),
+    );
+    const { stages, activities } = await stagesAndActivities(g1.workflowId);
+    assert.deepEqual(activities, ['inspectPool'], 'the pool was checked first: no dataset update, no training activity scheduled');
+    assert.ok(!activities.includes('trainPotential'));
+    assert.deepEqual(stages, ['failed']);
+    assert.deepEqual(await hashes(dataDir), before, 'the dataset files are byte-identical');
+    assert.equal(await exists(campaignPath(workspaceRoot, campaign, 'potentials', 'generation_001')), false, 'no generation folder');
+  } finally {
+    await w.stop();
+  }
+});
+
+test('a missing, empty or unreadable pool fails as non-retryable BadInput naming pool.path before anything is trained (simulator)', async () => {
+  const toolchain = simulatorToolchain();
+  const campaign = 'sel-nopool';
+  const taskQueue = `q-${campaign}`;
+  const w = await stack.startWorker({ taskQueue, workspaceRoot: join(stack.dir, 'workspace'), toolchain });
+  try {
+    const results = join(stack.dir, `${campaign}.jsonl`);
+    await labelEmt({ out: results, count: 3, elements: ['Cu', 'Ni'], seed: 3, python: toolchain.python });
+    const empty = join(stack.dir, `${campaign}-empty.jsonl`);
+    await writeFile(empty, '');
+    const broken = join(stack.dir, `${campaign}-broken.pckl.gzip`);
+    await writeFile(broken, 'not a pickle');
+    const missing = join(stack.dir, `${campaign}-missing.jsonl`);
+    const cases = [
+      [missing, `pool.path: file not found (got "${missing}")`],
+      [empty, `pool.path: ${empty} holds no structures`],
+      [broken, `pool.path: ${broken} is not a gzip-pickled pandas DataFrame`],
+    ] as const;
+    for (const [generation, [path, expected]] of cases.entries()) {
+      const handle = await startTraining(stack.client, { campaign, generation, config: config(5), results: [results], pool: { path, n: 2 } }, taskQueue);
+      await assert.rejects(handle.result(), assertBadPool(expected));
+      assert.deepEqual((await stagesAndActivities(handle.workflowId)).activities, ['inspectPool'], path);
+    }
+  } finally {
+    await w.stop();
+  }
 });
 
 test('with a real pacemaker: the .asi from pace_activeset appears in the artifact and the pool selection runs with pyace', async (t) => {

@@ -161,6 +161,8 @@ test('with a pool and nothing labelled yet, the first generation only selects an
     assert.ok(starts.every((r) => r.args !== undefined && !r.args.includes('-p')), 'pacemaker ran without -p');
     assert.equal(g1.selection?.potential, g1.potentialYaml, 'generation 1 selects with its own potential');
     assert.equal(second?.selected, g1.selection?.selected.path);
+    // A trained generation with a pool, in today's order (pool check first, selection last).
+    await recordHistory('train-pool-generation_001', undefined, 'train-potential-with-pool');
   } finally {
     await w.stop();
   }

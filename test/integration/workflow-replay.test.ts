@@ -19,7 +19,7 @@ before(async () => {
   bundle = await bundleWorkflows();
 });
 
-test('recorded histories of a generation, a fine-tune and a loop replay against the current workflow code', async () => {
+test('every recorded history (loop, generation 0, fine-tune, generation with a pool, and the pool generations recorded with older code) replays against the current workflow code', async () => {
   const files = (await readdir(DIR)).filter((f) => f.endsWith('.pb')).sort();
   assert.deepEqual(files, [
     'active-learning-loop-first-run.pb',
@@ -27,6 +27,9 @@ test('recorded histories of a generation, a fine-tune and a loop replay against 
     'train-potential-generation-0.pb',
     'train-potential-pool-no-labelled-data.pb',
     'train-potential-pool-selection-before-training.pb',
+    'train-potential-pool-unchecked-selection-only.pb',
+    'train-potential-pool-unchecked-trained.pb',
+    'train-potential-with-pool.pb',
   ]);
   for (const f of files) {
     const history = temporal.api.history.v1.History.decode(await readFile(join(DIR, f)));
@@ -43,8 +46,18 @@ test('the replay test notices a non-deterministic change (a history edited to ex
   await assert.rejects(Worker.runReplayHistory({ workflowBundle: bundle }, history, 'tampered'), /[Nn]ondetermin|somethingElse/);
 });
 
-// The two train-potential-pool-*.pb were recorded once, with the workflow code of commit f9f2fcd
-// (selection before training; a pool without labelled data failed), and are never re-recorded.
+/** The activity types a history scheduled, in order. */
+function scheduledActivities(history: proto.temporal.api.history.v1.IHistory): string[] {
+  return (history.events ?? []).flatMap((e) => {
+    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    return name ? [name] : [];
+  });
+}
+
+// The train-potential-pool-*.pb were recorded once with older workflow code and are never
+// re-recorded: selection-before-training and no-labelled-data with commit f9f2fcd (selection
+// before training; a pool without labelled data failed), the two unchecked-* with commit c1234fe
+// (before the pool check).
 test('a generation recorded when selection ran before training still replays (patched select-after-training)', async () => {
   const history = temporal.api.history.v1.History.decode(await readFile(join(DIR, 'train-potential-pool-selection-before-training.pb')));
   const scheduled = (history.events ?? []).flatMap((e) => {
@@ -65,4 +78,18 @@ test('a generation recorded when a pool without labelled data failed as BadInput
   assert.deepEqual(scheduled, ['updateDataset'], 'the fixture failed right after the dataset step');
   assert.match(events.at(-1)?.workflowExecutionFailedEventAttributes?.failure?.message ?? '', /has no labelled structures/);
   await Worker.runReplayHistory({ workflowBundle: bundle }, history, 'pool-no-labelled-data');
+});
+
+test('generations recorded before the pool check (a trained one and a selection-only one) still replay (patched pool-check-before-training)', async () => {
+  for (const [file, expected] of [
+    ['train-potential-pool-unchecked-trained.pb', ['updateDataset', 'trainPotential', 'computeActiveSet', 'selectActiveSet']],
+    ['train-potential-pool-unchecked-selection-only.pb', ['updateDataset', 'selectActiveSet']],
+  ] as const) {
+    const history = temporal.api.history.v1.History.decode(await readFile(join(DIR, file)));
+    assert.deepEqual(scheduledActivities(history), expected, `${file} holds the order without the check`);
+    await Worker.runReplayHistory({ workflowBundle: bundle }, history, file);
+  }
+  // And the one recorded with the current code checks the pool first.
+  const current = temporal.api.history.v1.History.decode(await readFile(join(DIR, 'train-potential-with-pool.pb')));
+  assert.deepEqual(scheduledActivities(current), ['inspectPool', 'updateDataset', 'trainPotential', 'computeActiveSet', 'selectActiveSet']);
 });
