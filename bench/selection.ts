@@ -8,7 +8,9 @@
  * Environment: MLIP_BENCH_SELECT_POOL (2000), MLIP_BENCH_SELECT_BIG_POOL (20000; 0 skips it),
  * MLIP_BENCH_SELECT_N (50), MLIP_BENCH_SELECT_ATOMS (32), MLIP_BENCH_SELECT_MEMORY (8GB),
  * MLIP_BENCH_SELECT_FUNCTIONS (functions per element of the potential, 10),
- * MLIP_BENCH_SELECT_TOOLCHAINS (`real,simulator`), MLIP_BENCH_SELECT_REPEATS (1).
+ * MLIP_BENCH_SELECT_TOOLCHAINS (`real,simulator`), MLIP_BENCH_SELECT_REPEATS (1; runs alternate
+ * which side goes first), MLIP_BENCH_SELECT_BATCH_MEMORY (64MB: a third case, the big pool under
+ * a limit that puts pace_select in batch mode; empty skips it).
  */
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -96,6 +98,7 @@ export async function selectionGoals(): Promise<void> {
   const functions = env('MLIP_BENCH_SELECT_FUNCTIONS', 10);
   const repeats = env('MLIP_BENCH_SELECT_REPEATS', 1);
   const memoryLimit = process.env.MLIP_BENCH_SELECT_MEMORY ?? '8GB';
+  const batchMemory = process.env.MLIP_BENCH_SELECT_BATCH_MEMORY ?? '64MB';
   const wanted = (process.env.MLIP_BENCH_SELECT_TOOLCHAINS ?? 'real,simulator').split(',');
   const toolchains: { label: string; toolchain: Toolchain }[] = [];
   if (wanted.includes('real')) {
@@ -107,6 +110,7 @@ export async function selectionGoals(): Promise<void> {
 
   const config = PacemakerTrainerConfig.parse({ elements: ['Cu', 'Ni'], cutoff: 5.0, order: 3, functions_per_element: functions, evaluator: 'pyace' });
   const rows: (string | number)[][] = [];
+  const medians: (string | number)[][] = [];
   for (const { label, toolchain } of toolchains) {
     const dir = await mkdtemp(join(tmpdir(), 'mlip-bench-select-'));
     // The unfitted generation-0 potential of the config, made once, used by both sides.
@@ -116,27 +120,53 @@ export async function selectionGoals(): Promise<void> {
     const t0 = performance.now();
     const smallPool = await makePool(dir, toolchain, poolSize, atoms);
     console.log(`selection bench: ${label}: pool of ${poolSize} x ${atoms} atoms labelled by EMT and converted in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    for (const size of [poolSize, bigPool].filter((s) => s > 0)) {
-      let pool = smallPool;
-      if (size !== poolSize) {
-        // EMT-labelling 20,000 structures takes longer than selecting from them: the big pool
-        // repeats the labelled one with rattled positions (selection reads structures, not labels).
-        pool = join(dir, `pool-${size}.pkl.gz`);
-        const copies = Math.ceil(size / poolSize);
-        await runSelectScript({ toolchain }, 'replicate', ['--pool', smallPool, '--copies', String(copies), '--out', pool], join(dir, 'prepare.log'));
-        console.log(`selection bench: ${label}: pool of ${copies * poolSize} = ${copies} rattled copies of the ${poolSize} EMT-labelled structures`);
-      }
+    const pools = new Map<number, string>([[poolSize, smallPool]]);
+    const poolOf = async (size: number): Promise<string> => {
+      const known = pools.get(size);
+      if (known) return known;
+      // EMT-labelling 20,000 structures takes longer than selecting from them: the big pool
+      // repeats the labelled one with rattled positions (selection reads structures, not labels).
+      const pool = join(dir, `pool-${size}.pkl.gz`);
+      const copies = Math.ceil(size / poolSize);
+      await runSelectScript({ toolchain }, 'replicate', ['--pool', smallPool, '--copies', String(copies), '--out', pool], join(dir, 'prepare.log'));
+      console.log(`selection bench: ${label}: pool of ${copies * poolSize} = ${copies} rattled copies of the ${poolSize} EMT-labelled structures`);
+      pools.set(size, pool);
+      return pool;
+    };
+    const cases = [
+      { size: poolSize, mem: memoryLimit },
+      { size: bigPool, mem: memoryLimit },
+      // A limit below twice the pool's projections: pace_select works in batches.
+      { size: bigPool, mem: batchMemory },
+    ].filter((c) => c.size > 0 && c.mem !== '');
+    for (const { size, mem } of cases) {
+      const pool = await poolOf(size);
+      const ratios: number[] = [];
       for (let k = 0; k < repeats; k++) {
-        const direct = await timed(async (track) => {
-          const res = await runPace({ toolchain, onSpawn: track }, 'pace_select', ['-p', potential, '-m', String(n), '-mem', memoryLimit, '-o', 'direct.pkl.gz', pool], join(dir, `direct-${size}-${k}`));
-          if (res.exitCode !== 0) throw new Error(`pace_select failed: ${res.tail.join('\n')}`);
-        });
+        const runDirect = () =>
+          timed(async (track) => {
+            const res = await runPace({ toolchain, onSpawn: track }, 'pace_select', ['-p', potential, '-m', String(n), '-mem', mem, '-o', 'direct.pkl.gz', pool], join(dir, `direct-${size}-${mem}-${k}`));
+            if (res.exitCode !== 0) throw new Error(`pace_select failed: ${res.tail.join('\n')}`);
+          });
         let counts = '';
-        const ours = await timed(async (track) => {
-          const r = await selectActiveSet({ pool, n, potential, workDir: join(dir, `select-${size}-${k}`), toolchain, memoryLimit, onSpawn: track });
-          counts = `${r.counts.pace_select} + ${r.counts.gamma} (pace_select gave ${r.paceSelectReturned}; ${r.via ?? 'program'})`;
-          if (r.indices.length !== Math.min(n, size)) throw new Error(`selectActiveSet returned ${r.indices.length}, not ${n}`);
-        });
+        const runOurs = () =>
+          timed(async (track) => {
+            const r = await selectActiveSet({ pool, n, potential, workDir: join(dir, `select-${size}-${mem}-${k}`), toolchain, memoryLimit: mem, onSpawn: track });
+            counts = `${r.counts.pace_select} + ${r.counts.gamma} (pace_select gave ${r.paceSelectReturned}; ${r.via ?? 'program'})`;
+            if (r.indices.length !== Math.min(n, size)) throw new Error(`selectActiveSet returned ${r.indices.length}, not ${n}`);
+          });
+        // Alternate which side runs first, so a drift in the machine's load favours neither.
+        let direct: Measured;
+        let ours: Measured;
+        if (k % 2 === 0) {
+          direct = await runDirect();
+          ours = await runOurs();
+        } else {
+          ours = await runOurs();
+          direct = await runDirect();
+        }
+        ratios.push(ours.seconds / direct.seconds);
+        const batchLog = await readFile(join(dir, `direct-${size}-${mem}-${k}`, 'pace_select.out'), 'utf8').catch(() => '');
         rows.push([
           label,
           String(size === poolSize ? size : Math.ceil(size / poolSize) * poolSize),
@@ -147,11 +177,13 @@ export async function selectionGoals(): Promise<void> {
           direct.peakMb.toFixed(0),
           ours.peakMb.toFixed(0),
           (ours.peakMb / direct.peakMb).toFixed(2) + 'x',
-          `${memoryLimit} (${ours.peakMb < parseMemoryMb(memoryLimit) ? 'under' : 'OVER'})`,
+          `${mem} (${ours.peakMb < parseMemoryMb(mem) ? 'under' : 'OVER'}; ${/Batch mode/.test(batchLog) ? 'batches' : 'one shot'})`,
           counts,
         ]);
-        console.log(`selection bench: ${label}: pool ${size}: pace_select ${direct.seconds.toFixed(1)} s, selectActiveSet ${ours.seconds.toFixed(1)} s`);
+        console.log(`selection bench: ${label}: pool ${size}, -mem ${mem}: pace_select ${direct.seconds.toFixed(1)} s, selectActiveSet ${ours.seconds.toFixed(1)} s`);
       }
+      const sorted = [...ratios].sort((a, b) => a - b);
+      medians.push([label, String(size), mem, String(ratios.length), (sorted[Math.floor((sorted.length - 1) / 2)]! + sorted[Math.ceil((sorted.length - 1) / 2)]!) / 2]);
     }
   }
   console.log(`\nSelect active set (issue 4): ${atoms}-atom EMT Cu/Ni structures, unfitted ${functions}-function/element potential (order 3), no .asi; target: selectActiveSet within 1.1x of pace_select; peak memory under the limit`);
@@ -161,5 +193,7 @@ export async function selectionGoals(): Promise<void> {
       rows,
     ),
   );
-  console.log('Peak memory: resident set sampled every 100 ms, summed over the processes running at once (on the `program` path selectActiveSet runs pace_select and the pool projections side by side; `in-process` is one process). One run each, on a shared 2-core machine: noisy.');
+  console.log('Peak memory: resident set sampled every 100 ms, summed over the processes running at once (on the `program` path selectActiveSet runs pace_select and the pool projections side by side; `in-process` is one process). On a shared 2-core machine: noisy.');
+  console.log('\nMedian time ratio per case (target <= 1.1x)\n');
+  console.log(table(['toolchain', 'pool', 'memory limit', 'runs', 'median selectActiveSet / pace_select'], medians));
 }
