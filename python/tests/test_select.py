@@ -187,33 +187,51 @@ print(json.dumps({{"ours": ours.tolist(), "theirs": theirs}}))
     assert np.allclose(data["ours"], data["theirs"], rtol=1e-6, atol=1e-9)
 
 
-def test_select_in_process_runs_pace_selects_selection_and_fills_from_its_projections(capsys, tmp_path, pool_jsonl,
-                                                                                      sim_potential, monkeypatch):
-    """`select` (simulator backend): pace_select's choice is the program's, the fill does not
-    project the pool a second time, and every chosen structure is recorded."""
+@pytest.fixture
+def counted_select(capsys, tmp_path, pool_jsonl, sim_potential, monkeypatch):
+    """Runs `select` (simulator backend) on the pool as a pickle, counting the structures the
+    simulator projects (a list, one entry a call); also returns a direct selection by the
+    simulator's pace_select code at the same memory limit, counted the same way."""
     monkeypatch.chdir(tmp_path)
     pool = tmp_path / "pool.pkl.gz"
     mlip_bridge.save_dataset(mlip_select.read_pool(str(pool_jsonl)), pool)
     sim = mlip_select.simulator_module()
-    calls: list[int] = []
+    projected: list[int] = []
     original = sim.atom_projections
 
     def counting(atoms_list, *args, **kwargs):
-        calls.append(len(atoms_list))
+        projected.append(len(atoms_list))
         return original(atoms_list, *args, **kwargs)
 
     monkeypatch.setattr(sim, "atom_projections", counting)
-    code, out = run(capsys, "select", "--pool", str(pool), "--potential", str(sim_potential), "-n", "12",
-                    "--out", str(tmp_path / "selected.pckl.gzip"), "--backend", "simulator", "--memory-limit", "8GB")
+
+    def select(n: int, memory_limit: str) -> tuple[int, dict[str, Any], list[int]]:
+        projected.clear()
+        code, out = run(capsys, "select", "--pool", str(pool), "--potential", str(sim_potential), "-n", str(n),
+                        "--out", str(tmp_path / "selected.pckl.gzip"), "--backend", "simulator",
+                        "--memory-limit", memory_limit)
+        return code, out, list(projected)
+
+    def direct(n: int, memory_limit: str) -> tuple[list[int], list[int]]:
+        projected.clear()
+        picked = sim.select_structures(pd.read_pickle(pool, compression="gzip"),
+                                       sim.load_potential(str(sim_potential)), None, n, "auto", memory_limit)
+        return [int(i) for i in picked.index], list(projected)
+
+    return select, direct
+
+
+def test_select_in_process_runs_pace_selects_selection_and_fills_from_its_projections(counted_select, tmp_path):
+    """`select` (simulator backend): pace_select's choice is the program's, the fill does not
+    project the pool a second time, and every chosen structure is recorded."""
+    select, direct = counted_select
+    code, out, projected = select(12, "8GB")
     assert code == 0, out
     assert out["mode"] == "in-process" and out["batched"] is False
     assert len(out["indices"]) == 12 and len(set(out["indices"])) == 12
     assert 0 < out["counts"]["pace_select"] < 12 and out["counts"]["gamma"] == 12 - out["counts"]["pace_select"]
-    assert calls == [16], "the pool was projected once, by pace_select's selection"
-    monkeypatch.setattr(sim, "atom_projections", original)
-    direct = sim.select_structures(pd.read_pickle(pool, compression="gzip"), sim.load_potential(str(sim_potential)),
-                                   None, 12, "auto", "8GB")
-    assert out["indices"][: out["counts"]["pace_select"]] == [int(i) for i in direct.index]
+    assert projected == [16], "the pool was projected once, by pace_select's selection"
+    assert out["indices"][: out["counts"]["pace_select"]] == direct(12, "8GB")[0]
     saved = pd.read_pickle(tmp_path / "selected.pckl.gzip", compression="gzip")
     assert list(saved.index) == out["indices"]
 
@@ -228,35 +246,18 @@ def test_select_without_pyaces_aceselect_exits_3_so_the_caller_runs_the_program(
     assert not (tmp_path / "s.pckl.gzip").exists()
 
 
-def test_select_in_batch_mode_takes_the_fills_grades_from_pace_selects_own_passes(capsys, tmp_path, pool_jsonl,
-                                                                                  sim_potential, monkeypatch):
+def test_select_in_batch_mode_takes_the_fills_grades_from_pace_selects_own_passes(counted_select):
     """Under a memory limit that forces pace_select's batch mode, the fill's grades come from the
     grade passes pace_select makes anyway: the pool is projected exactly as often as by
     pace_select's selection alone, and the grades equal those against the active set it returns."""
-    monkeypatch.chdir(tmp_path)
-    pool = tmp_path / "pool.pkl.gz"
-    mlip_bridge.save_dataset(mlip_select.read_pool(str(pool_jsonl)), pool)
-    sim = mlip_select.simulator_module()
-    projected: list[int] = []
-    original = sim.atom_projections
-
-    def counting(atoms_list, *args, **kwargs):
-        projected.append(len(atoms_list))
-        return original(atoms_list, *args, **kwargs)
-
-    monkeypatch.setattr(sim, "atom_projections", counting)
-    code, out = run(capsys, "select", "--pool", str(pool), "--potential", str(sim_potential), "-n", "12",
-                    "--out", str(tmp_path / "selected.pckl.gzip"), "--backend", "simulator",
-                    "--memory-limit", "0.01MB")
+    select, direct = counted_select
+    code, out, projected = select(12, "0.01MB")
     assert code == 0, out
     assert out["mode"] == "in-process" and out["batched"] is True
     assert len(out["indices"]) == 12 and out["counts"]["gamma"] > 0
-    by_select = sum(projected)
-    projected.clear()
-    direct = sim.select_structures(pd.read_pickle(pool, compression="gzip"), sim.load_potential(str(sim_potential)),
-                                   None, 12, "auto", "0.01MB")
-    assert by_select == sum(projected) > 16, "no projection beyond pace_select's own passes"
-    assert out["indices"][: out["counts"]["pace_select"]] == [int(i) for i in direct.index]
+    chosen, projected_direct = direct(12, "0.01MB")
+    assert sum(projected) == sum(projected_direct) > 16, "no projection beyond pace_select's own passes"
+    assert out["indices"][: out["counts"]["pace_select"]] == chosen
     # The recorded grades are against the active set the batch mode kept.
     filled = out["gammaMax"][out["counts"]["pace_select"]:]
     assert filled == sorted(filled, reverse=True)
