@@ -44,12 +44,15 @@ try {
     console.error(`mlip-trainer: ${err.message}`);
     process.exit(2);
   }
-  const failure = err as { cause?: { message?: string; type?: string }; message?: string };
-  if (failure.cause?.type) {
-    console.error(
-      `mlip-trainer: ${failure.message ?? 'failed'}: [${failure.cause.type}] ${failure.cause.message ?? ''}`,
-    );
-    process.exit(failure.cause.type === 'BadInput' ? 2 : 1);
+  type Cause = { message?: string; type?: string; cause?: Cause };
+  const failure = err as { cause?: Cause; message?: string };
+  // A failed workflow's reason: the first failure with a type (an activity's, e.g. the pool
+  // check's BadInput, sits inside an ActivityFailure).
+  let cause = failure.cause;
+  while (cause && !cause.type && cause.cause) cause = cause.cause;
+  if (cause?.type) {
+    console.error(`mlip-trainer: ${failure.message ?? 'failed'}: [${cause.type}] ${cause.message ?? ''}`);
+    process.exit(cause.type === 'BadInput' ? 2 : 1);
   }
   console.error(err);
   process.exit(1);

@@ -1,6 +1,6 @@
 // The terminal side of a running generation, through the real `mlip-trainer` binary against a
-// real dev server: train --wait, status, list, stop, cancel, --json; and the worker routing a
-// cluster relies on (per-capability queues, host pinning).
+// real dev server: train --wait, status, list, stop, cancel, --json, train --pool; and the worker
+// routing a cluster relies on (per-capability queues, host pinning).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { readProgress, startTraining } from '../../src/client/train.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { freePort, startDevServer } from '../../src/temporal/dev-server.js';
 import { PotentialArtifact } from '../../src/domain/schemas.js';
+import { isSelectionOnly, type GenerationResult } from '../../src/domain/generation-result.js';
 import { until } from '../helpers/wait.js';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'mlip-trainer.js');
@@ -114,6 +115,53 @@ test('stop and cancel from the CLI; bad arguments exit 2 naming the flag and val
     const badStatus = await cli('list', '--status', 'Done');
     assert.equal(badStatus.exitCode, 2);
     assert.match(badStatus.stderr, /--status must be one of Running, .* got "Done"/);
+  } finally {
+    await w.stop();
+  }
+});
+
+test('train --pool FILE -n N: generation 0 without results only selects, the next trains and selects; --wait prints the selection summary; a pool with a foreign element exits 2 before training', async () => {
+  const taskQueue = 'q-cli-pool';
+  const w = await stack.startWorker({ taskQueue, workspaceRoot: join(stack.dir, 'ws-pool'), toolchain: simulatorToolchain() });
+  try {
+    const pool = join(stack.dir, 'cli-pool.jsonl');
+    await labelEmt({ out: pool, count: 12, seed: 21 });
+    const base = ['train', '--config', configFile, '--campaign', 'clipool', '--task-queue', taskQueue, '--wait'];
+
+    // Nothing labelled yet: generation 0 only selects, with the unfitted shape of the config.
+    const only = await cli(...base, '--generation', '0', '--pool', pool, '-n', '3', '--pool-memory-limit', '2GB');
+    assert.equal(only.exitCode, 0, only.stderr);
+    const r0 = JSON.parse(only.stdout) as GenerationResult;
+    assert.ok(isSelectionOnly(r0), `a selection-only result on stdout (got kind ${String(r0.kind)})`);
+    assert.equal(r0.selection.pool, pool);
+    assert.equal(r0.selection.indices.length, 3);
+    assert.equal(r0.selection.memoryLimit, '2GB');
+    assert.match(only.stderr, /generation_000: campaign clipool has no labelled structures yet: only the selection ran \(3 structures to label\); no potential was trained/);
+    assert.match(only.stderr, /selected 3 of 12 structures \(n = 3\)/);
+    const counts = /by pace_select \(D-optimality\): (\d+) [^\n]*\n\s+by largest extrapolation grade: (\d+) /.exec(only.stderr);
+    assert.deepEqual([Number(counts?.[1]), Number(counts?.[2])], [r0.selection.counts.pace_select, r0.selection.counts.gamma]);
+    assert.ok(only.stderr.includes(`selected   ${r0.selection.selected.path}\n`), 'where the selected pickle is');
+    assert.match(only.stderr, /unfitted shape from pacemaker --dry-run/);
+
+    // Labelled results and the pool: trained, then selected with the new potential.
+    const trained = await cli(...base, '--generation', '1', '--results', results, '--pool', pool, '-n', '2');
+    assert.equal(trained.exitCode, 0, trained.stderr);
+    const a = PotentialArtifact.parse(JSON.parse(trained.stdout));
+    assert.equal(a.selection?.indices.length, 2);
+    assert.equal(a.selection?.potential, a.potentialYaml);
+    assert.equal(a.selection?.memoryLimit, '8GB', 'the default limit');
+    assert.match(trained.stderr, /generation_001: trained \S+output_potential\.yace; structures to label next, selected with it:\nselected 2 of 12 structures \(n = 2\)/);
+    assert.ok(trained.stderr.includes(`selected   ${a.selection?.selected.path}\n`));
+
+    // A pool with an element the config lacks: the workflow's first step rejects it, exit 2.
+    const alPool = join(stack.dir, 'cli-pool-al.jsonl');
+    await labelEmt({ out: alPool, count: 4, elements: ['Cu', 'Al'], seed: 5 });
+    const bad = await cli(...base, '--generation', '2', '--results', results, '--pool', alPool, '-n', '2');
+    assert.equal(bad.exitCode, 2, bad.stderr);
+    assert.ok(bad.stderr.includes(`[BadInput] pool.path: ${alPool} has element(s) Al that the config lacks (its elements: Cu, Ni)`), bad.stderr);
+    const history = await stack.client.workflow.getHandle('train-clipool-generation_002').fetchHistory();
+    const scheduled = (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    assert.deepEqual(scheduled, ['inspectPool'], 'nothing trained');
   } finally {
     await w.stop();
   }

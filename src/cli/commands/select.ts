@@ -7,6 +7,7 @@ import { DEFAULT_SELECTION_MEMORY_LIMIT } from '../../domain/schemas.js';
 import { resolveToolchain, SIMULATOR_NOTICE } from '../../pacemaker/toolchain.js';
 import { selectActiveSet } from '../../selection/select-active-set.js';
 import { CliInputError, positiveInt } from '../options.js';
+import { selectionSummary } from '../selection-summary.js';
 import { DEFAULT_STACK } from './stack.js';
 
 interface SelectOptions {
@@ -23,20 +24,8 @@ interface SelectOptions {
   json?: boolean;
 }
 
-function fmt(v: number | null | undefined): string {
-  return v === null || v === undefined ? 'n/a' : v.toFixed(3);
-}
-
 function printSelection(r: ActiveSetSelection): void {
-  console.log(`selected ${r.indices.length} of ${r.poolSize} structures (n = ${r.requested})${r.simulated ? '  [SIMULATED: pacemaker simulator]' : ''}`);
-  console.log(`  by pace_select (D-optimality): ${r.counts.pace_select}   (pace_select returned ${r.paceSelectReturned} for -m ${r.requested})`);
-  console.log(`  by largest extrapolation grade: ${r.counts.gamma}   (pace_select ran ${r.via ?? 'program'})`);
-  if (r.gamma) console.log(`  gamma of the selected: min ${fmt(r.gamma.min)}  median ${fmt(r.gamma.median)}  max ${fmt(r.gamma.max)}  (> 1: ${r.gamma.aboveOne})`);
-  if (r.poolGamma) console.log(`  gamma over the pool:   min ${fmt(r.poolGamma.min)}  median ${fmt(r.poolGamma.median)}  max ${fmt(r.poolGamma.max)}`);
-  console.log(`potential  ${r.potential}${r.unfittedPotential ? ' (unfitted shape from pacemaker --dry-run: generation 0)' : ''}`);
-  console.log(`active set ${r.activeSet ?? '(none)'}`);
-  console.log(`selected   ${r.selected.path}\nindices    ${r.indicesFile}: ${JSON.stringify(r.indices.slice(0, 20))}${r.indices.length > 20 ? ' ...' : ''}`);
-  for (const w of r.warnings) console.log(`warning: ${w}`);
+  for (const line of selectionSummary(r)) console.log(line);
 }
 
 export function registerSelectCommands(program: Command): void {

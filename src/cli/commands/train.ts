@@ -1,12 +1,53 @@
 /** `train`: start (or attach to) one training generation. */
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadTrainerConfig } from '../../config/load.js';
 import { connectClient } from '../../temporal/worker.js';
 import { startTraining, waitForArtifact } from '../../client/train.js';
 import { readResultsFile } from '../../dataset/results-file.js';
+import { MemoryLimit } from '../../domain/schemas.js';
+import type { TrainPotentialWorkflowInputRaw } from '../../domain/workflow-input.js';
+import { isSelectionOnly, type GenerationResult } from '../../domain/generation-result.js';
 import { ProgressPrinter } from '../progress.js';
-import { nonNegativeInt, positiveInt } from '../options.js';
+import { CliInputError, nonNegativeInt, positiveInt } from '../options.js';
+import { selectionSummary } from '../selection-summary.js';
+
+const POOL_SUFFIXES = ['.json', '.jsonl', '.pckl.gzip', '.pkl.gz'];
+
+/**
+ * `--pool FILE -n N [--pool-memory-limit SIZE]` as the workflow input's `pool`, or null. What the
+ * CLI can see at once (flags, the file) fails here; the pool's contents (structures, elements)
+ * are checked by the workflow's first step.
+ */
+async function poolOption(o: { pool?: string; n?: number; poolMemoryLimit?: string }): Promise<TrainPotentialWorkflowInputRaw['pool']> {
+  if (o.pool === undefined) {
+    if (o.n !== undefined || o.poolMemoryLimit !== undefined) {
+      throw new CliInputError(`${o.n !== undefined ? '-n' : '--pool-memory-limit'} goes with --pool FILE (the candidates to select from)`);
+    }
+    return null;
+  }
+  if (o.n === undefined) throw new CliInputError(`--pool needs -n N, how many structures to select (got --pool ${JSON.stringify(o.pool)} alone)`);
+  if (!POOL_SUFFIXES.some((s) => o.pool!.endsWith(s))) {
+    throw new CliInputError(`--pool must be a results file (.json, .jsonl) or a dataset pickle (.pckl.gzip, .pkl.gz), got ${JSON.stringify(o.pool)}`);
+  }
+  const path = resolve(o.pool);
+  const file = await stat(path).catch(() => null);
+  if (file === null) throw new CliInputError(`--pool: file not found (got ${JSON.stringify(o.pool)})`);
+  if (!file.isFile()) throw new CliInputError(`--pool: not a file (got ${JSON.stringify(o.pool)})`);
+  if (o.poolMemoryLimit !== undefined && !MemoryLimit.safeParse(o.poolMemoryLimit).success) {
+    throw new CliInputError(`--pool-memory-limit must look like 8GB or 500MB, got ${JSON.stringify(o.poolMemoryLimit)}`);
+  }
+  return { path, n: o.n, ...(o.poolMemoryLimit !== undefined ? { memoryLimit: o.poolMemoryLimit } : {}) };
+}
+
+/** After --wait: what the generation selected to label next (its result JSON is on stdout). */
+function printSelectionOf(r: GenerationResult): void {
+  const selection = r.selection;
+  if (!selection) return;
+  console.error(isSelectionOnly(r) ? `${r.version}: ${r.reason}` : `${r.version}: trained ${r.path}; structures to label next, selected with it:`);
+  for (const line of selectionSummary(selection)) console.error(line);
+}
 
 export function registerTrainCommands(program: Command): void {
   program
@@ -22,6 +63,12 @@ export function registerTrainCommands(program: Command): void {
     .option('--generation <n>', 'generation number', (v) => nonNegativeInt('--generation', v), 0)
     .option('--initial-potential <yaml>', 'pacemaker potential YAML to fine-tune from')
     .option('--parent-version <v>', 'version of the initial potential, e.g. generation_004')
+    .option(
+      '--pool <file>',
+      'candidates to select the structures to label next from (results .json/.jsonl or a dataset .pckl.gzip/.pkl.gz); with no --results, generation 0 only selects',
+    )
+    .option('-n <count>', 'with --pool: how many structures to select', (v) => positiveInt('-n', v))
+    .option('--pool-memory-limit <size>', 'with --pool: memory limit of pace_select and pace_activeset, e.g. 8GB (default) or 500MB')
     .option('--address <host:port>', 'Temporal frontend')
     .option('--namespace <ns>', 'namespace')
     .option('--task-queue <q>', 'base task queue of the workers (training goes to <q>-training)', 'mlip-trainer')
@@ -44,6 +91,9 @@ export function registerTrainCommands(program: Command): void {
         generation: number;
         initialPotential?: string;
         parentVersion?: string;
+        pool?: string;
+        n?: number;
+        poolMemoryLimit?: string;
         address?: string;
         namespace?: string;
         taskQueue: string;
@@ -56,6 +106,7 @@ export function registerTrainCommands(program: Command): void {
         const results = o.results.map((f) => resolve(f));
         // Validate here too, so bad input fails at once with the file, field and value.
         for (const f of results) await readResultsFile(f, config.pacemaker.elements);
+        const pool = await poolOption(o);
         const client = await connectClient({
           ...(o.address ? { address: o.address } : {}),
           ...(o.namespace ? { namespace: o.namespace } : {}),
@@ -69,6 +120,7 @@ export function registerTrainCommands(program: Command): void {
             results,
             initialPotential: o.initialPotential ? resolve(o.initialPotential) : null,
             parentVersion: o.parentVersion ?? null,
+            ...(pool ? { pool } : {}),
             ...(o.pinQueue ? { taskQueues: { data: o.pinQueue, training: o.pinQueue } } : {}),
             ...(o.heartbeatTimeout ? { tuning: { heartbeatTimeoutSeconds: o.heartbeatTimeout } } : {}),
           },
@@ -90,6 +142,7 @@ export function registerTrainCommands(program: Command): void {
           );
           printer?.stop();
           console.log(JSON.stringify(artifact, null, o.json ? undefined : 2));
+          if (!o.json) printSelectionOf(artifact);
         } finally {
           printer?.stop();
           await client.connection.close();
