@@ -406,6 +406,34 @@ def test_dry_run_writes_an_unfitted_target_potential(tmp_path: Path, datasets: d
     assert not (folder / "interim_potential_0.yaml").exists() and not (folder / "output_potential.yaml").exists()
 
 
+def test_no_fit_predicts_with_the_given_potential_and_writes_what_the_real_one_writes(
+        tmp_path: Path, datasets: dict[str, Path], finished: Run) -> None:
+    # Observed with the real pacemaker (0.2.7+172.gd1c213a): `input.yaml -p ckpt.yaml --no-fit` exits 0 with
+    # nothing on stdout, fits nothing, writes no output potential, leaves the metrics tables header-only and
+    # writes train/test predictions of the given potential, plus the data, target and picture files.
+    folder = workdir(tmp_path, datasets)
+    shutil.copy(finished.cwd / "interim_potential_0.yaml", folder / "ckpt.yaml")
+    run = sim("pacemaker", "input.yaml", "-p", "ckpt.yaml", "--no-fit", cwd=folder)
+    assert run.returncode == 0 and run.stdout == "", run.stderr
+    log = run.log()
+    assert "Potential settings is overwritten from arguments: ckpt.yaml" in log
+    assert "Target potential loaded from file 'ckpt.yaml'" in log
+    assert not any(ITERATION_LINE.match(line) for line in log.splitlines())
+    assert "Fitting" not in log and "Setting pyace backend for predicting" in log
+    assert sorted(p.name for p in folder.iterdir()) == sorted([
+        "ckpt.yaml", "data.pckl.gzip", "input.yaml", "log.txt", "target_potential.yaml", "fitting_data_info.pckl.gzip",
+        "test_data_info.pckl.gzip", "train_ef-distributions.png", "test_ef-distributions.png", "metrics.txt",
+        "test_metrics.txt", "cycle_metrics.txt", "test_cycle_metrics.txt", "test_ladder_metrics.txt",
+        "train_pred.pckl.gzip", "test_pred.pckl.gzip", "report"])
+    for table in ("metrics.txt", "test_metrics.txt", "cycle_metrics.txt"):
+        assert len(metrics_table(folder / table)) == 0, table
+    pred = mlip_bridge.command_pred_metrics(str(folder / "train_pred.pckl.gzip"))
+    last = metrics_table(finished.cwd / "metrics.txt").iloc[-1]
+    assert pred["energy_rmse_mev_per_atom"] == pytest.approx(last["rmse_epa"] * 1000, rel=1e-9)
+    assert pred["force_rmse_mev_per_a"] == pytest.approx(last["rmse_f_comp"] * 1000, rel=1e-9)
+    assert len(pd.read_pickle(folder / "test_pred.pckl.gzip", compression="gzip")) == 2
+
+
 def test_version_says_simulator(tmp_path: Path) -> None:
     run = sim("pacemaker", "-v", cwd=tmp_path)
     assert run.returncode == 0 and "simulator" in run.stdout

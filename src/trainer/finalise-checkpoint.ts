@@ -3,15 +3,24 @@
  * cancelled (pacemaker's process group killed), turn the newest checkpoint pacemaker wrote into
  * a complete generation: output_potential.yaml, its .yace, metrics and artifact.json.
  *
+ * The metrics come the way the end of a fit makes them: pacemaker evaluates the stopped
+ * potential without fitting (`--no-fit`, in a folder of its own, so nothing of the interrupted
+ * run is overwritten) and writes train_pred/test_pred.pckl.gzip, from which the bridge's
+ * `pred-metrics` computes the errors. If that evaluation fails, the stop still completes, with
+ * the train errors of metrics.txt and a warning saying why test errors are missing.
+ *
  * Kept apart from PacemakerTrainer so the early-stop path and the trainer can change
  * independently; it relies only on pacemaker's file contract (interim_potential_<cycle>.yaml is
  * rewritten after every iteration, metrics.txt gains one row per iteration).
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import yaml from 'js-yaml';
 import { OutputMissingError, ProgramFailedError } from '../errors.js';
-import { PotentialArtifact, type FileRef, type TrainerConfig } from '../domain/schemas.js';
+import { PotentialArtifact, type ErrorMetrics, type FileRef, type TrainerConfig } from '../domain/schemas.js';
+import { parseMetricsTable } from '../domain/pacemaker-log.js';
 import type { TrainingData } from '../dataset/store.js';
+import { runBridge } from '../dataset/bridge.js';
 import { runProgram } from '../process/run-program.js';
 import type { Toolchain } from '../pacemaker/toolchain.js';
 import { canonicalJson, exists, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
@@ -34,8 +43,44 @@ export interface FinaliseOptions {
 export interface EarlyStopInfo {
   /** The checkpoint the potential was taken from. */
   checkpoint: string;
-  /** Iterations pacemaker had completed (metrics.txt rows, the initial state excluded). */
+  /**
+   * The iteration the potential and its metrics belong to: iterations done up to the metrics.txt
+   * row whose train errors the evaluation reproduces (the initial state excluded); when there is
+   * no evaluation, or no row matches, the iterations metrics.txt holds.
+   */
   iterations: number;
+  /**
+   * Where metrics.train comes from: `evaluation` (train_pred.pckl.gzip of the `--no-fit` run on
+   * the stopped potential, with the loss of its metrics.txt row) or `metrics.txt` (its last row;
+   * the evaluation failed).
+   */
+  trainMetricsFrom: 'evaluation' | 'metrics.txt';
+  /** The `--no-fit` evaluation's folder, relative to the generation folder. */
+  evaluationDir: string;
+  /** Why metrics.test is null (evaluation failed, no test set), or why `iterations` is not exact. */
+  warnings: string[];
+}
+
+/** Where pacemaker evaluates a stopped potential: it writes its data, metrics and picture files into its working folder. */
+export const STOP_EVALUATION_DIR = 'stop-evaluation';
+/** The copy of output_potential.yaml the evaluation reads (`-p`). */
+const EVALUATED_POTENTIAL = 'stopped_potential.yaml';
+/**
+ * Longest the evaluation may take: well inside the finalising activity's 30 minutes, so a slow
+ * evaluation ends in a warning instead of a timed-out (and retried) stop.
+ */
+export const STOP_EVALUATION_TIMEOUT_MS = 15 * 60_000;
+/** Evaluation files recorded in the artifact, when present. */
+const EVALUATION_FILES = ['input.yaml', 'log.txt', 'pacemaker.out', 'train_pred.pckl.gzip', 'test_pred.pckl.gzip'] as const;
+
+type PredErrors = Pick<ErrorMetrics, 'energy_rmse_mev_per_atom' | 'force_rmse_mev_per_a' | 'energy_mae_mev_per_atom' | 'force_mae_mev_per_a'>;
+
+interface Evaluation {
+  train: PredErrors;
+  /** null when the data has no test set. */
+  test: PredErrors | null;
+  pacemakerSeconds: number;
+  bridgeSeconds: number;
 }
 
 export type EarlyStoppedArtifact = PotentialArtifact & { stoppedEarly: EarlyStopInfo };
@@ -93,18 +138,47 @@ export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyS
     });
   }
   if (!(await exists(join(dir, 'output_potential.yace')))) throw new OutputMissingError(`pace_yaml2yace wrote no output_potential.yace in ${dir}`);
-  const train = await readFinalMetrics(join(dir, 'metrics.txt'));
-  if (!train) throw new OutputMissingError(`${join(dir, 'metrics.txt')} has no rows: pacemaker stopped before its first iteration`);
+  const lastRow = await readFinalMetrics(join(dir, 'metrics.txt'));
+  if (!lastRow) throw new OutputMissingError(`${join(dir, 'metrics.txt')} has no rows: pacemaker stopped before its first iteration`);
+
+  const warnings: string[] = [];
+  let train: ErrorMetrics = lastRow;
+  let test: ErrorMetrics | null = null;
+  let trainMetricsFrom: EarlyStopInfo['trainMetricsFrom'] = 'metrics.txt';
+  let evaluation: Evaluation | null = null;
+  try {
+    evaluation = await evaluateStopped(o, dir);
+  } catch (err) {
+    // A cancelled activity ends as cancelled; any other failure only costs the test metrics.
+    if (o.signal?.aborted) throw err;
+    warnings.push(`no test metrics: evaluating the stopped potential failed (${firstLine(err)}); train metrics are metrics.txt's last row`);
+  }
+  if (evaluation) {
+    trainMetricsFrom = 'evaluation';
+    const rows = parseMetricsTable(await readFile(join(dir, 'metrics.txt'), 'utf8'));
+    const row = matchingRow(rows, evaluation.train);
+    if (!row) {
+      warnings.push(
+        `the stopped potential's train errors (${evaluation.train.energy_rmse_mev_per_atom} meV/atom, ${evaluation.train.force_rmse_mev_per_a} meV/Å) match no row of metrics.txt: iterations is the number of its rows, loss unknown`,
+      );
+    }
+    const at = row ?? { iterations: lastRow.iterations, loss: null };
+    train = { ...evaluation.train, ...at };
+    if (evaluation.test) test = { ...evaluation.test, iterations: at.iterations, loss: null };
+    else warnings.push('no test metrics: the data has no test set (input.yaml has no data.test_filename or test_size)');
+  }
 
   const files: Record<string, FileRef> = {};
-  for (const name of ['input.yaml', 'output_potential.yaml', 'output_potential.yace', 'log.txt', 'metrics.txt']) {
+  const names: string[] = ['input.yaml', 'output_potential.yaml', 'output_potential.yace', 'log.txt', 'metrics.txt'];
+  if (evaluation) names.push(...EVALUATION_FILES.map((f) => `${STOP_EVALUATION_DIR}/${f}`));
+  for (const name of names) {
     const p = join(dir, name);
     if (await exists(p)) files[name] = { path: p, sha256: await sha256File(p) };
   }
   const artifact = PotentialArtifact.parse({
     path: join(dir, 'output_potential.yace'),
     potentialYaml: join(dir, 'output_potential.yaml'),
-    metrics: { train, test: null },
+    metrics: { train, test },
     version: trainer.version,
     parentVersion: o.parentVersion,
     datasetSha256: o.data.sha256,
@@ -112,9 +186,126 @@ export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyS
     files,
     simulated: o.toolchain.kind === 'simulator',
     trainerVersion: o.toolchain.version,
-    timings: { pacemakerSeconds: 0, conversionSeconds: res.durationMs / 1000, metricsSeconds: 0 },
+    timings: {
+      pacemakerSeconds: evaluation?.pacemakerSeconds ?? 0,
+      conversionSeconds: res.durationMs / 1000,
+      metricsSeconds: evaluation?.bridgeSeconds ?? 0,
+    },
   } satisfies PotentialArtifact);
-  const out: EarlyStoppedArtifact = { ...artifact, stoppedEarly: { checkpoint, iterations: train.iterations } };
+  const out: EarlyStoppedArtifact = {
+    ...artifact,
+    stoppedEarly: { checkpoint, iterations: train.iterations, trainMetricsFrom, evaluationDir: STOP_EVALUATION_DIR, warnings },
+  };
   await writeFileAtomic(join(dir, 'artifact.json'), JSON.stringify(out, null, 2) + '\n');
   return out;
+}
+
+/**
+ * `pacemaker input.yaml -p stopped_potential.yaml --no-fit` in STOP_EVALUATION_DIR: the
+ * interrupted run's input (same data, test set and reference energies) with the stopped
+ * potential, evaluated without fitting; then the bridge's errors of its predictions. The
+ * generation folder's own files are only read.
+ */
+async function evaluateStopped(o: FinaliseOptions, dir: string): Promise<Evaluation> {
+  const evalDir = join(dir, STOP_EVALUATION_DIR);
+  // A retried finalise starts clean: nothing of an earlier evaluation is taken for this one's.
+  await rm(evalDir, { recursive: true, force: true });
+  await mkdir(evalDir, { recursive: true });
+  const inputPath = join(dir, 'input.yaml');
+  if (!(await exists(inputPath))) throw new OutputMissingError(`${inputPath} is missing`);
+  const input = yaml.load(await readFile(inputPath, 'utf8'));
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new OutputMissingError(`${inputPath} is not a YAML mapping`);
+  await copyFile(join(dir, 'output_potential.yaml'), join(evalDir, EVALUATED_POTENTIAL));
+  const evalInput = { ...(input as Record<string, unknown>), potential: EVALUATED_POTENTIAL, data: absoluteData((input as { data?: unknown }).data, dir) };
+  await writeFileAtomic(join(evalDir, 'input.yaml'), yaml.dump(evalInput, { noRefs: true, lineWidth: 120 }));
+
+  const command = [...o.toolchain.command('pacemaker'), 'input.yaml', '-p', EVALUATED_POTENTIAL, '--no-fit', '-l', 'log.txt'];
+  const logFile = join(evalDir, 'pacemaker.out');
+  const run = await runProgram({
+    command,
+    cwd: evalDir,
+    logFile,
+    timeoutMs: STOP_EVALUATION_TIMEOUT_MS,
+    ...(o.env ? { env: o.env } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  if (run.exitCode !== 0) {
+    const how = run.cancelled
+      ? 'was cancelled'
+      : run.timedOut
+        ? `timed out after ${Math.round(run.durationMs / 1000)} s`
+        : run.exitCode === null && run.signal === null
+          ? `could not be started (${command[0]})`
+          : `exited with ${run.exitCode ?? run.signal}`;
+    const last = run.tail.at(-1);
+    throw new ProgramFailedError(`pacemaker --no-fit ${how}${last ? `: ${last}` : ''}; see ${logFile}`, {
+      program: 'pacemaker',
+      exitCode: run.exitCode,
+      signal: run.signal,
+      logFile,
+      known: null,
+    });
+  }
+  const bridge = { python: o.toolchain.python, logFile: join(evalDir, 'bridge.log'), ...(o.signal ? { signal: o.signal } : {}) };
+  const errorsOf = async (file: string): Promise<{ errors: PredErrors; seconds: number }> => {
+    const m = await runBridge<PredErrors>('pred-metrics', ['--pred', file], bridge);
+    return {
+      errors: {
+        energy_rmse_mev_per_atom: m.energy_rmse_mev_per_atom,
+        force_rmse_mev_per_a: m.force_rmse_mev_per_a,
+        energy_mae_mev_per_atom: m.energy_mae_mev_per_atom,
+        force_mae_mev_per_a: m.force_mae_mev_per_a,
+      },
+      seconds: m.programSeconds,
+    };
+  };
+  const trainPred = join(evalDir, 'train_pred.pckl.gzip');
+  if (!(await exists(trainPred))) throw new OutputMissingError(`pacemaker --no-fit exited 0 but wrote no ${trainPred}`);
+  const train = await errorsOf(trainPred);
+  const testPred = join(evalDir, 'test_pred.pckl.gzip');
+  const data = (evalInput.data ?? {}) as { test_filename?: unknown; test_size?: unknown };
+  const hasTestSet = data.test_filename !== undefined || Number(data.test_size) > 0;
+  if (hasTestSet && !(await exists(testPred))) throw new OutputMissingError(`pacemaker --no-fit exited 0 but wrote no ${testPred}`);
+  const test = hasTestSet ? await errorsOf(testPred) : null;
+  return {
+    train: train.errors,
+    test: test?.errors ?? null,
+    pacemakerSeconds: run.durationMs / 1000,
+    bridgeSeconds: train.seconds + (test?.seconds ?? 0),
+  };
+}
+
+/** The data section with relative file names resolved against the generation folder (the evaluation runs in a subfolder). */
+function absoluteData(data: unknown, dir: string): unknown {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return data;
+  const d = { ...(data as Record<string, unknown>) };
+  if (d.datapath !== undefined) return d;
+  const abs = (v: unknown): unknown =>
+    typeof v === 'string' ? (isAbsolute(v) ? v : resolve(dir, v)) : Array.isArray(v) ? v.map(abs) : v;
+  for (const key of ['filename', 'test_filename']) if (d[key] !== undefined) d[key] = abs(d[key]);
+  return d;
+}
+
+/**
+ * The metrics.txt row of the state whose train errors `e` are (the newest such row), as the
+ * iterations done up to it (row 0 of every cycle and ladder step repeats the state it starts
+ * from) and its loss. pacemaker writes an iteration's row just before its interim potential, so
+ * a checkpoint can be one row behind; the errors, recomputed from predictions, agree with the
+ * row's to about 1e-8 (relative).
+ */
+function matchingRow(rows: Record<string, number>[], e: PredErrors): { iterations: number; loss: number | null } | null {
+  const close = (row: number | undefined, mev: number) =>
+    row !== undefined && Number.isFinite(row) && Math.abs(row * 1000 - mev) <= 1e-5 * Math.max(Math.abs(mev), 1e-9);
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const r = rows[i]!;
+    if (!close(r.rmse_epa, e.energy_rmse_mev_per_atom) || !close(r.rmse_f_comp, e.force_rmse_mev_per_a)) continue;
+    const upTo = rows.slice(0, i + 1);
+    const iterations = Number.isFinite(r.iter_num) ? upTo.filter((x) => x.iter_num! > 0).length : i;
+    return { iterations, loss: Number.isFinite(r.loss) ? r.loss! : null };
+  }
+  return null;
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 }

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { execa } from 'execa';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
@@ -20,6 +20,8 @@ import { PotentialArtifact } from '../../src/domain/schemas.js';
 import type { GenerationArtifact } from '../../workflows/train-potential.js';
 import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
 import { until, alive, smallConfig } from '../helpers/wait.js';
+import { withFitCycles } from '../../src/trainer/fit-position.js';
+import { STOP_EVALUATION_DIR, type EarlyStopInfo } from '../../src/trainer/finalise-checkpoint.js';
 
 let stack: TestStack;
 let results: string;
@@ -34,6 +36,35 @@ after(async () => {
 });
 
 const config = smallConfig;
+/** smallConfig with a test set, for the stops: their artifacts carry test metrics too. */
+const withTestSet = (maxEpochs: number) => {
+  const c = smallConfig(maxEpochs);
+  return { ...c, pacemaker: { ...c.pacemaker, test_size: 0.4 } };
+};
+
+/**
+ * A stopped generation's metrics: train and test errors of the stopped potential, from pacemaker
+ * `--no-fit` in its own folder, for the iteration `stoppedEarly` names; output_potential.yaml is
+ * the checkpoint without `_fit_cycles`.
+ */
+async function assertStoppedWithTestMetrics(artifact: GenerationArtifact): Promise<void> {
+  const stopped = artifact.stoppedEarly as (GenerationArtifact['stoppedEarly'] & Partial<EarlyStopInfo>) | undefined;
+  assert.ok(stopped);
+  assert.deepEqual(stopped.warnings, []);
+  assert.equal(stopped.trainMetricsFrom, 'evaluation');
+  const { train, test } = artifact.metrics;
+  assert.ok(test, 'test metrics present');
+  for (const m of [train, test]) {
+    for (const v of [m.energy_rmse_mev_per_atom, m.force_rmse_mev_per_a, m.energy_mae_mev_per_atom, m.force_mae_mev_per_a]) {
+      assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `finite error ${v}`);
+    }
+  }
+  assert.equal(train.iterations, stopped.iterations);
+  assert.equal(test.iterations, stopped.iterations);
+  assert.ok(train.loss !== null && Number.isFinite(train.loss), 'the loss of its metrics.txt row');
+  assert.ok(artifact.files[`${STOP_EVALUATION_DIR}/test_pred.pckl.gzip`], 'the evaluation is in the artifact');
+  assert.equal(await readFile(artifact.potentialYaml, 'utf8'), withFitCycles(await readFile(stopped.checkpoint, 'utf8'), 0));
+}
 
 async function countIterations(log: string): Promise<number> {
   return (await exists(log)) ? (await readFile(log, 'utf8')).trim().split('\n').filter(Boolean).length : 0;
@@ -103,7 +134,7 @@ async function startSlowSimulatorWorker(name: string) {
 test('stopTraining ends pacemaker early and keeps the newest checkpoint as a complete potential', async () => {
   const { taskQueue, pidfile, w } = await startSlowSimulatorWorker('stop');
   try {
-    const handle = await startTraining(stack.client, { campaign: 'stop', generation: 0, config: config(200), results: [results] }, taskQueue);
+    const handle = await startTraining(stack.client, { campaign: 'stop', generation: 0, config: withTestSet(200), results: [results] }, taskQueue);
     await until('iteration 3', async () => ((await readProgress(handle))?.iteration ?? 0) >= 3);
     const pid = Number(await readFile(pidfile, 'utf8'));
     await stopTrainingEarly(handle, 'good enough');
@@ -112,10 +143,13 @@ test('stopTraining ends pacemaker early and keeps the newest checkpoint as a com
     assert.equal(artifact.stoppedEarly.reason, 'good enough');
     assert.match(artifact.stoppedEarly.checkpoint, /interim_potential_0\.yaml$/);
     assert.ok(artifact.metrics.train.iterations >= 3 && artifact.metrics.train.iterations < 200, `iterations ${artifact.metrics.train.iterations}`);
+    await assertStoppedWithTestMetrics(artifact);
     assert.ok((await stat(artifact.path)).size > 0, '.yace written from the checkpoint');
     for (const [name, ref] of Object.entries(artifact.files)) assert.equal(await sha256File(ref.path), ref.sha256, name);
     assert.equal(alive(pid), false, 'pacemaker is gone');
-    assert.equal((await describeGeneration(handle)).stage, 'done');
+    const described = await describeGeneration(handle);
+    assert.equal(described.stage, 'done');
+    assert.equal(described.testForceRmse, artifact.metrics.test?.force_rmse_mev_per_a, 'the search attribute has the test RMSE');
   } finally {
     await w.stop();
   }
@@ -223,13 +257,23 @@ test('stopTraining against the real pacemaker keeps its newest checkpoint as a c
   try {
     const realResults = join(stack.dir, 'emt-real.jsonl');
     await labelEmt({ out: realResults, count: 10, seed: 4, python: toolchain.python });
-    const handle = await startTraining(stack.client, { campaign: 'stop-real', generation: 0, config: config(2000), results: [realResults] }, taskQueue);
+    const handle = await startTraining(stack.client, { campaign: 'stop-real', generation: 0, config: withTestSet(2000), results: [realResults] }, taskQueue);
     await until('iteration 5 of the real fit', async () => ((await readProgress(handle))?.iteration ?? 0) >= 5, 180_000);
     await stopTrainingEarly(handle, 'enough');
     const artifact = (await handle.result()) as GenerationArtifact;
     assert.ok(artifact.stoppedEarly);
-    console.log(`real pacemaker stopped after ${artifact.metrics.train.iterations} iterations, checkpoint ${artifact.stoppedEarly.checkpoint}`);
+    const { train, test } = artifact.metrics;
+    console.log(
+      `real pacemaker stopped after ${train.iterations} iterations, checkpoint ${artifact.stoppedEarly.checkpoint}; ` +
+        `train ${train.energy_rmse_mev_per_atom.toFixed(2)} meV/atom ${train.force_rmse_mev_per_a.toFixed(2)} meV/Å, ` +
+        `test ${test?.energy_rmse_mev_per_atom.toFixed(2)} meV/atom ${test?.force_rmse_mev_per_a.toFixed(2)} meV/Å, evaluation ${artifact.timings.pacemakerSeconds} s`,
+    );
     assert.ok(artifact.metrics.train.iterations >= 5 && artifact.metrics.train.iterations < 2000);
+    await assertStoppedWithTestMetrics(artifact);
+    const evalLog = await readFile(join(dirname(artifact.path), STOP_EVALUATION_DIR, 'log.txt'), 'utf8');
+    assert.match(evalLog, /Target potential loaded from file 'stopped_potential\.yaml'/);
+    assert.match(evalLog, /Predictions are saved into test_pred\.pckl\.gzip/);
+    assert.doesNotMatch(evalLog, /Iteration +#|Fitting done/, 'nothing fitted');
     assert.equal(artifact.simulated, false);
     assert.doesNotMatch(await readFile(artifact.path, 'utf8'), /SIMULATED/);
     assert.ok((await stat(artifact.path)).size > 0);

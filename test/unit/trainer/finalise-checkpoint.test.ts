@@ -1,0 +1,172 @@
+// finaliseFromCheckpoint (the stopTraining path) against the pacemaker simulator: the stopped
+// potential is evaluated with `pacemaker --no-fit` in a folder of its own, for test metrics and
+// train metrics of the potential itself; a failed evaluation costs only the test metrics.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labelEmt } from '../../../src/dataset/emt.js';
+import { PacemakerTrainerConfig, type PacemakerTrainerConfigInput } from '../../../src/domain/schemas.js';
+import { parseMetricsTable } from '../../../src/domain/pacemaker-log.js';
+import { simulatorToolchain, type Toolchain } from '../../../src/pacemaker/toolchain.js';
+import { PacemakerTrainer } from '../../../src/trainer/pacemaker-trainer.js';
+import { finaliseFromCheckpoint, STOP_EVALUATION_DIR, type EarlyStoppedArtifact } from '../../../src/trainer/finalise-checkpoint.js';
+import { withFitCycles } from '../../../src/trainer/fit-position.js';
+import { sha256File } from '../../../src/util/files.js';
+import type { TrainingData } from '../../../src/dataset/store.js';
+import { SMALL } from './helpers.js';
+
+const sim = simulatorToolchain();
+const owner = { workflowId: 'train-t-generation_000', activityId: '2', attempt: 1 };
+
+/**
+ * A generation whose pacemaker crashed at iteration `crashAt` (as a stop leaves it: interim
+ * files, metrics.txt, no output), on 8 EMT structures split with `testSize`.
+ */
+async function interruptedGeneration(o: { testSize: number; crashAt?: number; config?: Partial<PacemakerTrainerConfigInput> }) {
+  const dir = await mkdtemp(join(tmpdir(), 'mlip-trainer-'));
+  const results = join(dir, 'results.jsonl');
+  await labelEmt({ out: results, count: 8, elements: ['Cu', 'Ni'], seed: 5, python: sim.python });
+  const config = PacemakerTrainerConfig.parse({ ...SMALL, max_epochs: 50, test_size: o.testSize, ...(o.config ?? {}) });
+  const campaignDir = join(dir, 'campaign');
+  const trainer = new PacemakerTrainer({
+    config,
+    campaignDir,
+    toolchain: sim,
+    generation: 0,
+    env: { PACEMAKER_SIM_CRASH_AT_ITER: String(o.crashAt ?? 6) },
+  });
+  const summary = await trainer.updateDataset({ files: [results] });
+  const data: TrainingData = { trainPath: summary.trainPath, testPath: summary.testPath, sha256: summary.sha256 };
+  await assert.rejects(trainer.runTraining(data, null, { owner }), /simulated crash/);
+  const gen = trainer.generationDir;
+  const finalise = (toolchain: Toolchain = sim, env?: Record<string, string>) =>
+    finaliseFromCheckpoint({
+      campaignDir,
+      generation: 0,
+      parentVersion: null,
+      config: { engine: 'pacemaker', pacemaker: config },
+      data,
+      toolchain,
+      ...(env ? { env } : {}),
+    });
+  return { gen, data, finalise };
+}
+
+/** sha256 of every file directly in the generation folder. */
+async function hashes(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const e of await readdir(dir, { withFileTypes: true })) if (e.isFile()) out.set(e.name, await sha256File(join(dir, e.name)));
+  return out;
+}
+
+const finite = (v: number | null | undefined) => typeof v === 'number' && Number.isFinite(v);
+
+test('a stopped generation gets test metrics and the train metrics of its potential from pacemaker --no-fit, without touching the run', async () => {
+  const g = await interruptedGeneration({ testSize: 0.4 });
+  assert.ok(g.data.testPath, 'the data has a test set');
+  const before = await hashes(g.gen);
+  const stopped: EarlyStoppedArtifact = await g.finalise();
+
+  // Test metrics, as the end of a fit computes them, for the same iteration as the train metrics.
+  const t = stopped.metrics.test;
+  assert.ok(t, 'test metrics present');
+  for (const v of [t.energy_rmse_mev_per_atom, t.force_rmse_mev_per_a, t.energy_mae_mev_per_atom, t.force_mae_mev_per_a]) assert.ok(finite(v), String(v));
+  assert.ok(t.force_rmse_mev_per_a > 0);
+  assert.deepEqual(stopped.stoppedEarly.warnings, []);
+  assert.equal(stopped.stoppedEarly.trainMetricsFrom, 'evaluation');
+  assert.equal(stopped.stoppedEarly.evaluationDir, STOP_EVALUATION_DIR);
+
+  // The train errors of the stopped potential are those pacemaker logged for its iteration (5 done before the crash at 6).
+  const rows = parseMetricsTable(await readFile(join(g.gen, 'metrics.txt'), 'utf8'));
+  const last = rows.at(-1)!;
+  assert.equal(stopped.metrics.train.iterations, 5);
+  assert.equal(stopped.stoppedEarly.iterations, 5);
+  assert.equal(t.iterations, 5);
+  assert.ok(Math.abs(stopped.metrics.train.energy_rmse_mev_per_atom - last.rmse_epa! * 1000) < 1e-6 * last.rmse_epa! * 1000);
+  assert.ok(Math.abs(stopped.metrics.train.force_rmse_mev_per_a - last.rmse_f_comp! * 1000) < 1e-6 * last.rmse_f_comp! * 1000);
+  assert.equal(stopped.metrics.train.loss, last.loss);
+  assert.ok(finite(stopped.metrics.train.energy_mae_mev_per_atom), 'energy MAE from the predictions (metrics.txt has none)');
+
+  // The evaluation ran in its own folder: the run's files are as it left them, output_potential.yaml is the checkpoint.
+  const after = await hashes(g.gen);
+  for (const [name, sha] of before) assert.equal(after.get(name), sha, `${name} unchanged`);
+  assert.deepEqual([...after.keys()].filter((n) => !before.has(n)).sort(), ['artifact.json', 'output_potential.yace', 'output_potential.yaml', 'pace_yaml2yace.out']);
+  assert.equal(await readFile(stopped.potentialYaml, 'utf8'), withFitCycles(await readFile(stopped.stoppedEarly.checkpoint, 'utf8'), 0));
+  const evalDir = join(g.gen, STOP_EVALUATION_DIR);
+  assert.equal(await readFile(join(evalDir, 'stopped_potential.yaml'), 'utf8'), await readFile(stopped.potentialYaml, 'utf8'));
+  const evalLog = await readFile(join(evalDir, 'log.txt'), 'utf8');
+  assert.match(evalLog, /Potential settings is overwritten from arguments: stopped_potential\.yaml/);
+  assert.doesNotMatch(evalLog, /Iteration|Fitting done/, 'nothing fitted');
+  for (const name of ['test_pred.pckl.gzip', 'train_pred.pckl.gzip', 'log.txt', 'input.yaml']) {
+    const ref = stopped.files[`${STOP_EVALUATION_DIR}/${name}`];
+    assert.ok(ref, `${name} listed`);
+    assert.equal(await sha256File(ref.path), ref.sha256);
+  }
+  assert.ok(stopped.timings.pacemakerSeconds > 0 && stopped.timings.metricsSeconds > 0);
+  assert.deepEqual(JSON.parse(await readFile(join(g.gen, 'artifact.json'), 'utf8')), JSON.parse(JSON.stringify(stopped)));
+
+  // A retried finalise gives the same metrics from a fresh evaluation.
+  const again = await g.finalise();
+  assert.deepEqual(again.metrics, stopped.metrics);
+});
+
+test('a checkpoint one metrics.txt row behind (killed between the row and the interim file) reports the iteration it holds', async () => {
+  const g = await interruptedGeneration({ testSize: 0.4 });
+  const file = join(g.gen, 'metrics.txt');
+  const text = await readFile(file, 'utf8');
+  const header = text.split('\n')[0]!.trim().split(/\s+/);
+  const last = parseMetricsTable(text).at(-1)!;
+  // The row of an iteration 6 whose potential never reached the interim file.
+  const next: Record<string, number> = { ...last, iter_num: last.iter_num! + 1, loss: last.loss! * 0.9, rmse_epa: last.rmse_epa! * 0.9, rmse_f_comp: last.rmse_f_comp! * 0.9 };
+  await writeFile(file, text.replace(/\n*$/, '\n') + header.map((c) => String(next[c] ?? 0)).join(' ') + '\n');
+
+  const stopped = await g.finalise();
+  assert.equal(stopped.stoppedEarly.iterations, 5, 'the checkpoint holds iteration 5, not the 6 rows of metrics.txt');
+  assert.equal(stopped.metrics.train.iterations, 5);
+  assert.equal(stopped.metrics.test?.iterations, 5);
+  assert.equal(stopped.metrics.train.loss, last.loss, "iteration 5's loss");
+  assert.deepEqual(stopped.stoppedEarly.warnings, []);
+});
+
+test('without pacemaker, or when pacemaker --no-fit fails, the stop still completes with train metrics and a warning', async () => {
+  const g = await interruptedGeneration({ testSize: 0.4 });
+  const rows = parseMetricsTable(await readFile(join(g.gen, 'metrics.txt'), 'utf8'));
+  const missing: Toolchain = { ...sim, command: (p) => (p === 'pacemaker' ? [join(g.gen, 'no-such-dir', 'pacemaker')] : sim.command(p)) };
+
+  const noPacemaker = await g.finalise(missing);
+  assert.equal(noPacemaker.metrics.test, null);
+  assert.equal(noPacemaker.stoppedEarly.trainMetricsFrom, 'metrics.txt');
+  assert.equal(noPacemaker.stoppedEarly.warnings.length, 1);
+  assert.match(noPacemaker.stoppedEarly.warnings[0]!, /^no test metrics: evaluating the stopped potential failed \(pacemaker --no-fit could not be started \(.*no-such-dir\/pacemaker\)/);
+  assert.equal(noPacemaker.metrics.train.energy_rmse_mev_per_atom, rows.at(-1)!.rmse_epa! * 1000, "metrics.txt's last row, as before");
+  assert.equal(noPacemaker.stoppedEarly.iterations, 5);
+  assert.ok((await readFile(noPacemaker.path, 'utf8')).length > 0, 'the .yace is there');
+  assert.equal(Object.keys(noPacemaker.files).some((n) => n.startsWith(STOP_EVALUATION_DIR)), false);
+
+  const failing = await g.finalise(sim, { PACEMAKER_SIM_EXIT_CODE: '3' });
+  assert.equal(failing.metrics.test, null);
+  assert.match(failing.stoppedEarly.warnings[0] ?? '', /pacemaker --no-fit exited with 3/);
+  assert.match(failing.stoppedEarly.warnings[0] ?? '', new RegExp(`${STOP_EVALUATION_DIR}/pacemaker\\.out`));
+  assert.equal(failing.stoppedEarly.iterations, 5);
+});
+
+test('without a test set the stop reports the evaluated train metrics and says why there are no test metrics', async () => {
+  const g = await interruptedGeneration({ testSize: 0, crashAt: 4 });
+  const stopped = await g.finalise();
+  assert.equal(stopped.metrics.test, null);
+  assert.equal(stopped.stoppedEarly.trainMetricsFrom, 'evaluation');
+  assert.equal(stopped.stoppedEarly.iterations, 3);
+  assert.deepEqual(stopped.stoppedEarly.warnings, ['no test metrics: the data has no test set (input.yaml has no data.test_filename or test_size)']);
+});
+
+test('a stop in fit cycle 1 is evaluated from the checkpoint without _fit_cycles, counting both cycles', async () => {
+  const g = await interruptedGeneration({ testSize: 0.4, crashAt: 7, config: { max_epochs: 4, input: { fit: { fit_cycles: 2 } } } });
+  const stopped = await g.finalise();
+  assert.match(stopped.stoppedEarly.checkpoint, /interim_potential_1\.yaml$/);
+  assert.equal(stopped.stoppedEarly.iterations, 6, '4 + 2 iterations');
+  assert.ok(stopped.metrics.test && finite(stopped.metrics.test.force_rmse_mev_per_a));
+  assert.deepEqual(stopped.stoppedEarly.warnings, []);
+  assert.doesNotMatch(await readFile(join(g.gen, STOP_EVALUATION_DIR, 'stopped_potential.yaml'), 'utf8'), /_fit_cycles/);
+});
