@@ -5,11 +5,39 @@
  */
 import type { ActiveSetSelection, PotentialArtifact } from './schemas.js';
 
+/**
+ * What an early-stopped potential adds to its PotentialArtifact: the finaliseCheckpoint
+ * activity's `stoppedEarly` (src/trainer/finalise-checkpoint.ts). Results of generations stopped
+ * before the stopped potential was evaluated lack `trainMetricsFrom`, `evaluationDir` and `warnings`.
+ */
+export interface EarlyStopInfo {
+  /** The checkpoint the potential was taken from. */
+  checkpoint: string;
+  /**
+   * The iteration the potential and its metrics belong to: iterations of the generation (earlier
+   * runs of a resumed generation included, as at the end of a fit) up to the metrics.txt row
+   * whose train errors the evaluation reproduces (the initial state excluded); when there is no
+   * evaluation, or no row matches, up to metrics.txt's last row.
+   */
+  iterations: number;
+  /**
+   * Where metrics.train comes from: `evaluation` (train_pred.pckl.gzip of the `--no-fit` run on
+   * the stopped potential, with the loss of its metrics.txt row) or `metrics.txt` (its last row;
+   * the evaluation failed).
+   */
+  trainMetricsFrom: 'evaluation' | 'metrics.txt';
+  /** The `--no-fit` evaluation's folder, relative to the generation folder. */
+  evaluationDir: string;
+  /** Why metrics.test is null (evaluation failed, no test set), or why `iterations` is not exact. */
+  warnings: string[];
+}
+
 /** A generation that trained a potential: a PotentialArtifact, plus `stoppedEarly` when a stop was asked for. */
 export type GenerationArtifact = PotentialArtifact & {
   /** `potential` in results since selection-only generations exist; absent in older ones. */
   kind?: 'potential';
-  stoppedEarly?: { checkpoint: string; iterations: number; reason?: string };
+  /** The activity's EarlyStopInfo and the reason the stopTraining signal gave. */
+  stoppedEarly?: EarlyStopInfo & { reason?: string };
 };
 
 /**

@@ -10,8 +10,11 @@
  * the train errors of metrics.txt and a warning saying why test errors are missing.
  *
  * Kept apart from PacemakerTrainer so the early-stop path and the trainer can change
- * independently; it relies only on pacemaker's file contract (interim_potential_<cycle>.yaml is
- * rewritten after every iteration, metrics.txt gains one row per iteration).
+ * independently; it relies on pacemaker's file contract (interim_potential_<cycle>.yaml is
+ * rewritten after every iteration, metrics.txt gains one row per iteration, for its run only)
+ * and, to count iterations across the runs of a resumed generation, on the trainer's runs.jsonl
+ * and learning_curve.tsv, through the trainer's own functions (lastStartedRun, acrossRuns,
+ * absorbLastRun), so a stop counts as the end of a fit does.
  */
 import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -24,7 +27,8 @@ import { runBridge } from '../dataset/bridge.js';
 import { runProgram } from '../process/run-program.js';
 import type { Toolchain } from '../pacemaker/toolchain.js';
 import { canonicalJson, exists, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
-import { readFinalMetrics } from './pacemaker-trainer.js';
+import type { EarlyStopInfo } from '../domain/generation-result.js';
+import { absorbLastRun, acrossRuns, lastStartedRun, readFinalMetrics } from './pacemaker-trainer.js';
 import { createTrainer } from './factory.js';
 import { withFitCycles } from './fit-position.js';
 
@@ -39,27 +43,8 @@ export interface FinaliseOptions {
   signal?: AbortSignal;
 }
 
-/** What an early-stopped artifact adds to PotentialArtifact. */
-export interface EarlyStopInfo {
-  /** The checkpoint the potential was taken from. */
-  checkpoint: string;
-  /**
-   * The iteration the potential and its metrics belong to: iterations done up to the metrics.txt
-   * row whose train errors the evaluation reproduces (the initial state excluded); when there is
-   * no evaluation, or no row matches, the iterations metrics.txt holds.
-   */
-  iterations: number;
-  /**
-   * Where metrics.train comes from: `evaluation` (train_pred.pckl.gzip of the `--no-fit` run on
-   * the stopped potential, with the loss of its metrics.txt row) or `metrics.txt` (its last row;
-   * the evaluation failed).
-   */
-  trainMetricsFrom: 'evaluation' | 'metrics.txt';
-  /** The `--no-fit` evaluation's folder, relative to the generation folder. */
-  evaluationDir: string;
-  /** Why metrics.test is null (evaluation failed, no test set), or why `iterations` is not exact. */
-  warnings: string[];
-}
+// One definition of `stoppedEarly` for this activity's result and the workflow's (GenerationArtifact).
+export type { EarlyStopInfo };
 
 /** Where pacemaker evaluates a stopped potential: it writes its data, metrics and picture files into its working folder. */
 export const STOP_EVALUATION_DIR = 'stop-evaluation';
@@ -140,6 +125,8 @@ export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyS
   if (!(await exists(join(dir, 'output_potential.yace')))) throw new OutputMissingError(`pace_yaml2yace wrote no output_potential.yace in ${dir}`);
   const lastRow = await readFinalMetrics(join(dir, 'metrics.txt'));
   if (!lastRow) throw new OutputMissingError(`${join(dir, 'metrics.txt')} has no rows: pacemaker stopped before its first iteration`);
+  // metrics.txt holds the stopped run's rows only: a resumed generation's earlier runs add their iterations.
+  const offset = (await lastStartedRun(dir))?.offset ?? 0;
 
   const warnings: string[] = [];
   let train: ErrorMetrics = lastRow;
@@ -159,7 +146,7 @@ export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyS
     const row = matchingRow(rows, evaluation.train);
     if (!row) {
       warnings.push(
-        `the stopped potential's train errors (${evaluation.train.energy_rmse_mev_per_atom} meV/atom, ${evaluation.train.force_rmse_mev_per_a} meV/Å) match no row of metrics.txt: iterations is the number of its rows, loss unknown`,
+        `the stopped potential's train errors (${evaluation.train.energy_rmse_mev_per_atom} meV/atom, ${evaluation.train.force_rmse_mev_per_a} meV/Å) match no row of metrics.txt: iterations counts up to its last row, loss unknown`,
       );
     }
     const at = row ?? { iterations: lastRow.iterations, loss: null };
@@ -168,8 +155,12 @@ export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyS
     else warnings.push('no test metrics: the data has no test set (input.yaml has no data.test_filename or test_size)');
   }
 
+  const metrics = acrossRuns({ train, test }, offset);
+  // The stopped run's rows join the learning curve, up to the stopped potential's iteration.
+  await absorbLastRun(dir, metrics.train.iterations);
+
   const files: Record<string, FileRef> = {};
-  const names: string[] = ['input.yaml', 'output_potential.yaml', 'output_potential.yace', 'log.txt', 'metrics.txt'];
+  const names: string[] = ['input.yaml', 'output_potential.yaml', 'output_potential.yace', 'log.txt', 'metrics.txt', 'learning_curve.tsv', 'runs.jsonl'];
   if (evaluation) names.push(...EVALUATION_FILES.map((f) => `${STOP_EVALUATION_DIR}/${f}`));
   for (const name of names) {
     const p = join(dir, name);
@@ -178,7 +169,7 @@ export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyS
   const artifact = PotentialArtifact.parse({
     path: join(dir, 'output_potential.yace'),
     potentialYaml: join(dir, 'output_potential.yaml'),
-    metrics: { train, test },
+    metrics,
     version: trainer.version,
     parentVersion: o.parentVersion,
     datasetSha256: o.data.sha256,
@@ -194,7 +185,7 @@ export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyS
   } satisfies PotentialArtifact);
   const out: EarlyStoppedArtifact = {
     ...artifact,
-    stoppedEarly: { checkpoint, iterations: train.iterations, trainMetricsFrom, evaluationDir: STOP_EVALUATION_DIR, warnings },
+    stoppedEarly: { checkpoint, iterations: metrics.train.iterations, trainMetricsFrom, evaluationDir: STOP_EVALUATION_DIR, warnings },
   };
   await writeFileAtomic(join(dir, 'artifact.json'), JSON.stringify(out, null, 2) + '\n');
   return out;

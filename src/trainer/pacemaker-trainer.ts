@@ -44,6 +44,40 @@ async function readRuns(file: string): Promise<RunRecord[]> {
     .map((l) => JSON.parse(l) as RunRecord);
 }
 
+/**
+ * The last pacemaker run of a generation folder that runs.jsonl records as started: its number
+ * and `offset`, the iterations of the generation done before it (metrics.txt holds that run's
+ * rows only). null when no run is recorded.
+ */
+export async function lastStartedRun(dir: string): Promise<{ run: number; offset: number } | null> {
+  const last = (await readRuns(join(dir, 'runs.jsonl'))).filter((r) => r.event === 'start').at(-1);
+  return last ? { run: last.run, offset: last.offset ?? 0 } : null;
+}
+
+/**
+ * Metrics of one run (metrics.txt counts that run's iterations only) as the generation's:
+ * `offset` (lastStartedRun) adds the iterations of the earlier runs of a resumed generation.
+ */
+export function acrossRuns(metrics: { train: ErrorMetrics; test: ErrorMetrics | null }, offset: number): { train: ErrorMetrics; test: ErrorMetrics | null } {
+  const train = { ...metrics.train, iterations: metrics.train.iterations + offset };
+  return { train, test: metrics.test ? { ...metrics.test, iterations: train.iterations } : null };
+}
+
+/**
+ * Folds the rows of the last started run's metrics.txt, up to iteration `upTo` of the
+ * generation, into learning_curve.tsv (see mergeCurve: folding the same rows again changes nothing).
+ */
+export async function absorbLastRun(dir: string, upTo: number): Promise<void> {
+  const last = await lastStartedRun(dir);
+  const metricsFile = join(dir, 'metrics.txt');
+  if (!last || !(await exists(metricsFile))) return;
+  const curveFile = join(dir, 'learning_curve.tsv');
+  const rows = parseMetricsTable(await readFile(metricsFile, 'utf8'));
+  const prev = (await exists(curveFile)) ? parseCurve(await readFile(curveFile, 'utf8')) : [];
+  const merged = mergeCurve(prev, curveFromMetrics(rows, last.offset, last.run, upTo));
+  await writeFileAtomic(curveFile, formatCurve(merged));
+}
+
 export interface PacemakerTrainerOptions {
   config: PacemakerTrainerConfig;
   /** Root of one campaign: holds `data/` and `potentials/`. */
@@ -351,7 +385,7 @@ export class PacemakerTrainer implements Trainer {
     const batchesTried: number[] = [];
     while (final === null) {
       // Fold the previous run's rows (up to where this run resumes) into the learning curve.
-      await this.absorbLastRun(runsFile, curveFile, checkpoint?.iteration ?? 0);
+      await absorbLastRun(dir, checkpoint?.iteration ?? 0);
       run += 1;
       batchesTried.push(batchSize);
       const startFrom = checkpoint?.path ?? (initialPotential !== null ? join(dir, PARENT_FILE) : null);
@@ -435,7 +469,7 @@ export class PacemakerTrainer implements Trainer {
     if (!(await exists(join(dir, 'output_potential.yaml')))) {
       throw new OutputMissingError(`pacemaker exited 0 but wrote no output_potential.yaml in ${dir}`);
     }
-    await this.absorbLastRun(runsFile, curveFile, Infinity);
+    await absorbLastRun(dir, Infinity);
 
     report({ ...progress, stage: 'converting' });
     const conversionMs = await this.run('pace_yaml2yace', ['output_potential.yaml', '-o', 'output_potential.yace'], ctx, 10 * 60_000);
@@ -443,10 +477,10 @@ export class PacemakerTrainer implements Trainer {
       throw new OutputMissingError(`pace_yaml2yace wrote no output_potential.yace in ${dir}`);
     }
 
-    const { metrics, metricsSeconds } = await this.collectMetrics();
+    const collected = await this.collectMetrics();
+    const metricsSeconds = collected.metricsSeconds;
     // metrics.txt counts this run's iterations only; earlier runs of a resumed generation add theirs.
-    metrics.train = { ...metrics.train, iterations: metrics.train.iterations + final.offset };
-    if (metrics.test) metrics.test = { ...metrics.test, iterations: metrics.train.iterations };
+    const metrics = acrossRuns(collected.metrics, final.offset);
     const files: Record<string, FileRef> = {};
     const names: string[] = [...ARTIFACT_FILES];
     const reportDir = join(dir, 'report');
@@ -476,17 +510,6 @@ export class PacemakerTrainer implements Trainer {
   private async appendRun(file: string, rec: RunRecord): Promise<void> {
     const prev = (await exists(file)) ? await readFile(file, 'utf8') : '';
     await writeFileAtomic(file, prev + JSON.stringify(rec) + '\n');
-  }
-
-  /** Adds the rows of the last started run's metrics.txt, up to `upTo`, to learning_curve.tsv. */
-  private async absorbLastRun(runsFile: string, curveFile: string, upTo: number): Promise<void> {
-    const last = (await readRuns(runsFile)).filter((r) => r.event === 'start').at(-1);
-    const metricsFile = join(this.generationDir, 'metrics.txt');
-    if (!last || !(await exists(metricsFile))) return;
-    const rows = parseMetricsTable(await readFile(metricsFile, 'utf8'));
-    const prev = (await exists(curveFile)) ? parseCurve(await readFile(curveFile, 'utf8')) : [];
-    const merged = mergeCurve(prev, curveFromMetrics(rows, last.offset ?? 0, last.run, upTo));
-    await writeFileAtomic(curveFile, formatCurve(merged));
   }
 
   /**

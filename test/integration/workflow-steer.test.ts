@@ -21,7 +21,7 @@ import type { GenerationArtifact } from '../../workflows/train-potential.js';
 import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
 import { until, alive, smallConfig } from '../helpers/wait.js';
 import { withFitCycles } from '../../src/trainer/fit-position.js';
-import { STOP_EVALUATION_DIR, type EarlyStopInfo } from '../../src/trainer/finalise-checkpoint.js';
+import { STOP_EVALUATION_DIR } from '../../src/trainer/finalise-checkpoint.js';
 
 let stack: TestStack;
 let results: string;
@@ -48,7 +48,7 @@ const withTestSet = (maxEpochs: number) => {
  * the checkpoint without `_fit_cycles`.
  */
 async function assertStoppedWithTestMetrics(artifact: GenerationArtifact): Promise<void> {
-  const stopped = artifact.stoppedEarly as (GenerationArtifact['stoppedEarly'] & Partial<EarlyStopInfo>) | undefined;
+  const stopped = artifact.stoppedEarly;
   assert.ok(stopped);
   assert.deepEqual(stopped.warnings, []);
   assert.equal(stopped.trainMetricsFrom, 'evaluation');

@@ -13,6 +13,7 @@ import { simulatorToolchain, type Toolchain } from '../../../src/pacemaker/toolc
 import { PacemakerTrainer } from '../../../src/trainer/pacemaker-trainer.js';
 import { finaliseFromCheckpoint, STOP_EVALUATION_DIR, type EarlyStoppedArtifact } from '../../../src/trainer/finalise-checkpoint.js';
 import { withFitCycles } from '../../../src/trainer/fit-position.js';
+import { parseCurve } from '../../../src/trainer/learning-curve.js';
 import { sha256File } from '../../../src/util/files.js';
 import type { TrainingData } from '../../../src/dataset/store.js';
 import { SMALL } from './helpers.js';
@@ -22,24 +23,24 @@ const owner = { workflowId: 'train-t-generation_000', activityId: '2', attempt: 
 
 /**
  * A generation whose pacemaker crashed at iteration `crashAt` (as a stop leaves it: interim
- * files, metrics.txt, no output), on 8 EMT structures split with `testSize`.
+ * files, metrics.txt, no output), on 8 EMT structures split with `testSize`. With `resumeCrashAt`,
+ * a retry then resumed from the checkpoint and its run crashed at that iteration of its own.
  */
-async function interruptedGeneration(o: { testSize: number; crashAt?: number; config?: Partial<PacemakerTrainerConfigInput> }) {
+async function interruptedGeneration(o: { testSize: number; crashAt?: number; resumeCrashAt?: number; config?: Partial<PacemakerTrainerConfigInput> }) {
   const dir = await mkdtemp(join(tmpdir(), 'mlip-trainer-'));
   const results = join(dir, 'results.jsonl');
   await labelEmt({ out: results, count: 8, elements: ['Cu', 'Ni'], seed: 5, python: sim.python });
   const config = PacemakerTrainerConfig.parse({ ...SMALL, max_epochs: 50, test_size: o.testSize, ...(o.config ?? {}) });
   const campaignDir = join(dir, 'campaign');
-  const trainer = new PacemakerTrainer({
-    config,
-    campaignDir,
-    toolchain: sim,
-    generation: 0,
-    env: { PACEMAKER_SIM_CRASH_AT_ITER: String(o.crashAt ?? 6) },
-  });
+  const trainerCrashingAt = (iteration: number) =>
+    new PacemakerTrainer({ config, campaignDir, toolchain: sim, generation: 0, env: { PACEMAKER_SIM_CRASH_AT_ITER: String(iteration) } });
+  const trainer = trainerCrashingAt(o.crashAt ?? 6);
   const summary = await trainer.updateDataset({ files: [results] });
   const data: TrainingData = { trainPath: summary.trainPath, testPath: summary.testPath, sha256: summary.sha256 };
   await assert.rejects(trainer.runTraining(data, null, { owner }), /simulated crash/);
+  if (o.resumeCrashAt !== undefined) {
+    await assert.rejects(trainerCrashingAt(o.resumeCrashAt).runTraining(data, null, { owner: { ...owner, attempt: 2 } }), /simulated crash/);
+  }
   const gen = trainer.generationDir;
   const finalise = (toolchain: Toolchain = sim, env?: Record<string, string>) =>
     finaliseFromCheckpoint({
@@ -89,9 +90,12 @@ test('a stopped generation gets test metrics and the train metrics of its potent
   assert.equal(stopped.metrics.train.loss, last.loss);
   assert.ok(finite(stopped.metrics.train.energy_mae_mev_per_atom), 'energy MAE from the predictions (metrics.txt has none)');
 
-  // The evaluation ran in its own folder: the run's files are as it left them, output_potential.yaml is the checkpoint.
+  // The evaluation ran in its own folder: the run's files are as it left them (the learning curve
+  // gains the stopped run's rows), output_potential.yaml is the checkpoint.
   const after = await hashes(g.gen);
-  for (const [name, sha] of before) assert.equal(after.get(name), sha, `${name} unchanged`);
+  for (const [name, sha] of before) if (name !== 'learning_curve.tsv') assert.equal(after.get(name), sha, `${name} unchanged`);
+  const curve = parseCurve(await readFile(join(g.gen, 'learning_curve.tsv'), 'utf8'));
+  assert.deepEqual(curve.map((p) => p.iteration), [0, 1, 2, 3, 4, 5], 'the curve ends at the stopped potential');
   assert.deepEqual([...after.keys()].filter((n) => !before.has(n)).sort(), ['artifact.json', 'output_potential.yace', 'output_potential.yaml', 'pace_yaml2yace.out']);
   assert.equal(await readFile(stopped.potentialYaml, 'utf8'), withFitCycles(await readFile(stopped.stoppedEarly.checkpoint, 'utf8'), 0));
   const evalDir = join(g.gen, STOP_EVALUATION_DIR);
@@ -169,4 +173,44 @@ test('a stop in fit cycle 1 is evaluated from the checkpoint without _fit_cycles
   assert.ok(stopped.metrics.test && finite(stopped.metrics.test.force_rmse_mev_per_a));
   assert.deepEqual(stopped.stoppedEarly.warnings, []);
   assert.doesNotMatch(await readFile(join(g.gen, STOP_EVALUATION_DIR, 'stopped_potential.yaml'), 'utf8'), /_fit_cycles/);
+});
+
+test('a stop after a resume counts the iterations of every run, as the end of a fit does, and extends learning_curve.tsv to them', async () => {
+  // Run 1 crashes at its iteration 6 (5 done); the retry resumes from the checkpoint and its run
+  // crashes at its own iteration 4 (3 done) before the stop.
+  const g = await interruptedGeneration({ testSize: 0.4, crashAt: 6, resumeCrashAt: 4 });
+  const starts = (await readFile(join(g.gen, 'runs.jsonl'), 'utf8'))
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as { event: string; run: number; offset?: number })
+    .filter((r) => r.event === 'start');
+  assert.equal(starts.length, 2, 'two runs: the first and the resume');
+  const offset = starts[1]!.offset!;
+  // A checkpoint may be labelled one iteration behind its content, never ahead.
+  assert.ok(offset >= 4 && offset <= 5, `resumed from iteration ${offset}`);
+
+  const stopped = await g.finalise();
+  assert.deepEqual(stopped.stoppedEarly.warnings, []);
+  assert.equal(stopped.stoppedEarly.trainMetricsFrom, 'evaluation');
+  assert.equal(stopped.metrics.train.iterations, offset + 3, "the earlier run's iterations plus the 3 of the stopped run");
+  assert.equal(stopped.metrics.test?.iterations, offset + 3);
+  assert.equal(stopped.stoppedEarly.iterations, offset + 3);
+  const rows = parseMetricsTable(await readFile(join(g.gen, 'metrics.txt'), 'utf8'));
+  assert.equal(stopped.metrics.train.loss, rows.at(-1)!.loss, "the stopped run's last row");
+
+  // The curve has one point per iteration across both runs, up to the stopped potential's.
+  const curve = parseCurve(await readFile(join(g.gen, 'learning_curve.tsv'), 'utf8'));
+  assert.deepEqual(curve.map((p) => p.iteration), Array.from({ length: offset + 4 }, (_, i) => i));
+  assert.deepEqual([...new Set(curve.map((p) => p.run))], [1, 2]);
+  assert.equal(curve.at(-1)!.loss, rows.at(-1)!.loss);
+  for (const name of ['learning_curve.tsv', 'runs.jsonl']) {
+    const ref = stopped.files[name];
+    assert.ok(ref, `${name} listed`);
+    assert.equal(await sha256File(ref.path), ref.sha256);
+  }
+
+  // A retried finalise changes neither the count nor the curve.
+  const again = await g.finalise();
+  assert.deepEqual(again.metrics, stopped.metrics);
+  assert.deepEqual(parseCurve(await readFile(join(g.gen, 'learning_curve.tsv'), 'utf8')), curve);
 });
