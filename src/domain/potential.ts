@@ -86,17 +86,18 @@ const PRE_REPULSION_VALUES: ReadonlyArray<readonly [string, string]> = [
  * added after its fit taken out again, so a fine-tune starts from the state the parent was
  * fitted in. Kept, the parent's inner cutoff (its data's shortest bond) would switch new
  * structures with shorter bonds onto the ZBL core during the whole fit (measured with a real
- * pacemaker: force RMSE 14 eV/Å at the fine-tune's first step instead of 0.19 eV/Å), and
- * pacemaker sets it anew from all the data after the fine-tune anyway.
+ * pacemaker: force RMSE 27,182 meV/Å at the fine-tune's first step instead of 295 meV/Å, the
+ * parent having ended at 293), and pacemaker sets it anew from all the data after the fine-tune.
  *
  * Edits only the values of those keys, line by line, so every coefficient keeps pacemaker's own
- * digits. `embedding` overrides the restored `rho_core_cut`/`drho_core_cut` when the config set them.
+ * digits. `configured` holds what the config's `potential.embeddings.ALL` / `potential.bonds.ALL`
+ * set for these keys (the values the parent was fitted with); pacemaker's defaults otherwise.
  */
-export function withoutAutoRepulsion(text: string, embedding: { rho_core_cut?: number; drho_core_cut?: number } = {}): string {
+export function withoutAutoRepulsion(text: string, configured: Record<string, unknown> = {}): string {
   let out = text;
   for (const [key, fallback] of PRE_REPULSION_VALUES) {
-    const given = key === 'rho_core_cut' ? embedding.rho_core_cut : key === 'drho_core_cut' ? embedding.drho_core_cut : undefined;
-    const value = given !== undefined ? String(given) : fallback;
+    const given = configured[key];
+    const value = Array.isArray(given) ? `[${given.map(String).join(', ')}]` : given !== undefined && given !== null ? String(given) : fallback;
     const escaped = key.replace(/[-]/g, '\\-');
     out = out.replace(new RegExp(`^(\\s+)${escaped}:[^\\n]*$`, 'gm'), (_m, indent: string) => `${indent}${key}: ${value}`);
   }

@@ -568,8 +568,9 @@ export class PacemakerTrainer implements Trainer {
       await copyFile(source, target);
       return;
     }
-    const embeddings = input.potential.embeddings as Record<string, { rho_core_cut?: number; drho_core_cut?: number }> | undefined;
-    await writeFileAtomic(target, withoutAutoRepulsion(await readFile(source, 'utf8'), embeddings?.ALL ?? {}));
+    const all = (section: unknown): Record<string, unknown> => ((section as Record<string, Record<string, unknown>> | undefined)?.ALL ?? {});
+    const configured = { ...all(input.potential.embeddings), ...all(input.potential.bonds) };
+    await writeFileAtomic(target, withoutAutoRepulsion(await readFile(source, 'utf8'), configured));
   }
 
   private async checkInitialPotential(path: string, mode: FineTuneMode | null = null): Promise<void> {

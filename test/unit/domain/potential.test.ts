@@ -75,4 +75,8 @@ test("withoutAutoRepulsion gives back the state a real pacemaker fitted in: the 
   assert.deepEqual(describePotential(yaml.load(restored))?.elements, ['Cu', 'Ni']);
   // A config's own embedding cut-offs are restored instead of pacemaker's defaults.
   assert.match(withoutAutoRepulsion(fitted, { rho_core_cut: 3000, drho_core_cut: 5 }), /^ {4}rho_core_cut: 3000\n {4}drho_core_cut: 5$/m);
+  // So are its own bond settings (potential.bonds.ALL), lists in pacemaker's flow style.
+  const bonds = withoutAutoRepulsion(fitted, { r_in: 1.5, delta_in: 0.2, inner_cutoff_type: 'distance', 'core-repulsion': [100, 5] });
+  assert.equal(bonds.match(/^ {4}r_in: 1\.5\n {4}delta_in: 0\.2\n {4}inner_cutoff_type: distance$/gm)?.length, 4, 'every bond block');
+  assert.equal(bonds.match(/^ {4}core-repulsion: \[100, 5\]$/gm)?.length, 4);
 });
