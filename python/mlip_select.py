@@ -10,20 +10,25 @@ Commands
             optionally a small unlabelled sample for ``pacemaker --dry-run`` (generation 0).
   inspect   reads a pool as ``prepare`` does and reports ``{rows, elements, natomsTotal}``,
             writing nothing: the cheap check a generation makes before it trains.
-  project   B-projections of every pool atom, batch by batch, into ``.npy`` files opened as
-            memory maps (so memory stays bounded by one batch); runs beside pace_select.
-  finish    reads pace_select's output, fills up to n by the largest extrapolation grade gamma,
-            writes the selected structures as a dataset pickle and reports how each was chosen.
+  select    the selection in one process (the default path): pace_select's own selection
+            function (pyace.aceselect.select_structures_maxvol, or the simulator's) run with the
+            program's arguments and observed, then the fill up to n by the largest
+            extrapolation grade from the projections and active set it made; writes the selected
+            structures as a dataset pickle and reports how each was chosen. Exit 3 when this
+            pyace has no aceselect: the caller then runs the pace_select program and `run`.
+  run       beside the pace_select program: projects the pool while it works, waits for the
+            caller's marker, then fills up to n as `select` does.
+  replicate benchmark helper: a big pool from a labelled one, rattled copies.
 
 The extrapolation grade (pacemaker's D-optimality measure) of an atom with B-projection b is
 ``gamma = max_j |(b A^-1)_j|`` where A is the active set of its element (``[nfuncs, nfuncs]``);
 a structure's grade is the largest over its atoms. gamma <= 1 interpolates.
 
-"Current active set" for the fill: the potential's active set (the ``.asi`` file, when given)
-extended by the atoms of the structures pace_select chose, reduced to ``nfuncs`` rows per element
-by a greedy maximum-volume choice (pivoted QR). When fewer rows than functions exist the
-pseudo-inverse is used (least-squares coefficients). This is the active set pace_select ends
-with, so the fill ranks what remains by how far it extrapolates from what was already chosen.
+"Current active set" for the fill: in `select`, the one pace_select's selection ended with (the
+``.asi`` rows and the pool rows its MaxVol kept; in batch mode the pass it returns). In `run`,
+which cannot see inside the program, the potential's ``.asi`` extended by the atoms of the
+structures pace_select chose, reduced to ``nfuncs`` rows per element by a greedy maximum-volume
+choice (pivoted QR); when fewer rows than functions exist the pseudo-inverse is used.
 
 Two backends compute B-projections: ``pyace`` (the real pacemaker installation's library, the
 same ``compute_B_projections`` pace_select and ``PyACECalculator``'s gamma use) and
@@ -36,7 +41,6 @@ import argparse
 import importlib.util
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -187,45 +191,6 @@ def check_elements(frame: pd.DataFrame, nfuncs: dict[str, int], potential: str, 
         )
 
 
-def command_project(pool: str, potential: str, backend: str, out_dir: str, batch_size: int) -> dict[str, Any]:
-    """Projections of every pool atom into ``<out_dir>/proj_<El>.npy`` and ``owner_<El>.npy``,
-    written batch by batch through memory maps: memory holds one batch, not the pool."""
-    started = time.monotonic()
-    frame = load_dataset(pool)
-    project, nfuncs = projector(backend, potential)
-    check_elements(frame, nfuncs, potential)
-    counts = {e: 0 for e in nfuncs}
-    for atoms in frame["ase_atoms"]:
-        for symbol in atoms.get_chemical_symbols():
-            counts[symbol] += 1
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    proj_maps = {e: np.lib.format.open_memmap(folder / f".proj_{e}.npy", mode="w+", dtype=np.float64,
-                                              shape=(counts[e], nfuncs[e])) for e in nfuncs}
-    owner_maps = {e: np.lib.format.open_memmap(folder / f".owner_{e}.npy", mode="w+", dtype=np.int64,
-                                               shape=(counts[e],)) for e in nfuncs}
-    cursor = {e: 0 for e in nfuncs}
-    atoms_list = list(frame["ase_atoms"])
-    del frame
-    for start in range(0, len(atoms_list), batch_size):
-        proj, owners = project(atoms_list[start:start + batch_size])
-        for element, matrix in proj.items():
-            rows = len(matrix)
-            proj_maps[element][cursor[element]:cursor[element] + rows] = matrix
-            owner_maps[element][cursor[element]:cursor[element] + rows] = owners[element] + start
-            cursor[element] += rows
-    for maps in (proj_maps, owner_maps):
-        for m in maps.values():
-            m.flush()
-    del proj_maps, owner_maps
-    # Rename only when complete, so a half-written set is never read as finished.
-    for element in nfuncs:
-        for kind in ("proj", "owner"):
-            (folder / f".{kind}_{element}.npy").replace(folder / f"{kind}_{element}.npy")
-    return {"dir": out_dir, "atoms": counts, "structures": len(atoms_list),
-            "seconds": time.monotonic() - started}
-
-
 # ---------------------------------------------------------------------------------------------
 # Active set and gamma
 # ---------------------------------------------------------------------------------------------
@@ -281,19 +246,6 @@ def structure_gamma(proj: Projections, owners: Owners, inverses: dict[str, np.nd
             block = np.abs(np.asarray(matrix[start:start + 65536]) @ inverse).max(axis=1)
             np.maximum.at(gamma, owner[start:start + 65536], block)
     return gamma
-
-
-def pool_gamma_from_projections(proj_dir: str, inverses: dict[str, np.ndarray | None], n_pool: int) -> np.ndarray:
-    folder = Path(proj_dir)
-    proj = {}
-    owners = {}
-    for element in inverses:
-        p = folder / f"proj_{element}.npy"
-        if not p.exists():
-            raise FileNotFoundError(f"projections {p} missing: the project step did not finish")
-        proj[element] = np.load(p, mmap_mode="r")
-        owners[element] = np.load(folder / f"owner_{element}.npy", mmap_mode="r")
-    return structure_gamma(proj, owners, inverses, n_pool)
 
 
 def pool_gamma_by_batches(atoms_list: Sequence[Any], project: ProjectFn, inverses: dict[str, np.ndarray | None],
@@ -374,13 +326,9 @@ def fill_selection(frame: pd.DataFrame, by_pace: list[int] | None, inverses: dic
 
     indices = by_pace + fill
     if pool_gamma is None and pool_gamma_of is not None:
-        pool_gamma_chosen = pool_gamma_of(inverses)[indices]  # projections already at hand: no new work
-    else:
-        pool_gamma_chosen = None
+        pool_gamma = pool_gamma_of(inverses)  # projections already at hand: no new work
     if pool_gamma is not None:
         gamma = pool_gamma[indices]
-    elif pool_gamma_chosen is not None:
-        gamma = pool_gamma_chosen
     else:
         if chosen is None:
             chosen = project([atoms_list[i] for i in by_pace]) if by_pace else ({}, {})
@@ -400,16 +348,6 @@ def fill_selection(frame: pd.DataFrame, by_pace: list[int] | None, inverses: dic
         "sha256": digest,
         "seconds": time.monotonic() - started,
     }
-
-
-def command_finish(pool: str, selected: str | None, potential: str, asi: str | None, n: int, out: str, backend: str,
-                   batch_size: int, proj_dir: str | None) -> dict[str, Any]:
-    frame = load_dataset(pool)
-    project, nfuncs = projector(backend, potential)
-    check_elements(frame, nfuncs, potential)
-    have = proj_dir is not None and all((Path(proj_dir) / f"proj_{e}.npy").exists() for e in nfuncs)
-    of = (lambda inverses: pool_gamma_from_projections(proj_dir, inverses, len(frame))) if have else None
-    return finish_selection(frame, selected, project, nfuncs, asi, n, out, batch_size, of)
 
 
 def wait_for(marker: Path) -> dict[str, Any] | None:
@@ -556,11 +494,12 @@ def observed_maxvol_selection(module: Any, call: Callable[[], pd.DataFrame],
         seen["batched"] = True
         return result
 
-    setattr(module, "compute_B_projections", projections)
-    setattr(module, "compute_active_set", active_set)
-    setattr(module, "compute_active_set_by_batches", active_set_by_batches)
-    restore = watch_batch_grades(seen)
+    restore: Callable[[], None] = lambda: None  # noqa: E731
     try:
+        setattr(module, "compute_B_projections", projections)
+        setattr(module, "compute_active_set", active_set)
+        setattr(module, "compute_active_set_by_batches", active_set_by_batches)
+        restore = watch_batch_grades(seen)
         return call(), seen
     finally:
         for name, fn in originals.items():
@@ -639,11 +578,11 @@ def pyace_in_process(frame: pd.DataFrame, potential: str, asi: str | None, n: in
     Returns (indices chosen by pace_select or None when under-determined, the inverses of the
     active set it ended with, grades of the pool from its projections when it kept them, batched)."""
     from pyace import aceselect
-    from pyace import ACEBBasisSet, BBasisConfiguration
+    from pyace import BBasisConfiguration
     from pyace.activelearning import compute_A_active_inverse, load_active_inverse_set
 
     bconf = BBasisConfiguration(potential)
-    names = list(ACEBBasisSet(bconf).elements_name)
+    names = list(nfuncs)  # the basis's element order (pyace_projector built nfuncs from it)
     extra = compute_A_active_inverse(load_active_inverse_set(asi)) if asi is not None else None
     seen_grades = BatchGrades(len(frame))
     try:
@@ -663,8 +602,8 @@ def pyace_in_process(frame: pd.DataFrame, potential: str, asi: str | None, n: in
         own = {names[k]: np.asarray(v, dtype=np.int64) for k, v in owners_by_type.items()}
         grades = lambda inv: structure_gamma(proj, own, inv, len(frame))  # noqa: E731
     elif seen.get("batched") and (batched_gamma := seen_grades.structure_gamma()) is not None:
-        # The grades of the active set pace_select returned (its best pass per species).
-        inverses.update({names[k]: v for k, v in seen_grades.best_inverses().items()})
+        # The grades of the active set pace_select returned (its best pass per species, whose
+        # inverses equal those of the active set observed above).
         grades = lambda _inv: batched_gamma  # noqa: E731
     return indices, inverses, grades, bool(seen.get("batched"))
 
@@ -716,9 +655,9 @@ def simulator_in_process(frame: pd.DataFrame, potential: str, asi: str | None, n
         seen["batched"] = True
         return originals["active_set_by_batches"](*args, **kwargs)
 
-    sim.atom_projections, sim.maxvol_rows, sim.active_set_by_batches = projections, maxvol, by_batches
-    sim._gamma_by_batches = grade_pass
     try:
+        sim.atom_projections, sim.maxvol_rows, sim.active_set_by_batches = projections, maxvol, by_batches
+        sim._gamma_by_batches = grade_pass
         picked = sim.select_structures(frame, doc, extra, n, "auto", memory_limit)
     except ValueError as exc:
         if UNDER_DETERMINED not in str(exc):
@@ -752,13 +691,9 @@ def command_select(pool: str, potential: str, asi: str | None, n: int, out: str,
     started = time.monotonic()
     if backend == "pyace" and not in_process_available():
         raise InProcessUnavailable("this pacemaker has no pyace.aceselect.select_structures_maxvol")
-    pool, potential, out = (str(Path(x).resolve()) for x in (pool, potential, out))
-    asi = str(Path(asi).resolve()) if asi is not None else None
     frame = read_pool(pool)
     project, nfuncs = projector(backend, potential)
     check_elements(frame, nfuncs, potential, pool)
-    # pace_select's batch mode writes interim_active_set.asi into the working folder: the output's.
-    os.chdir(Path(out).resolve().parent)
     run_selection = pyace_in_process if backend == "pyace" else simulator_in_process
     indices, inverses, grades, batched = run_selection(frame, potential, asi, n, memory_limit, nfuncs)
     select_seconds = time.monotonic() - started
@@ -793,7 +728,7 @@ def command_replicate(pool: str, copies: int, rattle: float, seed: int, out: str
 
 
 def _add_fill_arguments(p: argparse.ArgumentParser) -> None:
-    """What `finish` and `run` both need to fill the selection up to n by gamma."""
+    """What `select` and `run` both need to fill the selection up to n by gamma."""
     p.add_argument("--potential", required=True)
     p.add_argument("--asi")
     p.add_argument("-n", type=int, required=True)
@@ -814,19 +749,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser("inspect", help="a pool's structure count, elements and atom count (writes nothing)")
     inspect.add_argument("--pool", required=True)
-
-    project = commands.add_parser("project", help="B-projections of every pool atom into .npy memory maps")
-    project.add_argument("--pool", required=True)
-    project.add_argument("--potential", required=True)
-    project.add_argument("--backend", choices=("pyace", "simulator"), required=True)
-    project.add_argument("--out-dir", required=True)
-    project.add_argument("--batch-size", type=int, default=500)
-
-    finish = commands.add_parser("finish", help="read pace_select's output, fill to n by gamma, write the pickle")
-    finish.add_argument("--pool", required=True)
-    finish.add_argument("--selected", help="pace_select's -o file (absent: pace_select chose nothing)")
-    _add_fill_arguments(finish)
-    finish.add_argument("--projections", help="folder written by `project` (optional)")
 
     replicate = commands.add_parser("replicate", help="benchmark helper: pool x copies, rattled")
     replicate.add_argument("--pool", required=True)
@@ -857,11 +779,6 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         return command_prepare(args.pool, args.out, args.sample, args.sample_size)
     if args.command == "inspect":
         return command_inspect(args.pool)
-    if args.command == "project":
-        return command_project(args.pool, args.potential, args.backend, args.out_dir, args.batch_size)
-    if args.command == "finish":
-        return command_finish(args.pool, args.selected, args.potential, args.asi, args.n, args.out, args.backend,
-                              args.batch_size, args.projections)
     if args.command == "replicate":
         return command_replicate(args.pool, args.copies, args.rattle, args.seed, args.out)
     if args.command == "run":

@@ -87,16 +87,20 @@ def test_prepare_rejects_bad_pools_as_bad_input_naming_the_file(capsys, tmp_path
     assert not (tmp_path / "p.pkl.gz").exists()
 
 
-def test_finish_fills_to_n_by_decreasing_gamma_after_pace_selects_choice(capsys, tmp_path, pool_jsonl, sim_potential):
-    pool = tmp_path / "pool.pkl.gz"
+def finish(pool_jsonl: Path, sim_potential: Path, out: Path, n: int, selected: Path | None,
+           batch_size: int = 200) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The program path's fill (what `run` does once pace_select has ended), on the simulator."""
     frame = mlip_select.read_pool(str(pool_jsonl))
-    mlip_bridge.save_dataset(frame, pool)
+    project, nfuncs = mlip_select.projector("simulator", str(sim_potential))
+    return frame, mlip_select.finish_selection(frame, str(selected) if selected else None, project, nfuncs, None, n,
+                                               str(out), batch_size, None)
+
+
+def test_finish_fills_to_n_by_decreasing_gamma_after_pace_selects_choice(tmp_path, pool_jsonl, sim_potential):
+    frame = mlip_select.read_pool(str(pool_jsonl))
     # What pace_select writes: the chosen rows, index = pool position, uncompressed unless .gz.
     frame.iloc[[5, 2]].to_pickle(tmp_path / "sel.pkl.gz")
-    code, out = run(capsys, "finish", "--pool", str(pool), "--selected", str(tmp_path / "sel.pkl.gz"),
-                    "--potential", str(sim_potential), "-n", "7", "--out", str(tmp_path / "out.pckl.gzip"),
-                    "--backend", "simulator", "--batch-size", "3")
-    assert code == 0
+    _, out = finish(pool_jsonl, sim_potential, tmp_path / "out.pckl.gzip", 7, tmp_path / "sel.pkl.gz", batch_size=3)
     assert out["indices"][:2] == [5, 2]
     assert out["chosenBy"] == ["pace_select"] * 2 + ["gamma"] * 5
     filled = out["gammaMax"][2:]
@@ -107,29 +111,8 @@ def test_finish_fills_to_n_by_decreasing_gamma_after_pace_selects_choice(capsys,
     assert list(back.columns) == list(frame.columns)
 
 
-def test_finish_with_projections_from_project_equals_the_batched_computation(capsys, tmp_path, pool_jsonl, sim_potential):
-    pool = tmp_path / "pool.pkl.gz"
-    frame = mlip_select.read_pool(str(pool_jsonl))
-    mlip_bridge.save_dataset(frame, pool)
-    frame.iloc[[1]].to_pickle(tmp_path / "sel.pkl.gz")
-    code, _ = run(capsys, "project", "--pool", str(pool), "--potential", str(sim_potential), "--backend", "simulator",
-                  "--out-dir", str(tmp_path / "proj"), "--batch-size", "4")
-    assert code == 0
-    common = ["finish", "--pool", str(pool), "--selected", str(tmp_path / "sel.pkl.gz"), "--potential",
-              str(sim_potential), "-n", "16", "--backend", "simulator"]
-    _, with_proj = run(capsys, *common, "--out", str(tmp_path / "a.pckl.gzip"), "--projections", str(tmp_path / "proj"))
-    _, batched = run(capsys, *common, "--out", str(tmp_path / "b.pckl.gzip"), "--batch-size", "5")
-    assert with_proj["indices"] == batched["indices"]
-    assert np.allclose(with_proj["gammaMax"], batched["gammaMax"])
-    assert sorted(with_proj["indices"]) == list(range(16))
-
-
-def test_finish_without_pace_select_output_ranks_everything_by_gamma(capsys, tmp_path, pool_jsonl, sim_potential):
-    pool = tmp_path / "pool.pkl.gz"
-    mlip_bridge.save_dataset(mlip_select.read_pool(str(pool_jsonl)), pool)
-    code, out = run(capsys, "finish", "--pool", str(pool), "--potential", str(sim_potential), "-n", "3",
-                    "--out", str(tmp_path / "o.pckl.gzip"), "--backend", "simulator")
-    assert code == 0
+def test_finish_without_pace_select_output_ranks_everything_by_gamma(tmp_path, pool_jsonl, sim_potential):
+    _, out = finish(pool_jsonl, sim_potential, tmp_path / "o.pckl.gzip", 3, None)
     assert out["chosenBy"] == ["gamma"] * 3 and out["paceSelectReturned"] == 0
     # No active set at all: every grade is unbounded (null), and the order falls back to pool position.
     assert out["indices"] == [0, 1, 2] and out["gammaMax"] == [None, None, None]

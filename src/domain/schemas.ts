@@ -245,7 +245,7 @@ export const ActiveSetSelection = z.object({
   /** How many pace_select returned for `-m n` (its cap: at most the active set's size). */
   paceSelectReturned: z.number().int(),
   gamma: GammaStats.nullable(),
-  /** Over the whole pool, when the fill computed it. */
+  /** Over the whole pool, when known: the fill computed it, or pace_select's projections were at hand (in process). */
   poolGamma: GammaStats.nullable(),
   /** The selected structures as a pacemaker dataset pickle (index = position in the pool). */
   selected: FileRef,

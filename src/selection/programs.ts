@@ -76,14 +76,15 @@ export class InProcessUnavailableError extends Error {
 /** Runs python/mlip_select.py with the installation's Python; its last stdout line is JSON. */
 export async function runSelectScript<T extends object>(
   ctx: StepContext,
-  command: 'prepare' | 'inspect' | 'project' | 'finish' | 'run' | 'replicate' | 'select',
+  command: 'prepare' | 'inspect' | 'run' | 'replicate' | 'select',
   args: string[],
   logFile: string,
   signal: AbortSignal | undefined = ctx.signal,
+  cwd: string = PROJECT_ROOT,
 ): Promise<T & { programSeconds: number }> {
   const res = await runProgram({
     command: [ctx.toolchain.python, SELECT_SCRIPT, command, ...args],
-    cwd: PROJECT_ROOT,
+    cwd,
     logFile,
     captureStdout: true,
     ...(ctx.env ? { env: ctx.env } : {}),

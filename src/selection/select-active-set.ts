@@ -105,18 +105,20 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
       asi: asi === null ? null : await sha256File(asi),
       memoryLimit,
       toolchain: o.toolchain.version,
+      via: o.via ?? 'in-process',
     }),
   );
   const earlier = await earlierResult(workDir, key);
   if (earlier) return earlier;
 
   const log = join(workDir, 'mlip_select.log');
-  // pace_select reads dataset pickles as they are; results files are converted first, and
-  // generation 0 also needs a small sample for the dry run.
+  // The in-process selection reads results files and pickles alike; the pace_select program reads
+  // only pickles, so results files are converted for it, and generation 0 needs a small sample
+  // for the dry run (made by the same conversion).
   const isPickle = /\.(pckl\.gzip|pkl\.gz)$/.test(pool);
   let poolFile = pool;
   const sample = join(workDir, 'dry-run', 'sample.pckl.gzip');
-  if (!isPickle || o.potential === null) {
+  const convert = async (): Promise<void> => {
     const converted = join(workDir, 'pool.pkl.gz');
     const prepared = await runSelectScript<Prepared>(
       o,
@@ -131,7 +133,8 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
         `pool: ${pool} has element(s) ${missing.join(', ')} that the potential lacks (it has ${[...potentialElements].sort().join(', ')}); select with a potential that covers them`,
       );
     }
-  }
+  };
+  if (o.potential === null || (!isPickle && o.via === 'program')) await convert();
 
   // Work on copies beside each other, so pace_select never silently picks up another .asi.
   const potential = join(workDir, 'potential.yaml');
@@ -158,6 +161,9 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
         'select',
         ['--pool', poolFile, ...fill, '--memory-limit', memoryLimit],
         log,
+        o.signal,
+        // pace_select's batch mode writes interim_active_set.asi into the working folder.
+        workDir,
       );
       finished = r;
       paceSelectSeconds = r.paceSelectSeconds;
@@ -168,6 +174,7 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
     }
   }
   if (finished === null) {
+    if (poolFile === pool && !isPickle) await convert();
     const beside = await paceSelectBeside(o, { workDir, poolFile, memoryLimit, asi: asi !== null, fill, log, warnings });
     finished = beside.finished;
     paceSelectSeconds = beside.paceSelectSeconds;
