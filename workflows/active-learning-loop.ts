@@ -62,8 +62,10 @@ export async function activeLearningLoopWorkflow(rawInput: unknown): Promise<Act
   for (let g = input.startGeneration; g < input.maxGenerations; g++) {
     current = g;
     // With a pool and nothing trained yet, a generation may have nothing labelled: it only selects.
+    // A loop that starts from a potential (initialPotential, or a continued loop's last one) has
+    // trained before, so a missing labelled folder stays an error there.
     const pool = input.pool ?? null;
-    const nothingTrainedYet = finished.every((f) => f.path === null);
+    const nothingTrainedYet = initialPotential === null && finished.every((f) => f.path === null);
     const results = await labelling.collectLabelledResults({
       labelledDir: input.labelledDir,
       generation: g,

@@ -168,6 +168,35 @@ test('with a pool and nothing labelled yet, the first generation only selects an
   }
 });
 
+test('a loop that starts from a potential has trained before: with a pool, a missing labelled folder is still BadInput, not a selection-only generation', async () => {
+  const taskQueue = 'q-loop-pool-from-potential';
+  const w = await stack.startWorker({ taskQueue, workspaceRoot: join(stack.dir, 'ws-loop-pool-ip'), toolchain: simulatorToolchain() });
+  try {
+    const pool = join(stack.dir, 'loop-pool-ip.jsonl');
+    await labelEmt({ out: pool, count: 4, seed: 78 });
+    const input: ActiveLearningLoopInputRaw = {
+      campaign: 'pool-ip',
+      config,
+      maxGenerations: 1,
+      labelledDir: join(stack.dir, 'labelled-none'),
+      pool: { path: pool, n: 2, memoryLimit: '2GB' },
+      initialPotential: join(stack.dir, 'earlier', 'output_potential.yaml'),
+    };
+    await assert.rejects(
+      stack.client.workflow.execute('activeLearningLoopWorkflow', { taskQueue, workflowId: 'loop-pool-ip', args: [input] }),
+      (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        const cause = err.cause as { cause?: { type?: string; message?: string } };
+        assert.equal(cause.cause?.type, 'BadInput');
+        assert.match(cause.cause?.message ?? '', /labelledDir: no prepared results for generation_000/);
+        return true;
+      },
+    );
+  } finally {
+    await w.stop();
+  }
+});
+
 test('a single generation started by a client is recorded for the replay test too', async () => {
   const taskQueue = 'q-record';
   const w = await stack.startWorker({ taskQueue, workspaceRoot: join(stack.dir, 'ws-record'), toolchain: simulatorToolchain() });
