@@ -97,9 +97,14 @@ export function withoutAutoRepulsion(text: string, configured: Record<string, un
   let out = text;
   for (const [key, fallback] of PRE_REPULSION_VALUES) {
     const given = configured[key];
-    const value = Array.isArray(given) ? `[${given.map(String).join(', ')}]` : given !== undefined && given !== null ? String(given) : fallback;
+    const list = Array.isArray(given) ? given.map(scalarText) : null;
+    const value = list && list.every((x) => x !== null) ? `[${list.join(', ')}]` : (scalarText(given) ?? fallback);
     const escaped = key.replace(/[-]/g, '\\-');
     out = out.replace(new RegExp(`^(\\s+)${escaped}:[^\\n]*$`, 'gm'), (_m, indent: string) => `${indent}${key}: ${value}`);
   }
   return out;
+}
+
+function scalarText(v: unknown): string | null {
+  return typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' ? String(v) : null;
 }

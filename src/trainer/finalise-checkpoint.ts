@@ -26,7 +26,7 @@ import type { TrainingData } from '../dataset/store.js';
 import { runBridge } from '../dataset/bridge.js';
 import { runProgram } from '../process/run-program.js';
 import type { Toolchain } from '../pacemaker/toolchain.js';
-import { canonicalJson, exists, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
+import { canonicalJson, exists, existingFileRefs, sha256Text, writeFileAtomic } from '../util/files.js';
 import type { EarlyStopInfo } from '../domain/generation-result.js';
 import { absorbLastRun, acrossRuns, lastStartedRun, readFinalMetrics } from './pacemaker-trainer.js';
 import { createTrainer } from './factory.js';
@@ -159,13 +159,9 @@ export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyS
   // The stopped run's rows join the learning curve, up to the stopped potential's iteration.
   await absorbLastRun(dir, metrics.train.iterations);
 
-  const files: Record<string, FileRef> = {};
   const names: string[] = ['input.yaml', 'output_potential.yaml', 'output_potential.yace', 'log.txt', 'metrics.txt', 'learning_curve.tsv', 'runs.jsonl'];
   if (evaluation) names.push(...EVALUATION_FILES.map((f) => `${STOP_EVALUATION_DIR}/${f}`));
-  for (const name of names) {
-    const p = join(dir, name);
-    if (await exists(p)) files[name] = { path: p, sha256: await sha256File(p) };
-  }
+  const files: Record<string, FileRef> = await existingFileRefs(dir, names);
   const artifact = PotentialArtifact.parse({
     path: join(dir, 'output_potential.yace'),
     potentialYaml: join(dir, 'output_potential.yaml'),

@@ -24,7 +24,7 @@ import { DatasetStore, type DatasetSummary, type TrainingData } from '../dataset
 import { runBridge } from '../dataset/bridge.js';
 import { runProgram } from '../process/run-program.js';
 import type { Toolchain, PacemakerProgram } from '../pacemaker/toolchain.js';
-import { canonicalJson, exists, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
+import { canonicalJson, exists, existingFileRefs, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
 import type { Trainer, TrainerRunContext } from './trainer.js';
 import { CheckpointKeeper, findCheckpoint, positionOf, salvageCheckpoint, type FitCheckpoint } from './checkpoint.js';
 import { START_POSITION, compareProgress, ladderComplete, withFitCycles, type FitPosition } from './fit-position.js';
@@ -481,14 +481,10 @@ export class PacemakerTrainer implements Trainer {
     const metricsSeconds = collected.metricsSeconds;
     // metrics.txt counts this run's iterations only; earlier runs of a resumed generation add theirs.
     const metrics = acrossRuns(collected.metrics, final.offset);
-    const files: Record<string, FileRef> = {};
     const names: string[] = [...ARTIFACT_FILES];
     const reportDir = join(dir, 'report');
     if (await exists(reportDir)) names.push(...(await readdir(reportDir)).filter((f) => f.endsWith('.png')).sort().map((f) => `report/${f}`));
-    for (const name of names) {
-      const p = join(dir, name);
-      if (await exists(p)) files[name] = { path: p, sha256: await sha256File(p) };
-    }
+    const files: Record<string, FileRef> = await existingFileRefs(dir, names);
     const artifact = PotentialArtifact.parse({
       path: join(dir, 'output_potential.yace'),
       potentialYaml: join(dir, 'output_potential.yaml'),

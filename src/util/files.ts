@@ -51,3 +51,13 @@ export async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+/** `{name: {path, sha256}}` for each of `names` (relative to `dir`) that exists, in that order. */
+export async function existingFileRefs(dir: string, names: readonly string[]): Promise<Record<string, { path: string; sha256: string }>> {
+  const files: Record<string, { path: string; sha256: string }> = {};
+  for (const name of names) {
+    const p = join(dir, name);
+    if (await exists(p)) files[name] = { path: p, sha256: await sha256File(p) };
+  }
+  return files;
+}
