@@ -17,15 +17,17 @@ export interface EarlyStopInfo {
    * The iteration the potential and its metrics belong to: iterations of the generation (earlier
    * runs of a resumed generation included, as at the end of a fit) up to the metrics.txt row
    * whose train errors the evaluation reproduces (the initial state excluded); when there is no
-   * evaluation, or no row matches, up to metrics.txt's last row.
+   * evaluation, or no row matches, up to metrics.txt's last row. A stop in a resumed run that had
+   * completed no iteration yet takes the checkpoint it resumed from, and that checkpoint's count.
    */
   iterations: number;
   /**
    * Where metrics.train comes from: `evaluation` (train_pred.pckl.gzip of the `--no-fit` run on
    * the stopped potential, with the loss of its metrics.txt row) or `metrics.txt` (its last row;
-   * the evaluation failed).
+   * the evaluation failed), or, for a stop at the checkpoint a resumed run started from,
+   * `learning_curve.tsv` (its point of that iteration; the evaluation failed).
    */
-  trainMetricsFrom: 'evaluation' | 'metrics.txt';
+  trainMetricsFrom: 'evaluation' | 'metrics.txt' | 'learning_curve.tsv';
   /** The `--no-fit` evaluation's folder, relative to the generation folder. */
   evaluationDir: string;
   /** Why metrics.test is null (evaluation failed, no test set), or why `iterations` is not exact. */

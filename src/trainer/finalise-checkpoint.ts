@@ -15,6 +15,13 @@
  * and, to count iterations across the runs of a resumed generation, on the trainer's runs.jsonl
  * and learning_curve.tsv, through the trainer's own functions (lastStartedRun, acrossRuns,
  * absorbLastRun), so a stop counts as the end of a fit does.
+ *
+ * A stop can land in a resumed run that has completed no iteration of its own: metrics.txt then
+ * holds no row of it (pacemaker restarted it, or only its initial-state row), or still the rows of
+ * the run before (pacemaker had not restarted it yet), and no interim file is that run's. The
+ * stop then finishes from the checkpoint the run resumed from (checkpoint.json), counted as
+ * checkpoint.json counts it, as the trainer does (it caps what it takes of a run at its
+ * checkpoint), with a warning; see lastRunIterated.
  */
 import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -30,7 +37,9 @@ import { canonicalJson, exists, existingFileRefs, sha256Text, writeFileAtomic } 
 import type { EarlyStopInfo } from '../domain/generation-result.js';
 import { absorbLastRun, acrossRuns, lastStartedRun, readFinalMetrics } from './pacemaker-trainer.js';
 import { createTrainer } from './factory.js';
-import { withFitCycles } from './fit-position.js';
+import { FitTracker, START_POSITION, withFitCycles } from './fit-position.js';
+import { findCheckpoint, type FitCheckpoint } from './checkpoint.js';
+import { parseCurve, type CurvePoint } from './learning-curve.js';
 
 export interface FinaliseOptions {
   campaignDir: string;
@@ -95,7 +104,10 @@ export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyS
     toolchain: o.toolchain,
   });
   const dir = trainer.generationDir;
-  const checkpoint = await newestCheckpoint(dir);
+  const last = await lastStartedRun(dir);
+  // A resumed run stopped before its first iteration: the potential is the checkpoint it resumed from.
+  const resumedFrom = last?.runKey !== undefined && !(await lastRunIterated(dir, last)) ? await findCheckpoint(dir, last.runKey, null) : null;
+  const checkpoint = resumedFrom?.path ?? (await newestCheckpoint(dir));
   if (checkpoint === null) {
     throw new OutputMissingError(
       `stop requested but ${dir} holds no checkpoint (interim_potential_*.yaml): pacemaker had not finished its first iteration`,
@@ -123,23 +135,23 @@ export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyS
     });
   }
   if (!(await exists(join(dir, 'output_potential.yace')))) throw new OutputMissingError(`pace_yaml2yace wrote no output_potential.yace in ${dir}`);
+  if (resumedFrom && last) {
+    const warnings = [
+      `run ${last.run} (resumed from iteration ${last.offset}) had not completed an iteration yet: the potential is its checkpoint ${resumedFrom.path} (iteration ${resumedFrom.iteration})`,
+    ];
+    const stopped = await stoppedAtCheckpoint(o, dir, resumedFrom, warnings);
+    return writeArtifact(o, trainer, dir, res.durationMs, checkpoint, stopped);
+  }
   const lastRow = await readFinalMetrics(join(dir, 'metrics.txt'));
   if (!lastRow) throw new OutputMissingError(`${join(dir, 'metrics.txt')} has no rows: pacemaker stopped before its first iteration`);
   // metrics.txt holds the stopped run's rows only: a resumed generation's earlier runs add their iterations.
-  const offset = (await lastStartedRun(dir))?.offset ?? 0;
+  const offset = last?.offset ?? 0;
 
   const warnings: string[] = [];
   let train: ErrorMetrics = lastRow;
   let test: ErrorMetrics | null = null;
   let trainMetricsFrom: EarlyStopInfo['trainMetricsFrom'] = 'metrics.txt';
-  let evaluation: Evaluation | null = null;
-  try {
-    evaluation = await evaluateStopped(o, dir);
-  } catch (err) {
-    // A cancelled activity ends as cancelled; any other failure only costs the test metrics.
-    if (o.signal?.aborted) throw err;
-    warnings.push(`no test metrics: evaluating the stopped potential failed (${firstLine(err)}); train metrics are metrics.txt's last row`);
-  }
+  const evaluation = await tryEvaluation(o, dir, warnings, "metrics.txt's last row");
   if (evaluation) {
     trainMetricsFrom = 'evaluation';
     const rows = parseMetricsTable(await readFile(join(dir, 'metrics.txt'), 'utf8'));
@@ -158,7 +170,105 @@ export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyS
   const metrics = acrossRuns({ train, test }, offset);
   // The stopped run's rows join the learning curve, up to the stopped potential's iteration.
   await absorbLastRun(dir, metrics.train.iterations);
+  return writeArtifact(o, trainer, dir, res.durationMs, checkpoint, { metrics, evaluation, trainMetricsFrom, warnings });
+}
 
+/** What a stop found: metrics counted across runs, the evaluation (when it ran), and why anything is missing. */
+interface Stopped {
+  metrics: { train: ErrorMetrics; test: ErrorMetrics | null };
+  evaluation: Evaluation | null;
+  trainMetricsFrom: EarlyStopInfo['trainMetricsFrom'];
+  warnings: string[];
+}
+
+/** The evaluation of the stopped potential, or null with a warning saying why (`trainFrom`: where the train metrics come from instead). */
+async function tryEvaluation(o: FinaliseOptions, dir: string, warnings: string[], trainFrom: string): Promise<Evaluation | null> {
+  try {
+    return await evaluateStopped(o, dir);
+  } catch (err) {
+    // A cancelled activity ends as cancelled; any other failure only costs the test metrics.
+    if (o.signal?.aborted) throw err;
+    warnings.push(`no test metrics: evaluating the stopped potential failed (${firstLine(err)}); train metrics are ${trainFrom}`);
+    return null;
+  }
+}
+
+/**
+ * Whether the last started run has completed an iteration. Its own lines of log.txt (from the
+ * `logStart` its runs.jsonl record gives, as salvageCheckpoint reads them) say so: pacemaker
+ * restarts metrics.txt before it fits and logs each iteration before it writes that iteration's
+ * interim file, so a run that logged none has no row past its initial state and no interim file of
+ * its own, whatever metrics.txt holds (its header, its initial-state row, or the rows of the run
+ * before when pacemaker had not restarted it yet). This needs no clock and no row count (a count
+ * cannot tell two runs' tables apart). Without a recorded `logStart` or a log.txt, metrics.txt
+ * is the run's when it is not older than the run's input.yaml (the trainer writes it just before
+ * the run starts; pacemaker only reads it; both times from the same file system clock) and then
+ * the run iterated when it has a row past iteration 0.
+ */
+async function lastRunIterated(dir: string, last: NonNullable<Awaited<ReturnType<typeof lastStartedRun>>>): Promise<boolean> {
+  if (last.logStart !== undefined) {
+    const log = await readFile(join(dir, 'log.txt')).catch(() => null);
+    if (log !== null) {
+      const t = new FitTracker(last.start ?? START_POSITION, last.ladder ?? false);
+      for (const line of log.subarray(Math.min(last.logStart, log.length)).toString('utf8').split(/\r\n|\r|\n/)) t.feed(line);
+      return t.runIterations > 0 || t.lastStepSaved !== null || t.lastCycleEnd !== null;
+    }
+  }
+  const [metrics, input] = await Promise.all(['metrics.txt', 'input.yaml'].map((f) => stat(join(dir, f)).catch(() => null)));
+  if (!metrics) return false;
+  if (input && metrics.mtimeMs < input.mtimeMs) return false;
+  return parseMetricsTable(await readFile(join(dir, 'metrics.txt'), 'utf8')).some((r, i) => (Number.isFinite(r.iter_num) ? r.iter_num! > 0 : i > 0));
+}
+
+/**
+ * Metrics of a stop at checkpoint `cp` (the checkpoint a run resumed from before it iterated):
+ * `iterations` is the checkpoint's, counted across runs; the train errors are the evaluation's,
+ * with the loss of learning_curve.tsv's point of that iteration when the errors match it, or
+ * that point's when the evaluation failed. The learning curve already ends at the checkpoint
+ * (the trainer folds every run into it up to where the next one resumes).
+ */
+async function stoppedAtCheckpoint(o: FinaliseOptions, dir: string, cp: FitCheckpoint, warnings: string[]): Promise<Stopped> {
+  const curveFile = join(dir, 'learning_curve.tsv');
+  const curve: CurvePoint[] = (await exists(curveFile)) ? parseCurve(await readFile(curveFile, 'utf8')) : [];
+  const point = curve.filter((p) => p.iteration === cp.iteration).at(-1) ?? null;
+  const iterations = cp.iteration;
+  const evaluation = await tryEvaluation(o, dir, warnings, `learning_curve.tsv's point of iteration ${iterations}`);
+  if (!evaluation) {
+    if (!point || !Number.isFinite(point.energyRmse) || !Number.isFinite(point.forceRmse)) {
+      throw new OutputMissingError(`stop at checkpoint ${cp.path}: its evaluation failed and ${curveFile} has no point of iteration ${iterations}`);
+    }
+    const train: ErrorMetrics = {
+      energy_rmse_mev_per_atom: point.energyRmse,
+      force_rmse_mev_per_a: point.forceRmse,
+      energy_mae_mev_per_atom: null,
+      force_mae_mev_per_a: null,
+      iterations,
+      loss: Number.isFinite(point.loss) ? point.loss : null,
+    };
+    return { metrics: { train, test: null }, evaluation: null, trainMetricsFrom: 'learning_curve.tsv', warnings };
+  }
+  const matches = point !== null && close(point.energyRmse / 1000, evaluation.train.energy_rmse_mev_per_atom) && close(point.forceRmse / 1000, evaluation.train.force_rmse_mev_per_a);
+  if (!matches) {
+    warnings.push(
+      `the stopped potential's train errors (${evaluation.train.energy_rmse_mev_per_atom} meV/atom, ${evaluation.train.force_rmse_mev_per_a} meV/Å) match no point of learning_curve.tsv at iteration ${iterations}: loss unknown`,
+    );
+  }
+  const loss = matches && Number.isFinite(point.loss) ? point.loss : null;
+  const train: ErrorMetrics = { ...evaluation.train, iterations, loss };
+  const test: ErrorMetrics | null = evaluation.test ? { ...evaluation.test, iterations, loss: null } : null;
+  if (!evaluation.test) warnings.push('no test metrics: the data has no test set (input.yaml has no data.test_filename or test_size)');
+  return { metrics: { train, test }, evaluation, trainMetricsFrom: 'evaluation', warnings };
+}
+
+/** The artifact of a stop, written to artifact.json. */
+async function writeArtifact(
+  o: FinaliseOptions,
+  trainer: ReturnType<typeof createTrainer>,
+  dir: string,
+  conversionMs: number,
+  checkpoint: string,
+  { metrics, evaluation, trainMetricsFrom, warnings }: Stopped,
+): Promise<EarlyStoppedArtifact> {
   const names: string[] = ['input.yaml', 'output_potential.yaml', 'output_potential.yace', 'log.txt', 'metrics.txt', 'learning_curve.tsv', 'runs.jsonl'];
   if (evaluation) names.push(...EVALUATION_FILES.map((f) => `${STOP_EVALUATION_DIR}/${f}`));
   const files: Record<string, FileRef> = await existingFileRefs(dir, names);
@@ -175,7 +285,7 @@ export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyS
     trainerVersion: o.toolchain.version,
     timings: {
       pacemakerSeconds: evaluation?.pacemakerSeconds ?? 0,
-      conversionSeconds: res.durationMs / 1000,
+      conversionSeconds: conversionMs / 1000,
       metricsSeconds: evaluation?.bridgeSeconds ?? 0,
     },
   } satisfies PotentialArtifact);
@@ -281,8 +391,6 @@ function absoluteData(data: unknown, dir: string): unknown {
  * row's to about 1e-8 (relative).
  */
 function matchingRow(rows: Record<string, number>[], e: PredErrors): { iterations: number; loss: number | null } | null {
-  const close = (row: number | undefined, mev: number) =>
-    row !== undefined && Number.isFinite(row) && Math.abs(row * 1000 - mev) <= 1e-5 * Math.max(Math.abs(mev), 1e-9);
   for (let i = rows.length - 1; i >= 0; i--) {
     const r = rows[i]!;
     if (!close(r.rmse_epa, e.energy_rmse_mev_per_atom) || !close(r.rmse_f_comp, e.force_rmse_mev_per_a)) continue;
@@ -291,6 +399,11 @@ function matchingRow(rows: Record<string, number>[], e: PredErrors): { iteration
     return { iterations, loss: Number.isFinite(r.loss) ? r.loss! : null };
   }
   return null;
+}
+
+/** Whether a metrics value in eV units (`row`) is the recomputed `mev` (meV), to about 1e-8 relative. */
+function close(row: number | undefined, mev: number): boolean {
+  return row !== undefined && Number.isFinite(row) && Math.abs(row * 1000 - mev) <= 1e-5 * Math.max(Math.abs(mev), 1e-9);
 }
 
 function firstLine(err: unknown): string {

@@ -47,11 +47,22 @@ async function readRuns(file: string): Promise<RunRecord[]> {
 /**
  * The last pacemaker run of a generation folder that runs.jsonl records as started: its number
  * and `offset`, the iterations of the generation done before it (metrics.txt holds that run's
- * rows only). null when no run is recorded.
+ * rows only), and, when recorded, its inputs' `runKey`, where its lines of log.txt start
+ * (`logStart`), where in the fit it started and whether it ladders. null when no run is recorded.
  */
-export async function lastStartedRun(dir: string): Promise<{ run: number; offset: number } | null> {
+export async function lastStartedRun(
+  dir: string,
+): Promise<{ run: number; offset: number; runKey?: string; logStart?: number; start?: FitPosition; ladder?: boolean } | null> {
   const last = (await readRuns(join(dir, 'runs.jsonl'))).filter((r) => r.event === 'start').at(-1);
-  return last ? { run: last.run, offset: last.offset ?? 0 } : null;
+  if (!last) return null;
+  return {
+    run: last.run,
+    offset: last.offset ?? 0,
+    ...(last.runKey !== undefined ? { runKey: last.runKey } : {}),
+    ...(last.logStart !== undefined ? { logStart: last.logStart } : {}),
+    ...(last.start !== undefined ? { start: last.start } : {}),
+    ...(last.ladder !== undefined ? { ladder: last.ladder } : {}),
+  };
 }
 
 /**

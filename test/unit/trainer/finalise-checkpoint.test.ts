@@ -3,7 +3,7 @@
 // train metrics of the potential itself; a failed evaluation costs only the test metrics.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labelEmt } from '../../../src/dataset/emt.js';
@@ -24,22 +24,33 @@ const owner = { workflowId: 'train-t-generation_000', activityId: '2', attempt: 
 /**
  * A generation whose pacemaker crashed at iteration `crashAt` (as a stop leaves it: interim
  * files, metrics.txt, no output), on 8 EMT structures split with `testSize`. With `resumeCrashAt`,
- * a retry then resumed from the checkpoint and its run crashed at that iteration of its own.
+ * a retry then resumed from the checkpoint and its run crashed at that iteration of its own; with
+ * `resumeEnv`, the retry's run failed with that fault (`resumeRejects` its error).
  */
-async function interruptedGeneration(o: { testSize: number; crashAt?: number; resumeCrashAt?: number; config?: Partial<PacemakerTrainerConfigInput> }) {
+async function interruptedGeneration(o: {
+  testSize: number;
+  crashAt?: number;
+  resumeCrashAt?: number;
+  resumeEnv?: Record<string, string>;
+  resumeRejects?: RegExp;
+  config?: Partial<PacemakerTrainerConfigInput>;
+}) {
   const dir = await mkdtemp(join(tmpdir(), 'mlip-trainer-'));
   const results = join(dir, 'results.jsonl');
   await labelEmt({ out: results, count: 8, elements: ['Cu', 'Ni'], seed: 5, python: sim.python });
   const config = PacemakerTrainerConfig.parse({ ...SMALL, max_epochs: 50, test_size: o.testSize, ...(o.config ?? {}) });
   const campaignDir = join(dir, 'campaign');
-  const trainerCrashingAt = (iteration: number) =>
-    new PacemakerTrainer({ config, campaignDir, toolchain: sim, generation: 0, env: { PACEMAKER_SIM_CRASH_AT_ITER: String(iteration) } });
+  const trainerWith = (env: Record<string, string>) => new PacemakerTrainer({ config, campaignDir, toolchain: sim, generation: 0, env });
+  const trainerCrashingAt = (iteration: number) => trainerWith({ PACEMAKER_SIM_CRASH_AT_ITER: String(iteration) });
   const trainer = trainerCrashingAt(o.crashAt ?? 6);
   const summary = await trainer.updateDataset({ files: [results] });
   const data: TrainingData = { trainPath: summary.trainPath, testPath: summary.testPath, sha256: summary.sha256 };
   await assert.rejects(trainer.runTraining(data, null, { owner }), /simulated crash/);
   if (o.resumeCrashAt !== undefined) {
     await assert.rejects(trainerCrashingAt(o.resumeCrashAt).runTraining(data, null, { owner: { ...owner, attempt: 2 } }), /simulated crash/);
+  }
+  if (o.resumeEnv !== undefined) {
+    await assert.rejects(trainerWith(o.resumeEnv).runTraining(data, null, { owner: { ...owner, attempt: 2 } }), o.resumeRejects ?? /simulated crash/);
   }
   const gen = trainer.generationDir;
   const finalise = (toolchain: Toolchain = sim, env?: Record<string, string>) =>
@@ -214,3 +225,120 @@ test('a stop after a resume counts the iterations of every run, as the end of a 
   assert.deepEqual(again.metrics, stopped.metrics);
   assert.deepEqual(parseCurve(await readFile(join(g.gen, 'learning_curve.tsv'), 'utf8')), curve);
 });
+
+interface RunStart {
+  event: string;
+  run: number;
+  offset?: number;
+  logStart?: number;
+  runKey?: string;
+  at: string;
+}
+
+async function runStarts(gen: string): Promise<RunStart[]> {
+  return (await readFile(join(gen, 'runs.jsonl'), 'utf8'))
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as RunStart)
+    .filter((r) => r.event === 'start');
+}
+
+/** checkpoint.json of the generation: the trainer's newest checkpoint and its iteration. */
+async function checkpointRecord(gen: string): Promise<{ path: string; iteration: number }> {
+  return JSON.parse(await readFile(join(gen, 'checkpoint.json'), 'utf8')) as { path: string; iteration: number };
+}
+
+/**
+ * As the trainer starts run `run + 1` from checkpoint.json (input.yaml written, then its
+ * runs.jsonl start record), before its pacemaker has restarted metrics.txt or logged anything.
+ */
+async function startNextRunRecord(gen: string, o: { logStart: boolean }): Promise<RunStart> {
+  const starts = await runStarts(gen);
+  const prev = starts.at(-1)!;
+  const cp = await checkpointRecord(gen);
+  const input = join(gen, 'input.yaml');
+  // The trainer rewrites input.yaml for the run: it is newer than the previous run's metrics.txt.
+  const metricsTime = (await stat(join(gen, 'metrics.txt'))).mtime;
+  await writeFile(input, await readFile(input, 'utf8'));
+  await utimes(input, new Date(metricsTime.getTime() + 2000), new Date(metricsTime.getTime() + 2000));
+  const record: RunStart = {
+    event: 'start',
+    runKey: prev.runKey!,
+    run: prev.run + 1,
+    offset: cp.iteration,
+    ...(o.logStart ? { logStart: (await stat(join(gen, 'log.txt'))).size } : {}),
+    at: new Date().toISOString(),
+  };
+  await appendFile(join(gen, 'runs.jsonl'), JSON.stringify(record) + '\n');
+  return record;
+}
+
+test('a stop in a resumed run whose pacemaker restarted metrics.txt but wrote no row finishes from the checkpoint it resumed from', async () => {
+  // Run 1 crashes at its iteration 6 (5 done); the retry resumes from the checkpoint and its
+  // pacemaker runs out of memory before its first metrics row (batch size 1: no smaller one to try).
+  const g = await interruptedGeneration({
+    testSize: 0.4,
+    crashAt: 6,
+    resumeEnv: { PACEMAKER_SIM_OOM_ABOVE_BATCH: '0' },
+    resumeRejects: /out of memory/i,
+    config: { batch_size: 1 },
+  });
+  const starts = await runStarts(g.gen);
+  assert.equal(starts.length, 2, 'two runs: the first and the resume');
+  assert.deepEqual(parseMetricsTable(await readFile(join(g.gen, 'metrics.txt'), 'utf8')), [], 'metrics.txt restarted, no row');
+  const cp = await checkpointRecord(g.gen);
+  assert.equal(cp.iteration, starts[1]!.offset, 'the resume started from checkpoint.json');
+  const curveBefore = await readFile(join(g.gen, 'learning_curve.tsv'), 'utf8');
+
+  const stopped = await g.finalise();
+  assert.equal(stopped.stoppedEarly.checkpoint, cp.path);
+  assert.match(stopped.stoppedEarly.checkpoint, /checkpoint_potential\.yaml$/);
+  assert.equal(stopped.stoppedEarly.iterations, cp.iteration, "the checkpoint's iterations, across runs");
+  assert.equal(stopped.metrics.train.iterations, cp.iteration);
+  assert.equal(stopped.metrics.test?.iterations, cp.iteration);
+  assert.equal(stopped.stoppedEarly.trainMetricsFrom, 'evaluation');
+  assert.match(stopped.stoppedEarly.warnings[0] ?? '', /^run 2 \(resumed from iteration \d+\) had not completed an iteration yet/);
+  assert.equal(await readFile(stopped.potentialYaml, 'utf8'), withFitCycles(await readFile(cp.path, 'utf8'), 0));
+  // The learning curve already ends at the checkpoint; the loss is its point's when the errors match.
+  assert.equal(await readFile(join(g.gen, 'learning_curve.tsv'), 'utf8'), curveBefore);
+  const point = parseCurve(curveBefore).find((p) => p.iteration === cp.iteration)!;
+  assert.ok(point, 'the curve has the checkpoint iteration');
+  // (A checkpoint labelled one iteration behind its content matches no point: loss unknown, said so.)
+  if (stopped.stoppedEarly.warnings.length === 1) assert.equal(stopped.metrics.train.loss, point.loss);
+  else {
+    assert.equal(stopped.stoppedEarly.warnings.length, 2, stopped.stoppedEarly.warnings.join('\n'));
+    assert.match(stopped.stoppedEarly.warnings[1]!, /match no point of learning_curve\.tsv at iteration \d+: loss unknown/);
+    assert.equal(stopped.metrics.train.loss, null);
+  }
+
+  // Without the evaluation, the train metrics are the curve's point of that iteration.
+  const failing = await g.finalise(sim, { PACEMAKER_SIM_EXIT_CODE: '3' });
+  assert.equal(failing.stoppedEarly.trainMetricsFrom, 'learning_curve.tsv');
+  assert.equal(failing.metrics.test, null);
+  assert.equal(failing.metrics.train.iterations, cp.iteration);
+  assert.equal(failing.metrics.train.energy_rmse_mev_per_atom, point.energyRmse);
+  assert.equal(failing.metrics.train.loss, point.loss);
+  assert.match(failing.stoppedEarly.warnings[1] ?? '', /pacemaker --no-fit exited with 3.*learning_curve\.tsv's point of iteration/);
+});
+
+for (const logStart of [true, false]) {
+  test(`a stop before a resumed run's pacemaker restarted metrics.txt never counts the previous run's rows as its own (${logStart ? 'told by its log.txt lines' : 'no logStart: told by mtimes'})`, async () => {
+    // Runs 1 (crash at 6) and 2 (resumed, crash at its 4) as before; run 3 is recorded as started
+    // from checkpoint.json, but its pacemaker has not yet restarted metrics.txt (run 2's rows).
+    const g = await interruptedGeneration({ testSize: 0.4, crashAt: 6, resumeCrashAt: 4 });
+    const run3 = await startNextRunRecord(g.gen, { logStart });
+    const cp = await checkpointRecord(g.gen);
+    assert.ok(parseMetricsTable(await readFile(join(g.gen, 'metrics.txt'), 'utf8')).length > 1, "run 2's rows");
+    const curveBefore = await readFile(join(g.gen, 'learning_curve.tsv'), 'utf8');
+
+    const stopped = await g.finalise();
+    assert.equal(stopped.stoppedEarly.iterations, cp.iteration, `the checkpoint run 3 resumed from (iteration ${run3.offset}), not ${run3.offset} + run 2's rows`);
+    assert.equal(stopped.metrics.train.iterations, cp.iteration);
+    assert.equal(stopped.metrics.test?.iterations, cp.iteration);
+    assert.equal(stopped.stoppedEarly.checkpoint, cp.path);
+    assert.match(stopped.stoppedEarly.warnings[0] ?? '', /^run 3 \(resumed from iteration \d+\) had not completed an iteration yet/);
+    // Run 2's rows are not folded into the curve again as run 3's.
+    assert.equal(await readFile(join(g.gen, 'learning_curve.tsv'), 'utf8'), curveBefore);
+    assert.ok(parseCurve(curveBefore).every((p) => p.run !== 3 && p.iteration <= cp.iteration));
+  });
+}
