@@ -158,7 +158,12 @@ test('an extend fine-tune with 2 fit cycles, crashed in cycle 1 of ladder step 1
     const genDir = join(workspaceRoot, campaign, 'potentials', 'generation_001');
     const runs = lines(await readFile(join(genDir, 'runs.jsonl'), 'utf8')).map((l) => JSON.parse(l) as { event: string; attempt: number; kind?: string; start?: { ladderStep: number; cycle: number } });
     const starts = runs.filter((r) => r.event === 'start');
-    assert.deepEqual(starts.map((r) => [r.attempt, r.kind]), [[1, 'fine-tune'], [2, 'finish-cycle'], [2, 'next-steps']]);
+    // The checkpoint is iteration 10 (cycle 1, iteration 1: the rest of that cycle follows), or,
+    // when the crash came before iteration 10's interim file was copied, one iteration behind it
+    // (the end of cycle 0: cycle 1 then starts afresh, repeating that one iteration).
+    const retry = starts[1]?.kind;
+    assert.ok(retry === 'finish-cycle' || retry === 'next-cycles', `retry kind ${retry}`);
+    assert.deepEqual(starts.map((r) => [r.attempt, r.kind]), [[1, 'fine-tune'], [2, retry], [2, 'next-steps']]);
     assert.deepEqual([starts[1]!.start?.ladderStep, starts[1]!.start?.cycle], [1, 1], 'the retry entered ladder step 1, cycle 1');
     assert.equal(starts[2]!.start?.ladderStep, 2);
     const saves = (await readFile(join(genDir, 'log.txt'), 'utf8')).match(/Save current ladder step potential/g)?.length ?? 0;
