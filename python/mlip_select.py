@@ -115,30 +115,26 @@ def dry_run_sample(frame: pd.DataFrame, size: int) -> pd.DataFrame:
     })
 
 
+def pool_summary(frame: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "rows": len(frame),
+        "elements": dataset_elements(frame),
+        "natomsTotal": int(sum(len(a) for a in frame["ase_atoms"])),
+    }
+
+
 def command_prepare(pool: str, out: str, sample: str | None, sample_size: int) -> dict[str, Any]:
     frame = read_pool(pool)
     digest = save_dataset(frame, out)
     if sample is not None:
         save_dataset(dry_run_sample(frame, sample_size), sample)
-    return {
-        "path": out,
-        "rows": len(frame),
-        "elements": dataset_elements(frame),
-        "natomsTotal": int(sum(len(a) for a in frame["ase_atoms"])),
-        "sha256": digest,
-    }
+    return {"path": out, **pool_summary(frame), "sha256": digest}
 
 
 def command_inspect(pool: str) -> dict[str, Any]:
     """What a pool holds, read the way the selection reads it (missing, unreadable or empty pools
     are bad input); nothing is written."""
-    frame = read_pool(pool)
-    return {
-        "path": pool,
-        "rows": len(frame),
-        "elements": dataset_elements(frame),
-        "natomsTotal": int(sum(len(a) for a in frame["ase_atoms"])),
-    }
+    return {"path": pool, **pool_summary(read_pool(pool))}
 
 
 # ---------------------------------------------------------------------------------------------

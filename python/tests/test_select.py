@@ -72,17 +72,38 @@ def test_prepare_accepts_a_dataset_pickle_and_resets_its_index(capsys, tmp_path,
     assert list(pd.read_pickle(tmp_path / "p.pkl.gz", compression="gzip").index) == list(range(16))
 
 
+def test_inspect_reports_rows_elements_and_atoms_of_a_results_file_and_of_a_pickle(capsys, tmp_path):
+    jsonl = tmp_path / "pool.jsonl"
+    mlip_bridge.command_label_emt(str(jsonl), 5, ["Cu", "Al"], seed=4, natoms=6)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, out = run(capsys, "inspect", "--pool", str(jsonl))
+    assert code == 0
+    assert out == {"path": str(jsonl), "rows": 5, "elements": ["Al", "Cu"], "natomsTotal": 30}
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, "inspect writes nothing"
+
+    pickle = tmp_path / "pool.pckl.gzip"
+    mlip_bridge.save_dataset(mlip_select.read_pool(str(jsonl)), pickle)
+    code, out = run(capsys, "inspect", "--pool", str(pickle))
+    assert code == 0
+    assert (out["rows"], out["elements"], out["natomsTotal"]) == (5, ["Al", "Cu"], 30)
+
+
+@pytest.mark.parametrize("command", ["prepare", "inspect"])
 @pytest.mark.parametrize("name,content,reason", [
     ("empty.jsonl", "", "holds no structures"),
+    ("broken.pkl.gz", "not a pickle", "is not a gzip-pickled pandas DataFrame"),
     ("pool.xyz", "2\n\nCu 0 0 0\nCu 1 1 1\n", "neither a results file"),
     ("missing.jsonl", None, "file not found"),
 ])
-def test_prepare_rejects_bad_pools_as_bad_input_naming_the_file(capsys, tmp_path, name, content, reason):
+def test_prepare_and_inspect_reject_bad_pools_as_bad_input_naming_the_file(capsys, tmp_path, command, name, content,
+                                                                           reason):
     path = tmp_path / name
     if content is not None:
         path.write_text(content)
-    code, out = run(capsys, "prepare", "--pool", str(path), "--out", str(tmp_path / "p.pkl.gz"))
+    extra = ["--out", str(tmp_path / "p.pkl.gz")] if command == "prepare" else []
+    code, out = run(capsys, command, "--pool", str(path), *extra)
     assert code == 2
+    assert out["error"]["kind"] == "bad_input"
     assert reason in out["error"]["message"] and name in out["error"]["message"]
     assert not (tmp_path / "p.pkl.gz").exists()
 
