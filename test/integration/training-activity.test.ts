@@ -11,18 +11,32 @@ import { simulatorToolchain } from '../../src/pacemaker/toolchain.js';
 import type { TrainingProgress } from '../../src/domain/progress.js';
 import { TrainerConfig, type PotentialArtifact } from '../../src/domain/schemas.js';
 import { CHECKPOINT_RECORD, type FitCheckpoint } from '../../src/trainer/checkpoint.js';
-import { iterationLog, makeCampaign, runsOf, SMALL } from '../unit/trainer/helpers.js';
+import { iterationLog, makeCampaign, runsOf, SMALL, type Campaign } from '../unit/trainer/helpers.js';
 
-test('a retried trainPotential attempt resumes from the checkpoint in heartbeatDetails and heartbeats its own', async () => {
-  const sim = simulatorToolchain();
-  const c = await makeCampaign(sim);
+type ActivityInput = Parameters<ReturnType<typeof createTrainingActivities>['trainPotential']>[0];
+
+/**
+ * Runs attempt 1 of trainPotential with the simulator crashing once at global iteration
+ * `crashAt`; returns its heartbeats and a runner for further attempts with the same workers' deps.
+ */
+async function firstAttemptCrashes(c: Campaign, crashAt: number, input: ActivityInput) {
   const iterLog = join(c.dir, 'iterations.log');
   const deps = {
     workspaceRoot: c.dir,
-    toolchain: sim,
+    toolchain: simulatorToolchain(),
     heartbeatEveryMs: 100,
-    env: { PACEMAKER_SIM_CRASH_AT_ITER: '5', PACEMAKER_SIM_FAULT_ONCE: join(c.dir, 'crashed'), PACEMAKER_SIM_ITER_LOG: iterLog, PACEMAKER_SIM_ITER_SECONDS: '0.05' },
+    env: { PACEMAKER_SIM_CRASH_AT_ITER: String(crashAt), PACEMAKER_SIM_FAULT_ONCE: join(c.dir, 'crashed'), PACEMAKER_SIM_ITER_LOG: iterLog, PACEMAKER_SIM_ITER_SECONDS: '0.05' },
   };
+  const train = (i: ActivityInput) => createTrainingActivities(deps).trainPotential(i);
+  const first = new MockActivityEnvironment({ attempt: 1 });
+  const beats: TrainingProgress[] = [];
+  first.on('heartbeat', (d: TrainingProgress | null) => d && beats.push(d));
+  await assert.rejects(first.run(train, input), new RegExp(`simulated crash at iteration ${crashAt}`));
+  return { beats, iterLog, train };
+}
+
+test('a retried trainPotential attempt resumes from the checkpoint in heartbeatDetails and heartbeats its own', async () => {
+  const c = await makeCampaign(simulatorToolchain());
   const input = {
     campaign: 'campaign',
     generation: 0,
@@ -32,11 +46,7 @@ test('a retried trainPotential attempt resumes from the checkpoint in heartbeatD
     initialPotential: null,
     parentVersion: null,
   };
-  const first = new MockActivityEnvironment({ attempt: 1 });
-  const beats: TrainingProgress[] = [];
-  first.on('heartbeat', (d: TrainingProgress | null) => d && beats.push(d));
-  const train = (i: typeof input) => createTrainingActivities(deps).trainPotential(i);
-  await assert.rejects(first.run(train, input), /simulated crash at iteration 5/);
+  const { beats, iterLog, train } = await firstAttemptCrashes(c, 5, input);
   const checkpoint = beats.map((b) => b.checkpoint).filter((cp) => cp).at(-1);
   assert.ok(checkpoint, `a heartbeat carried a checkpoint (${beats.length} heartbeats)`);
 
@@ -52,17 +62,8 @@ test('a retried trainPotential attempt resumes from the checkpoint in heartbeatD
 });
 
 test("a retried attempt resumes a multi-cycle ladder fit from the heartbeated checkpoint's place: ladder step, cycle and iteration", async () => {
-  const sim = simulatorToolchain();
-  const c = await makeCampaign(sim);
+  const c = await makeCampaign(simulatorToolchain());
   const parent = await c.trainer({ config: { max_epochs: 3 } }).runTraining(c.data, null, { owner: { workflowId: 'p', activityId: '1', attempt: 1 } });
-  const iterLog = join(c.dir, 'iterations.log');
-  const deps = {
-    workspaceRoot: c.dir,
-    toolchain: sim,
-    heartbeatEveryMs: 100,
-    // Step 0 is 2 cycles of 3 iterations (1-6); the crash comes after iteration 1 of cycle 1 of step 1.
-    env: { PACEMAKER_SIM_CRASH_AT_ITER: '11', PACEMAKER_SIM_FAULT_ONCE: join(c.dir, 'crashed'), PACEMAKER_SIM_ITER_LOG: iterLog, PACEMAKER_SIM_ITER_SECONDS: '0.05' },
-  };
   const input = {
     campaign: 'campaign',
     generation: 1,
@@ -72,11 +73,8 @@ test("a retried attempt resumes a multi-cycle ladder fit from the heartbeated ch
     parentVersion: parent.version,
     fineTune: 'extend' as const,
   };
-  const first = new MockActivityEnvironment({ attempt: 1 });
-  const beats: TrainingProgress[] = [];
-  first.on('heartbeat', (d: TrainingProgress | null) => d && beats.push(d));
-  const train = (i: typeof input) => createTrainingActivities(deps).trainPotential(i);
-  await assert.rejects(first.run(train, input), /simulated crash at iteration 11/);
+  // Step 0 is 2 cycles of 3 iterations (1-6); the crash comes after iteration 1 of cycle 1 of step 1.
+  const { beats, iterLog, train } = await firstAttemptCrashes(c, 11, input);
   const checkpoint = beats.at(-1)?.checkpoint as FitCheckpoint | undefined;
   assert.deepEqual([checkpoint?.position?.ladderStep, checkpoint?.position?.cycle], [1, 1], 'the last heartbeat says: ladder step 1, cycle 1');
 
