@@ -113,6 +113,7 @@ def row_to_result(row: pd.Series[Any]) -> dict[str, Any]:
 
 
 def dataset_elements(df: pd.DataFrame) -> list[str]:
+    """The chemical symbols present in a dataset, sorted."""
     symbols: set[str] = set()
     column: Iterable[Any] = df["ase_atoms"] if "ase_atoms" in df.columns else []
     for atoms in column:

@@ -133,6 +133,8 @@ def _emt_result(atoms: Any, name: str) -> dict[str, Any]:
 
 
 def label_emt(out: str, count: int, elements: Sequence[str], seed: int, natoms: int) -> dict[str, Any]:
+    """`count` random structures of `elements` (a perturbed fcc lattice of `natoms` atoms)
+    labelled by ASE's EMT calculator, as CalculationResult JSONL: deterministic for a seed."""
     problems = [
         Problem(-1, "--elements", e, f"EMT supports {', '.join(EMT_ELEMENTS)}")
         for e in elements

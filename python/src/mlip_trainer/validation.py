@@ -40,6 +40,7 @@ def _is_number(value: Any) -> bool:
 
 
 def is_finite_number(value: Any) -> bool:
+    """An int or float (not a bool), neither NaN nor infinite."""
     return _is_number(value) and math.isfinite(value)
 
 
@@ -85,6 +86,7 @@ def _six_or_3x3_problem(value: Any) -> str | None:
 
 
 def known_symbols() -> frozenset[str]:
+    """Every chemical symbol ASE knows (the dummy "X" excluded)."""
     from ase.data import chemical_symbols
 
     return frozenset(s for s in chemical_symbols if s != "X")

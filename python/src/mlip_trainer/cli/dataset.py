@@ -32,6 +32,7 @@ BUSY = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The commands and their options (usage errors become bad_input JSON)."""
     parser = JsonArgumentParser(prog="mlip-dataset", description=(__doc__ or "").split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=JsonArgumentParser)
 
@@ -106,6 +107,7 @@ def _origin(text: str) -> dict[str, Any]:
 
 
 def run(argv: Sequence[str]) -> dict[str, Any]:
+    """One command's answer."""
     args = build_parser().parse_args(argv)
     if args.command == "append":
         elements = comma_list(args.elements) if args.elements else None
@@ -136,6 +138,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and print its answer; returns the exit status."""
     try:
         result = run(sys.argv[1:] if argv is None else argv)
     except BadInput as exc:

@@ -51,6 +51,7 @@ def _add_fill_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The commands and their options (usage errors become bad_input JSON)."""
     parser = JsonArgumentParser(prog="mlip-select", description=(__doc__ or "").split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=JsonArgumentParser)
 
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(argv: Sequence[str]) -> dict[str, Any]:
+    """One command's answer."""
     args = build_parser().parse_args(argv)
     if getattr(args, "batch_size", 1) < 1:
         raise BadInput(f"--batch-size must be >= 1 (got {args.batch_size})")
@@ -117,6 +119,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and print its answer; returns the exit status."""
     try:
         result = run(sys.argv[1:] if argv is None else argv)
     except BadInput as exc:

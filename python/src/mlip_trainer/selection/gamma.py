@@ -71,6 +71,8 @@ def structure_gamma(
 def pool_gamma_by_batches(
     atoms_list: Sequence[Any], project: ProjectFn, inverses: Inverses, batch_size: int
 ) -> FloatArray:
+    """Grades of every structure, projected `batch_size` structures at a time: memory is bounded
+    by one batch of projections."""
     gamma = np.zeros(len(atoms_list))
     for start in range(0, len(atoms_list), batch_size):
         batch = atoms_list[start : start + batch_size]
@@ -80,10 +82,12 @@ def pool_gamma_by_batches(
 
 
 def finite_or_none(value: float) -> float | None:
+    """JSON has no infinity: an unbounded grade (no active set) is reported as null."""
     return float(value) if math.isfinite(value) else None
 
 
 def gamma_stats(values: FloatArray) -> dict[str, Any] | None:
+    """min, max, mean and median of grades (finite ones for the last two), how many exceed 1, how many are unbounded."""
     finite = values[np.isfinite(values)]
     if len(values) == 0:
         return None

@@ -61,6 +61,7 @@ def dry_run_sample(frame: pd.DataFrame, size: int) -> pd.DataFrame:
 
 
 def pool_summary(frame: pd.DataFrame) -> dict[str, Any]:
+    """What `prepare` and `inspect` report about a pool: rows, elements, atoms."""
     return {
         "rows": len(frame),
         "elements": dataset_elements(frame),
@@ -69,6 +70,8 @@ def pool_summary(frame: pd.DataFrame) -> dict[str, Any]:
 
 
 def prepare_pool(pool: str, out: str, sample: str | None, sample_size: int) -> dict[str, Any]:
+    """The pool as pace_select reads it (gzip pickle, RangeIndex = position), and optionally a
+    dry-run sample for generation 0."""
     frame = read_pool(pool)
     digest = save_dataset(frame, out)
     if sample is not None:

@@ -116,6 +116,7 @@ def inverses_from_active_set(active: dict[Any, FloatArray], names: Sequence[str]
 
 
 def in_process_available() -> bool:
+    """Whether this pyace has pace_select's selection as a function (pyace since Nov 2023)."""
     try:
         from pyace import aceselect
     except ImportError:

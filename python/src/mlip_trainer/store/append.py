@@ -24,6 +24,8 @@ from mlip_trainer.validation import is_finite_number, known_symbols, validate_re
 
 
 def parse_reference_energy(text: str | None, elements: Sequence[str] | None) -> float | dict[str, float] | None:
+    """The `--reference-energy` text: one number (eV per atom, any element) or {element: eV}
+    covering every configured element; None when not given."""
     if text is None:
         return None
     try:

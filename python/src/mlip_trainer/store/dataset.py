@@ -34,6 +34,7 @@ def with_split_columns(df: pd.DataFrame, test_fraction: float) -> pd.DataFrame:
 
 
 def state_from_frame(df: pd.DataFrame, sha256: str) -> DatasetState:
+    """The index and counts of a whole dataset, from its hash and split columns."""
     entries = HashIndex()
     counts = empty_counts()
     for atoms, digest, side in zip(df["ase_atoms"], df[HASH_COLUMN], df[SPLIT_COLUMN]):

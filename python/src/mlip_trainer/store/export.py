@@ -26,6 +26,8 @@ def _rows_of_split(frame: pd.DataFrame, split: str) -> pd.DataFrame:
 
 
 def export_rows(dataset: str, out: str | None, fmt: str = "jsonl", split: str = "all") -> dict[str, Any]:
+    """The rows of one side of the split (or all) as CalculationResult JSONL (to `out`, or stdout
+    when None) or extended XYZ."""
     path = Path(dataset)
     if not path.is_file():
         raise BadInput(f"dataset not found: {path}", [Problem(-1, "--dataset", str(path), "no such file")])

@@ -30,6 +30,7 @@ class DatasetFiles:
         self.lock = folder / f"{stem}.lock"
 
     def signatures(self) -> dict[str, list[int] | None]:
+        """Size and mtime of the data files, recorded in the index to notice changes made without it."""
         return {
             "accumulated": file_signature(self.accumulated),
             "train": file_signature(self.train),

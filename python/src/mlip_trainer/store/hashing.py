@@ -40,11 +40,13 @@ def content_hash(
 
 
 def record_hash(record: dict[str, Any]) -> str:
+    """The content hash of a CalculationResult record."""
     s = record["structure"]
     return content_hash(s["symbols"], s["positions"], s["cell"], s["pbc"], record["energy"], record["forces"])
 
 
 def row_hash(row: Any) -> str:
+    """The content hash of a dataset row (equal to its record's: same numbers, same rounding)."""
     atoms = row["ase_atoms"]
     return content_hash(
         atoms.get_chemical_symbols(),

@@ -39,6 +39,7 @@ class HashIndex:
         return bytes(self.data[i * self.RECORD : i * self.RECORD + 32])
 
     def side(self, hexdigest: str) -> str | None:
+        """'train' or 'test' for a known hash, None for a new one."""
         digest = bytes.fromhex(hexdigest)
         if digest in self.new:
             return SIDES[self.new[digest]]
@@ -65,6 +66,7 @@ class HashIndex:
             self.new[bytes.fromhex(hexdigest)] = SIDES.index(side)
 
     def to_bytes(self) -> bytes:
+        """The stored records and the new ones, merged and sorted: the next entries file."""
         size = self.n * self.RECORD
         records = [bytes(self.data[i : i + self.RECORD]) for i in range(0, size, self.RECORD)]
         records.extend(digest + bytes([side]) for digest, side in self.new.items())
@@ -88,10 +90,12 @@ class DatasetState:
 
 
 def empty_counts() -> dict[str, Any]:
+    """Structures and atoms per side, overall and per element: none yet."""
     return {"structures": {"train": 0, "test": 0}, "atoms": {"train": 0, "test": 0}, "elements": {}}
 
 
 def count_structure(counts: dict[str, Any], symbols: Sequence[str], side: str) -> None:
+    """Add one structure of these atoms on `side` to `counts`."""
     counts["structures"][side] += 1
     counts["atoms"][side] += len(symbols)
     per_structure: dict[str, int] = {}

@@ -17,10 +17,12 @@ from mlip_trainer.store.index import DatasetState, load_state
 
 
 def now() -> str:
+    """UTC time to the second, ISO 8601: the manifest's time stamps."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def read_manifest(files: DatasetFiles) -> dict[str, Any]:
+    """The manifest as written, or {} when missing or unreadable (it is rebuilt, not trusted)."""
     try:
         data = json.loads(files.manifest.read_text())
         return data if isinstance(data, dict) else {}
@@ -31,6 +33,7 @@ def read_manifest(files: DatasetFiles) -> dict[str, Any]:
 def build_manifest(
     files: DatasetFiles, state: DatasetState, history: list[dict[str, Any]], test_fraction: float | None
 ) -> dict[str, Any]:
+    """The manifest of the dataset as the index describes it, with its update history."""
     split = files.train.exists() and files.test.exists()
     structures = state.counts["structures"]
     return {
@@ -55,6 +58,7 @@ def build_manifest(
 
 
 def summary_of(files: DatasetFiles, manifest: dict[str, Any], added: int, duplicates: int) -> dict[str, Any]:
+    """The answer of `append` and `summary`: paths, hash, counts, and what this update added."""
     return {
         "path": str(files.accumulated),
         "trainPath": manifest["trainPath"],
@@ -92,6 +96,7 @@ def current_manifest(dataset: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -
 
 
 def dataset_summary(dataset: str) -> dict[str, Any]:
+    """The `summary` command: the manifest's summary plus row and atom totals."""
     files, manifest = current_manifest(dataset)
     return {
         **summary_of(files, manifest, 0, 0),
@@ -101,4 +106,5 @@ def dataset_summary(dataset: str) -> dict[str, Any]:
 
 
 def dataset_info(dataset: str) -> dict[str, Any]:
+    """The `info` command: the whole manifest, up to date."""
     return current_manifest(dataset)[1]
