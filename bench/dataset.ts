@@ -14,7 +14,7 @@ import { DatasetStore, type DatasetSummary } from '../src/dataset/store.js';
 import { runBridge } from '../src/dataset/bridge.js';
 import { runProgram } from '../src/process/run-program.js';
 import { resolveToolchain } from '../src/pacemaker/toolchain.js';
-import { PROJECT_ROOT } from '../src/paths.js';
+import { PROJECT_ROOT, pythonHelper } from '../src/paths.js';
 import { exists } from '../src/util/files.js';
 import { median, table } from './orchestration.js';
 
@@ -39,14 +39,16 @@ print(json.dumps({"rows": len(df), "peakRssMb": usage.ru_maxrss / 1024, "cpuSeco
 /** The same new results as a ready DataFrame pickle: the baseline's input costs it nothing to parse. */
 const NEW_FRAME = `
 import sys
-sys.path.insert(0, sys.argv[3])
-import mlip_bridge
-df = mlip_bridge.results_to_dataframe(mlip_bridge.read_results([sys.argv[1]]))
+from mlip_trainer.frames import results_to_dataframe
+from mlip_trainer.results import read_results
+df = results_to_dataframe(read_results([sys.argv[1]]))
 df.to_pickle(sys.argv[2], compression="gzip", protocol=4)
 `;
 
 async function python(py: string, code: string, args: string[], log: string): Promise<{ seconds: number; out: Record<string, number> }> {
-  const r = await runProgram({ command: [py, '-c', code, ...args], cwd: PROJECT_ROOT, logFile: log, captureStdout: true, timeoutMs: 60 * 60_000 });
+  // python/src on PYTHONPATH, for the code that imports mlip_trainer (the baseline imports only pandas).
+  const { env } = pythonHelper('dataset');
+  const r = await runProgram({ command: [py, '-c', code, ...args], env, cwd: PROJECT_ROOT, logFile: log, captureStdout: true, timeoutMs: 60 * 60_000 });
   if (r.exitCode !== 0) throw new Error(`python failed (exit ${r.exitCode}): ${r.tail.join('\n')}`);
   const last = r.stdout.trim().split('\n').pop() ?? '{}';
   return { seconds: r.durationMs / 1000, out: last.startsWith('{') ? (JSON.parse(last) as Record<string, number>) : {} };
@@ -63,7 +65,7 @@ async function ensureCache(py: string, log: string): Promise<void> {
   const results = join(CACHE, `new-${NEW}x${ATOMS}.jsonl`);
   if (!(await exists(results))) await runBridge('synthesize-results', ['--out', results, '--count', String(NEW), '--atoms', String(ATOMS), '--seed', '424242'], bridge);
   const frame = join(CACHE, `new-${NEW}x${ATOMS}.pckl.gzip`);
-  if (!(await exists(frame))) await python(py, NEW_FRAME, [results, frame, join(PROJECT_ROOT, 'python')], log);
+  if (!(await exists(frame))) await python(py, NEW_FRAME, [results, frame], log);
   for (const n of SIZES) {
     const base = join(CACHE, `base-${n}x${ATOMS}`, 'accumulated.pckl.gzip');
     if (await exists(base)) continue;

@@ -21,9 +21,9 @@ PYTHON_DIR = Path(__file__).resolve().parents[1]
 REPO = PYTHON_DIR.parent
 SIM = REPO / "sim" / "pacemaker_sim.py"
 SIM_BIN = REPO / "sim" / "bin"
-sys.path.insert(0, str(PYTHON_DIR))
 
-import mlip_bridge  # noqa: E402
+from mlip_trainer.cli import dataset as dataset_cli
+from mlip_trainer.metrics import prediction_errors
 
 # The real line, copied from a pacemaker run, and a pattern for it.
 REAL_ITERATION_LINE = ("2026-11-30 04:44:45,637 I - Iteration   #1    (454 evals):      Loss: 2.0918e-01 | RMSE "
@@ -79,9 +79,9 @@ def write_input(folder: Path, maxiter: int = 20, text: str = INPUT_YAML, name: s
 
 def make_dataset(path: Path, count: int, seed: int) -> Path:
     results = path.with_suffix(".jsonl")
-    mlip_bridge.main(["label-emt", "--out", str(results), "--count", str(count), "--elements", "Cu,Ni", "--seed",
+    dataset_cli.main(["label-emt", "--out", str(results), "--count", str(count), "--elements", "Cu,Ni", "--seed",
                       str(seed)])
-    mlip_bridge.main(["append", "--dataset", str(path), "--results", str(results)])
+    dataset_cli.main(["append", "--dataset", str(path), "--results", str(results)])
     return path
 
 
@@ -427,7 +427,7 @@ def test_no_fit_predicts_with_the_given_potential_and_writes_what_the_real_one_w
         "train_pred.pckl.gzip", "test_pred.pckl.gzip", "report"])
     for table in ("metrics.txt", "test_metrics.txt", "cycle_metrics.txt"):
         assert len(metrics_table(folder / table)) == 0, table
-    pred = mlip_bridge.command_pred_metrics(str(folder / "train_pred.pckl.gzip"))
+    pred = prediction_errors(str(folder / "train_pred.pckl.gzip"))
     last = metrics_table(finished.cwd / "metrics.txt").iloc[-1]
     assert pred["energy_rmse_mev_per_atom"] == pytest.approx(last["rmse_epa"] * 1000, rel=1e-9)
     assert pred["force_rmse_mev_per_a"] == pytest.approx(last["rmse_f_comp"] * 1000, rel=1e-9)

@@ -1,12 +1,12 @@
 /**
- * Runs python/mlip_bridge.py, the small Python program that reads and writes pacemaker's
- * pickles. It runs with the pacemaker installation's Python when there is one, so the pickles
- * it writes always load in pacemaker's pandas.
+ * Runs mlip-dataset (python/src/mlip_trainer/cli/dataset.py), the small Python program that
+ * reads and writes pacemaker's pickles. It runs with the pacemaker installation's Python when
+ * there is one, so the pickles it writes always load in pacemaker's pandas.
  */
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { BadInputError, ProgramFailedError } from '../errors.js';
-import { BRIDGE_SCRIPT } from '../paths.js';
+import { pythonHelper } from '../paths.js';
 import { runProgram } from '../process/run-program.js';
 
 export interface BridgeOptions {
@@ -23,8 +23,10 @@ const MAX_PROBLEMS_SHOWN = 50;
 /** The bridge's JSON answer, plus how long the Python process ran. */
 export async function runBridge<T extends object>(command: string, args: string[], opts: BridgeOptions): Promise<T & { programSeconds: number }> {
   const logFile = opts.logFile ?? join(tmpdir(), 'mlip-trainer-bridge.log');
+  const helper = pythonHelper('dataset');
   const res = await runProgram({
-    command: [opts.python, BRIDGE_SCRIPT, command, ...args],
+    command: [opts.python, ...helper.args, command, ...args],
+    env: helper.env,
     cwd: process.cwd(),
     logFile,
     timeoutMs: opts.timeoutMs ?? 30 * 60_000,

@@ -3,7 +3,8 @@
  * pickle that pacemaker reads directly, with beside it the stable train/test split
  * (`train.pckl.gzip`, `test.pckl.gzip`), the hash index that makes re-sent results no-ops
  * (`accumulated.index.json`), the manifest (`manifest.json`) and the lock file. All of it is
- * written by python/mlip_bridge.py under one lock; this class validates early and talks to it.
+ * written by mlip-dataset (python/src/mlip_trainer/store) under one lock; this class validates
+ * early and talks to it.
  */
 import { extname, join } from 'node:path';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -85,7 +86,7 @@ export const DEFAULT_TEST_FRACTION = 0.1;
 /** Extensions read as CalculationResult JSON; anything else is handed to ASE by the bridge. */
 const JSON_EXTENSIONS = new Set(['.json', '.jsonl', '.ndjson']);
 
-/** The manifest as the bridge writes it (see python/mlip_bridge.py `_manifest`). */
+/** The manifest as the bridge writes it (see python/src/mlip_trainer/store/manifest.py). */
 export interface DatasetManifest {
   path: string;
   trainPath: string;

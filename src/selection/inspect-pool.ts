@@ -2,7 +2,7 @@
  * The cheap look at a selection pool that a generation takes before it trains: the file is
  * there and readable, holds at least one structure, and every element in it is one the trainer
  * config fits. A bad pool then fails in seconds instead of after hours of training. It reads the
- * pool the way the selection does (python/mlip_select.py `inspect`, through read_pool) and
+ * pool the way the selection does (mlip-select `inspect`, through read_pool) and
  * writes nothing but its log.
  */
 import { constants } from 'node:fs';
@@ -16,7 +16,7 @@ export interface InspectPoolOptions extends StepContext {
   pool: string;
   /** The elements the potential will have (the trainer config's `elements`). */
   elements: readonly string[];
-  /** Where mlip_select.py's output goes. */
+  /** Where mlip-select's output goes. */
   logFile: string;
   /** The input field errors name; `pool.path` by default (the workflow input's). */
   field?: string;

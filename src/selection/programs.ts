@@ -1,16 +1,14 @@
 /**
  * Running the selection's programs (pace_select, pace_activeset, `pacemaker --dry-run` and
- * python/mlip_select.py) through the one program runner, with their failures mapped to this
- * project's error kinds.
+ * mlip-select) through the one program runner, with their failures mapped to this project's
+ * error kinds.
  */
 import { join } from 'node:path';
 import { BadInputError, OutOfMemoryError, ProgramFailedError } from '../errors.js';
 import { recogniseFailure } from '../domain/pacemaker-log.js';
-import { PROJECT_ROOT } from '../paths.js';
+import { PROJECT_ROOT, pythonHelper } from '../paths.js';
 import { runProgram, type RunResult } from '../process/run-program.js';
 import type { PacemakerProgram, Toolchain } from '../pacemaker/toolchain.js';
-
-export const SELECT_SCRIPT = join(PROJECT_ROOT, 'python', 'mlip_select.py');
 
 /** What every selection step needs to run a program. */
 export interface StepContext {
@@ -65,15 +63,15 @@ export function failureOf(program: string, res: PaceRun): Error {
   );
 }
 
-/** Exit status of `mlip_select.py select` when this pyace cannot run pace_select's function in process. */
+/** Exit status of `mlip-select select` when this pyace cannot run pace_select's function in process. */
 export const IN_PROCESS_UNAVAILABLE = 3;
 
-/** `mlip_select.py select` cannot run here: the caller runs the pace_select program instead. */
+/** `mlip-select select` cannot run here: the caller runs the pace_select program instead. */
 export class InProcessUnavailableError extends Error {
   override name = 'InProcessUnavailableError';
 }
 
-/** Runs python/mlip_select.py with the installation's Python; its last stdout line is JSON. */
+/** Runs mlip-select with the installation's Python; its last stdout line is JSON. */
 export async function runSelectScript<T extends object>(
   ctx: StepContext,
   command: 'prepare' | 'inspect' | 'run' | 'replicate' | 'select',
@@ -82,12 +80,13 @@ export async function runSelectScript<T extends object>(
   signal: AbortSignal | undefined = ctx.signal,
   cwd: string = PROJECT_ROOT,
 ): Promise<T & { programSeconds: number }> {
+  const helper = pythonHelper('select', ctx.env);
   const res = await runProgram({
-    command: [ctx.toolchain.python, SELECT_SCRIPT, command, ...args],
+    command: [ctx.toolchain.python, ...helper.args, command, ...args],
     cwd,
     logFile,
     captureStdout: true,
-    ...(ctx.env ? { env: ctx.env } : {}),
+    env: helper.env,
     ...(signal ? { signal } : {}),
     ...(ctx.onSpawn ? { onSpawn: (pid: number) => ctx.onSpawn?.(pid, `mlip_select ${command}`) } : {}),
   });

@@ -39,7 +39,7 @@ export interface SelectActiveSetOptions extends StepContext {
   /** Structures per batch of the gamma computation (memory ~ batch x atoms x functions x 8 B). */
   batchSize?: number;
   /**
-   * `in-process` (default): pace_select's own selection function run inside mlip_select.py, whose
+   * `in-process` (default): pace_select's own selection function run inside mlip-select, whose
    * fill then reuses its projections; falls back to `program` when the installation lacks it.
    * `program`: the pace_select program, with the pool projected beside it.
    */
@@ -217,7 +217,7 @@ const UNDER_DETERMINED_WARNING =
   'pace_select: the pool has fewer atoms of an element than the potential has functions ("under-determined"), so no D-optimal choice exists; all structures were ranked by extrapolation grade instead';
 
 /**
- * The `program` path: mlip_select.py `run` works beside the pace_select program (2 processes, 2
+ * The `program` path: mlip-select `run` works beside the pace_select program (2 processes, 2
  * cores): it loads and checks the pool and projects it while pace_select runs, then waits for
  * the `done` marker written here, and fills up to n. It stops projecting early once pace_select
  * alone supplies n.

@@ -1,0 +1,155 @@
+"""mlip-dataset: CalculationResults in and out of pacemaker's pandas datasets.
+
+Usage: ``mlip-dataset <command> [options]`` (or ``python -m mlip_trainer.cli.dataset``). Every
+command answers by the protocol of :mod:`mlip_trainer.cli.protocol`; a successful answer also
+carries ``peakRssMb`` and ``cpuSeconds``. Exit 3: another updater held the dataset lock for
+the whole ``--lock-timeout`` (``{"error": {"kind": "busy", ...}}``), worth retrying later.
+
+The dataset is a gzip-pickled pandas DataFrame (protocol 4), the format pacemaker reads, with
+columns ``name, ase_atoms, energy, forces, stress, virial`` (see :mod:`mlip_trainer.frames`;
+the record format is in :mod:`mlip_trainer.validation`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from mlip_trainer.cli.protocol import BAD_INPUT, JsonArgumentParser, comma_list, cpu_seconds, emit, peak_rss_mb
+from mlip_trainer.errors import BadInput, Problem, short_repr
+from mlip_trainer.locking import DEFAULT_LOCK_TIMEOUT, LockTimeout
+from mlip_trainer.metrics import prediction_errors
+from mlip_trainer.store.append import append_results
+from mlip_trainer.store.export import export_rows
+from mlip_trainer.store.manifest import dataset_info, dataset_summary
+from mlip_trainer.synthetic import label_emt, synthesize_dataset, synthesize_results
+
+#: Exit status when the dataset lock stayed taken for the whole timeout.
+BUSY = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The commands and their options (usage errors become bad_input JSON)."""
+    parser = JsonArgumentParser(prog="mlip-dataset", description=(__doc__ or "").split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=JsonArgumentParser)
+
+    append = commands.add_parser("append", help="validate CalculationResults and append the new ones to a dataset")
+    append.add_argument("--dataset", required=True, help="accumulated .pckl.gzip (created if missing)")
+    append.add_argument(
+        "--results",
+        required=True,
+        action="append",
+        help=".json array, .jsonl, or any file ASE reads with energies and forces (repeatable)",
+    )
+    append.add_argument("--elements", help="comma-separated: every atom must be one of these")
+    append.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.0,
+        help="share of new structures held out as the test set, decided from each hash",
+    )
+    append.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT, help="s to wait for the lock")
+    append.add_argument("--origin", default="{}", help="JSON object recorded in the manifest's history")
+    append.add_argument(
+        "--reference-energy", help="single-atom energies, eV: a number or {element: eV}; adds energy_corrected"
+    )
+
+    summary = commands.add_parser("summary", help="describe a dataset")
+    summary.add_argument("--dataset", required=True)
+
+    info = commands.add_parser("info", help="the dataset's manifest (brought up to date if stale)")
+    info.add_argument("--dataset", required=True)
+
+    export = commands.add_parser("export", help="dataset rows -> CalculationResult JSONL or extended XYZ")
+    export.add_argument("--dataset", required=True)
+    export.add_argument("--out", help="write here instead of stdout")
+    export.add_argument("--format", choices=("jsonl", "extxyz"), default="jsonl")
+    export.add_argument("--split", choices=("all", "train", "test"), default="all")
+
+    synth = commands.add_parser("synthesize", help="random dataset for benchmarks (not physical)")
+    synth.add_argument("--out", required=True)
+    synth.add_argument("--count", required=True, type=int)
+    synth.add_argument("--atoms", type=int, default=64)
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--test-fraction", type=float, default=0.1)
+
+    synth_results = commands.add_parser("synthesize-results", help="random CalculationResult JSONL for benchmarks")
+    synth_results.add_argument("--out", required=True)
+    synth_results.add_argument("--count", required=True, type=int)
+    synth_results.add_argument("--atoms", type=int, default=64)
+    synth_results.add_argument("--seed", type=int, default=0)
+
+    label = commands.add_parser("label-emt", help="generate structures labelled by ASE's EMT calculator")
+    label.add_argument("--out", required=True, help="output .jsonl")
+    label.add_argument("--count", required=True, type=int)
+    label.add_argument("--elements", default="Cu", help="comma-separated, e.g. Cu,Ni")
+    label.add_argument("--seed", type=int, default=0)
+    label.add_argument("--atoms", type=int, default=8, help="atoms per structure")
+
+    pred = commands.add_parser("pred-metrics", help="RMSE/MAE of a pacemaker prediction pickle")
+    pred.add_argument("--pred", required=True)
+    return parser
+
+
+def _origin(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(
+            "--origin must be a JSON object", [Problem(-1, "--origin", short_repr(text), str(exc))]
+        ) from None
+    if not isinstance(value, dict):
+        raise BadInput("--origin must be a JSON object", [Problem(-1, "--origin", short_repr(text), "not an object")])
+    return value
+
+
+def run(argv: Sequence[str]) -> dict[str, Any]:
+    """One command's answer."""
+    args = build_parser().parse_args(argv)
+    if args.command == "append":
+        elements = comma_list(args.elements) if args.elements else None
+        return append_results(
+            args.dataset,
+            args.results,
+            elements,
+            args.test_fraction,
+            args.lock_timeout,
+            _origin(args.origin),
+            args.reference_energy,
+        )
+    if args.command == "summary":
+        return dataset_summary(args.dataset)
+    if args.command == "info":
+        return dataset_info(args.dataset)
+    if args.command == "export":
+        return export_rows(args.dataset, args.out, args.format, args.split)
+    if args.command == "synthesize":
+        return synthesize_dataset(args.out, args.count, args.atoms, args.seed, args.test_fraction)
+    if args.command == "synthesize-results":
+        return synthesize_results(args.out, args.count, args.atoms, args.seed)
+    if args.command == "label-emt":
+        return label_emt(args.out, args.count, comma_list(args.elements), args.seed, args.atoms)
+    if args.command == "pred-metrics":
+        return prediction_errors(args.pred)
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and print its answer; returns the exit status."""
+    try:
+        result = run(sys.argv[1:] if argv is None else argv)
+    except BadInput as exc:
+        emit(exc.to_json())
+        return BAD_INPUT
+    except LockTimeout as exc:
+        emit({"error": {"kind": "busy", "message": str(exc), "problems": []}})
+        return BUSY
+    emit({**result, "peakRssMb": peak_rss_mb(), "cpuSeconds": cpu_seconds()} if "error" not in result else result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

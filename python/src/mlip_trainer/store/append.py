@@ -1,0 +1,162 @@
+"""Appending results to the dataset: validate everything, then add only what is new, under the lock."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mlip_trainer.atomic_io import load_dataset, write_json_atomically
+from mlip_trainer.errors import BadInput, Problem, short_repr
+from mlip_trainer.frames import results_to_dataframe, with_energy_corrected
+from mlip_trainer.locking import DEFAULT_LOCK_TIMEOUT, dataset_lock
+from mlip_trainer.results import read_results_with_origins
+from mlip_trainer.store.dataset import rebuild, with_split_columns, write_dataset_files
+from mlip_trainer.store.files import DatasetFiles
+from mlip_trainer.store.hashing import HASH_COLUMN, SPLIT_COLUMN, record_hash, split_for
+from mlip_trainer.store.index import count_structure, load_state, save_state
+from mlip_trainer.store.manifest import build_manifest, now, read_manifest, summary_of
+from mlip_trainer.validation import is_finite_number, known_symbols, validate_results
+
+
+def parse_reference_energy(text: str | None, elements: Sequence[str] | None) -> float | dict[str, float] | None:
+    """The `--reference-energy` text: one number (eV per atom, any element) or {element: eV}
+    covering every configured element; None when not given."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(
+            "--reference-energy must be JSON", [Problem(-1, "reference_energy", short_repr(text), str(exc))]
+        ) from None
+    if is_finite_number(value):
+        return float(value)
+    known = known_symbols()
+    if not isinstance(value, dict) or not all(k in known and is_finite_number(v) for k, v in value.items()):
+        raise BadInput(
+            "--reference-energy must be a number or {element: eV}",
+            [Problem(-1, "reference_energy", short_repr(value), "expected a number or {element: finite number}")],
+        )
+    missing = sorted(set(elements or []) - set(value))
+    if missing:
+        raise BadInput(
+            "--reference-energy lacks elements",
+            [Problem(-1, "reference_energy", short_repr(value), f"no value for {missing}")],
+        )
+    return {k: float(v) for k, v in value.items()}
+
+
+def append_results(
+    dataset: str,
+    results_files: Sequence[str],
+    elements: Sequence[str] | None = None,
+    test_fraction: float = 0.0,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    origin: dict[str, Any] | None = None,
+    reference_energy: str | None = None,
+) -> dict[str, Any]:
+    """Validate every record, then, under the lock, append those whose content hash is new.
+
+    Order of work: parse and validate everything (bad input: nothing is touched), hash, take the
+    lock, consult the index (rebuild it if missing or stale), and only if something is new read
+    the dataset, concatenate, write train/test/accumulated, then index and manifest.
+    """
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        tick = time.perf_counter()
+        timings[name] = round(tick - clock, 4)
+        clock = tick
+
+    if not 0.0 <= test_fraction < 1.0:
+        raise BadInput(
+            "invalid --test-fraction", [Problem(-1, "test_size", str(test_fraction), "expected a number in [0, 1)")]
+        )
+    reference = parse_reference_energy(reference_energy, elements)
+    records, origins = read_results_with_origins(results_files)
+    if not records:
+        raise BadInput(f"no CalculationResult records in {', '.join(results_files)}")
+    lap("read")
+    validate_results(records, elements, origins)
+    if isinstance(reference, dict):
+        unknown = {symbol for r in records for symbol in r["structure"]["symbols"]} - set(reference)
+        if unknown:
+            raise BadInput(
+                "reference energies lack elements of the results",
+                [Problem(-1, "reference_energy", short_repr(reference), f"no value for {sorted(unknown)}")],
+            )
+    lap("validate")
+    hashes = [record_hash(r) for r in records]
+    lap("hash")
+    files = DatasetFiles(dataset)
+    with dataset_lock(files.lock, lock_timeout) as waited:
+        timings["lock_wait"] = round(waited, 4)
+        clock = time.perf_counter()
+        removed = files.remove_stale_temporaries()
+        state = load_state(files)
+        old: pd.DataFrame | None = None
+        rebuilt = state is None and files.accumulated.exists()
+        if state is None:
+            state, old = rebuild(files, test_fraction)
+        lap("index")
+        fresh: list[int] = []
+        seen: set[str] = set()
+        for i, digest in enumerate(hashes):
+            if digest not in state.entries and digest not in seen:
+                seen.add(digest)
+                fresh.append(i)
+        duplicates = len(records) - len(fresh)
+        lap("dedup")
+        previous = read_manifest(files)
+        history = list(previous.get("history", []))
+        sides = {"train": 0, "test": 0}
+        if fresh:
+            new = results_to_dataframe([records[i] for i in fresh], validate=False)
+            new[HASH_COLUMN] = [hashes[i] for i in fresh]
+            new[SPLIT_COLUMN] = [split_for(hashes[i], test_fraction) for i in fresh]
+            for i, digest, side in zip(fresh, new[HASH_COLUMN], new[SPLIT_COLUMN]):
+                state.entries.add(digest, side)
+                sides[side] += 1
+                count_structure(state.counts, records[i]["structure"]["symbols"], side)
+            received = len(records)
+            del records  # the parsed JSON is no longer needed: free it before the dataset is read
+            lap("convert")
+            if old is None and files.accumulated.exists():
+                old = with_split_columns(load_dataset(files.accumulated), test_fraction)
+            lap("read_dataset")
+            frame = new if old is None else pd.concat([old, new], ignore_index=True)
+            frame = with_energy_corrected(frame, reference)
+            del old, new
+            state.sha256, _ = write_dataset_files(files, frame)
+            del frame
+            lap("write")
+            save_state(files, state)
+        else:
+            received = len(records)
+        history.append(
+            {
+                "time": now(),
+                **(origin or {}),
+                "sources": list(dict.fromkeys(str(Path(f).resolve()) for f in results_files)),
+                "received": received,
+                "added": len(fresh),
+                "addedTrain": sides["train"],
+                "addedTest": sides["test"],
+                "duplicates": duplicates,
+                "testFraction": test_fraction,
+                "sha256": state.sha256,
+                **({"indexRebuilt": True} if rebuilt else {}),
+                **({"removedTemporaries": removed} if removed else {}),
+            }
+        )
+        manifest = build_manifest(files, state, history, test_fraction)
+        write_json_atomically(files.manifest, manifest)
+        lap("manifest")
+    return {**summary_of(files, manifest, len(fresh), duplicates), "timings": timings, "indexRebuilt": rebuilt}
