@@ -32,7 +32,7 @@ choice (pivoted QR); when fewer rows than functions exist the pseudo-inverse is 
 
 Two backends compute B-projections: ``pyace`` (the real pacemaker installation's library, the
 same ``compute_B_projections`` pace_select and ``PyACECalculator``'s gamma use) and
-``simulator`` (sim/pacemaker_sim.py's deterministic stand-in, for tests without pacemaker).
+``simulator`` (the simulator's deterministic stand-in, sim/src, for tests without pacemaker).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ from mlip_bridge import (  # noqa: E402  (import after the path set-up above)
     save_dataset,
 )
 
-SIMULATOR_FILE = Path(__file__).resolve().parent.parent / "sim" / "pacemaker_sim.py"
+SIMULATOR_SRC = Path(__file__).resolve().parent.parent / "sim" / "src"
 POOL_SUFFIXES = (".pckl.gzip", ".pkl.gz")
 RESULT_SUFFIXES = (".json", ".jsonl")
 
@@ -159,14 +159,11 @@ def pyace_projector(potential: str) -> tuple[ProjectFn, dict[str, int]]:
 
 
 def simulator_module() -> Any:
-    if "pacemaker_sim" in sys.modules:
-        return sys.modules["pacemaker_sim"]
-    spec = importlib.util.spec_from_file_location("pacemaker_sim", SIMULATOR_FILE)
-    assert spec is not None and spec.loader is not None
-    sim = importlib.util.module_from_spec(spec)
-    sys.modules["pacemaker_sim"] = sim  # dataclasses look their module up while the file loads
-    spec.loader.exec_module(sim)
-    return sim
+    """The simulator's descriptors (sim/src/pacemaker_sim/descriptors.py). sim/src goes first on
+    sys.path, so `import pyace` then finds the simulator's stand-in pyace too."""
+    if str(SIMULATOR_SRC) not in sys.path:
+        sys.path.insert(0, str(SIMULATOR_SRC))
+    return importlib.import_module("pacemaker_sim.descriptors")
 
 
 def simulator_projector(potential: str) -> tuple[ProjectFn, dict[str, int]]:
@@ -608,74 +605,11 @@ def simulator_in_process(frame: pd.DataFrame, potential: str, asi: str | None, n
                          nfuncs: dict[str, int]) -> tuple[list[int] | None, dict[str, np.ndarray | None] | None,
                                                           Callable[[dict[str, np.ndarray | None]], np.ndarray] | None,
                                                           bool]:
-    """The simulator's pace_select selection (sim/pacemaker_sim.py select_structures), observed the
-    same way: the pool's projections of single-shot mode and the rows its last MaxVol per species
-    kept (the active set it ends with)."""
-    sim = simulator_module()
-    sim.setup_console_logging()  # its log lines to stderr, as the program writes them
-    doc = sim.load_potential(potential)
-    elements = list(sim.potential_elements(doc))
-    extra = sim.load_asi(asi, sim.potential_dims(doc, full=False)) if asi is not None else None
-    seen: dict[str, Any] = {"active": {}}
-    grades = BatchGrades(len(frame))
-    grade_batches: dict[str, Any] = {}
-    originals = {name: getattr(sim, name) for name in
-                 ("atom_projections", "maxvol_rows", "active_set_by_batches", "_gamma_by_batches")}
-
-    def projections(*args: Any, **kwargs: Any) -> Any:
-        result = originals["atom_projections"](*args, **kwargs)
-        if not seen.get("batched"):
-            seen["projections"] = result
-        elif grades.inverses is not None:
-            # The k-th projection of a grade pass is of its k-th batch: local rows -> pool positions.
-            indices = grade_batches["batches"][grade_batches["k"]]
-            grade_batches["k"] += 1
-            grades.batch(result[0], {e: np.asarray(indices)[o] for e, o in result[1].items()})
-        return result
-
-    def grade_pass(atoms_list: Any, batches: Any, elements_: Any, dims: Any, cutoff: Any, inverses: Any,
-                   *rest: Any) -> Any:
-        grade_batches.update(batches=batches, k=0)
-        grades.begin(inverses)
-        try:
-            return originals["_gamma_by_batches"](atoms_list, batches, elements_, dims, cutoff, inverses, *rest)
-        finally:
-            grades.end()
-
-    def maxvol(matrix: np.ndarray, species: str) -> np.ndarray:
-        rows = originals["maxvol_rows"](matrix, species)
-        seen["active"][elements[int(species)]] = np.asarray(matrix)[rows]
-        return rows
-
-    def by_batches(*args: Any, **kwargs: Any) -> Any:
-        seen["batched"] = True
-        return originals["active_set_by_batches"](*args, **kwargs)
-
-    try:
-        sim.atom_projections, sim.maxvol_rows, sim.active_set_by_batches = projections, maxvol, by_batches
-        sim._gamma_by_batches = grade_pass
-        picked = sim.select_structures(frame, doc, extra, n, "auto", memory_limit)
-    except ValueError as exc:
-        if UNDER_DETERMINED not in str(exc):
-            raise
-        print(f"pace_select (simulator, in process): {exc}", file=sys.stderr, flush=True)
-        return None, None, None, False
-    finally:
-        for name, fn in originals.items():
-            setattr(sim, name, fn)
-    inverses: dict[str, np.ndarray | None] = {e: None for e in nfuncs}
-    for element, matrix in seen["active"].items():
-        if len(matrix):
-            inverses[element] = np.linalg.pinv(matrix)
-    pool_grades = None
-    if "projections" in seen and not seen.get("batched"):
-        proj, own = seen["projections"]
-        pool_grades = lambda inv: structure_gamma(proj, own, inv, len(frame))  # noqa: E731
-    elif seen.get("batched") and (batched_gamma := grades.structure_gamma()) is not None:
-        # The active set the simulator returns is the best pass's, not necessarily its last MaxVol's.
-        inverses.update(grades.best_inverses())
-        pool_grades = lambda _inv: batched_gamma  # noqa: E731
-    return [int(i) for i in picked.index], inverses, pool_grades, bool(seen.get("batched"))
+    """The simulator's pace_select selection, observed. The simulator's pace_select is built on its
+    stand-in pyace (sim/src/pyace: the same module layout, names and call graph as the real one),
+    so this is `pyace_in_process` run against that stand-in."""
+    simulator_module()  # sim/src first on sys.path: `import pyace` finds the stand-in
+    return pyace_in_process(frame, potential, asi, n, memory_limit, nfuncs)
 
 
 def command_select(pool: str, potential: str, asi: str | None, n: int, out: str, backend: str, batch_size: int,

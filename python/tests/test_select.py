@@ -218,8 +218,11 @@ def counted_select(capsys, tmp_path, pool_jsonl, sim_potential, monkeypatch):
 
     def direct(n: int, memory_limit: str) -> tuple[list[int], list[int]]:
         projected.clear()
-        picked = sim.select_structures(pd.read_pickle(pool, compression="gzip"),
-                                       sim.load_potential(str(sim_potential)), None, n, "auto", memory_limit)
+        from pyace import BBasisConfiguration, aceselect  # the simulator's stand-in (sim/src is on sys.path)
+
+        picked = aceselect.select_structures_maxvol(pd.read_pickle(pool, compression="gzip"),
+                                                    BBasisConfiguration(str(sim_potential)), None, "auto", 1.01, n,
+                                                    300, 2, memory_limit, True)
         return [int(i) for i in picked.index], list(projected)
 
     return select, direct
