@@ -6,4 +6,6 @@ export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const VENV_DIR = join(PROJECT_ROOT, '.venv');
 export const VENV_PYTHON = join(VENV_DIR, 'bin', 'python');
 export const SIMULATOR_BIN = join(PROJECT_ROOT, 'sim', 'bin');
+/** The simulator's Python sources, its stand-in `pyace` among them. */
+export const SIMULATOR_SRC = join(PROJECT_ROOT, 'sim', 'src');
 export const BRIDGE_SCRIPT = join(PROJECT_ROOT, 'python', 'mlip_bridge.py');

@@ -8,7 +8,7 @@ import { BadInputError, OutOfMemoryError, ProgramFailedError } from '../errors.j
 import { recogniseFailure } from '../domain/pacemaker-log.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { runProgram, type RunResult } from '../process/run-program.js';
-import type { PacemakerProgram, Toolchain } from '../pacemaker/toolchain.js';
+import { helperEnv, type PacemakerProgram, type Toolchain } from '../pacemaker/toolchain.js';
 
 export const SELECT_SCRIPT = join(PROJECT_ROOT, 'python', 'mlip_select.py');
 
@@ -87,7 +87,7 @@ export async function runSelectScript<T extends object>(
     cwd,
     logFile,
     captureStdout: true,
-    ...(ctx.env ? { env: ctx.env } : {}),
+    env: { ...helperEnv(ctx.toolchain), ...ctx.env },
     ...(signal ? { signal } : {}),
     ...(ctx.onSpawn ? { onSpawn: (pid: number) => ctx.onSpawn?.(pid, `mlip_select ${command}`) } : {}),
   });
