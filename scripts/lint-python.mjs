@@ -23,6 +23,12 @@ const PROJECTS = [
       ['tests', '--allow-untyped-defs', '--allow-incomplete-defs', '--allow-untyped-calls'],
     ],
   },
+  {
+    // The pacemaker simulator and its stand-in pyace (settings in sim/pyproject.toml).
+    dir: 'sim',
+    ruff: ['src'],
+    mypy: [[]],
+  },
 ];
 
 const failed = [];

@@ -29,3 +29,5 @@ export function pythonHelper(
     env: { ...env, PYTHONPATH: inherited ? `${PYTHON_SRC}${delimiter}${inherited}` : PYTHON_SRC },
   };
 }
+/** The simulator's Python sources, its stand-in `pyace` among them. */
+export const SIMULATOR_SRC = join(PROJECT_ROOT, 'sim', 'src');

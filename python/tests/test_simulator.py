@@ -1,4 +1,5 @@
-"""sim/pacemaker_sim.py keeps the contracts of pacemaker's real programs (flags, files, log formats, exit codes)."""
+"""The simulator (sim/src/pacemaker_sim) keeps the contracts of pacemaker's real programs (flags, files, log formats,
+exit codes)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ import yaml
 
 PYTHON_DIR = Path(__file__).resolve().parents[1]
 REPO = PYTHON_DIR.parent
-SIM = REPO / "sim" / "pacemaker_sim.py"
+SIM_SRC = REPO / "sim" / "src"
+# `python -m pacemaker_sim <program>` with the simulator's sources first on PYTHONPATH.
+SIM = ["-m", "pacemaker_sim"]
 SIM_BIN = REPO / "sim" / "bin"
 
 from mlip_trainer.cli import dataset as dataset_cli
@@ -63,10 +66,17 @@ class Run:
         return (self.cwd / "log.txt").read_text()
 
 
+def sim_env() -> dict[str, str]:
+    """This process's environment without fault injection, with the simulator on PYTHONPATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PACEMAKER_SIM_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(SIM_SRC), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return env
+
+
 def sim(program: str, *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> Run:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PACEMAKER_SIM_")}
+    full_env = sim_env()
     full_env.update(env or {})
-    done = subprocess.run([sys.executable, str(SIM), program, *args], cwd=cwd, env=full_env, capture_output=True,
+    done = subprocess.run([sys.executable, *SIM, program, *args], cwd=cwd, env=full_env, capture_output=True,
                           text=True, timeout=timeout)
     return Run(done.returncode, done.stdout, done.stderr, cwd)
 
@@ -570,9 +580,9 @@ def test_pace_select_decides_single_shot_or_batches_from_the_memory_limit_like_t
 
 def peak_rss(program: str, *args: str, cwd: Path) -> tuple[int, str, int]:
     """Runs a simulator program; returns (exit code, stderr, its own peak resident memory in bytes)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PACEMAKER_SIM_")}
+    env = sim_env()
     with open(cwd / f"{program}.err", "w") as err, open(cwd / f"{program}.out", "w") as out:
-        process = subprocess.Popen([sys.executable, str(SIM), program, *args], cwd=cwd, env=env, stdout=out,
+        process = subprocess.Popen([sys.executable, *SIM, program, *args], cwd=cwd, env=env, stdout=out,
                                    stderr=err)
         _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)

@@ -6,7 +6,7 @@ import { access, constants } from 'node:fs/promises';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { ToolchainMissingError } from '../errors.js';
-import { SIMULATOR_BIN, VENV_PYTHON } from '../paths.js';
+import { SIMULATOR_BIN, SIMULATOR_SRC, VENV_PYTHON } from '../paths.js';
 
 export const PACEMAKER_PROGRAMS = ['pacemaker', 'pace_yaml2yace', 'pace_activeset', 'pace_select'] as const;
 export type PacemakerProgram = (typeof PACEMAKER_PROGRAMS)[number];
@@ -20,6 +20,20 @@ export interface Toolchain {
   /** What `pacemaker -v` printed (or the simulator's version). */
   version: string;
   command(program: PacemakerProgram): string[];
+  /** First on PYTHONPATH for this project's Python helpers (the simulator's stand-in `pyace`). */
+  pythonPath?: string[];
+}
+
+/**
+ * Environment for this project's Python helpers run with `toolchain`: the simulator's puts its
+ * stand-in `pyace` first on PYTHONPATH, so the helpers' in-process selection imports it; a real
+ * installation adds nothing, its helpers import its own pyace.
+ */
+export function helperEnv(toolchain: Toolchain): Record<string, string> {
+  const dirs = toolchain.pythonPath ?? [];
+  if (dirs.length === 0) return {};
+  const inherited = process.env.PYTHONPATH;
+  return { PYTHONPATH: [...dirs, ...(inherited ? [inherited] : [])].join(delimiter) };
 }
 
 /**
@@ -76,6 +90,7 @@ export function simulatorToolchain(): Toolchain {
     python: VENV_PYTHON,
     version: 'pacemaker-simulator (mlip-trainer)',
     command: (program) => [join(SIMULATOR_BIN, program)],
+    pythonPath: [SIMULATOR_SRC],
   };
 }
 

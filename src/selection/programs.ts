@@ -8,7 +8,7 @@ import { BadInputError, OutOfMemoryError, ProgramFailedError } from '../errors.j
 import { recogniseFailure } from '../domain/pacemaker-log.js';
 import { PROJECT_ROOT, pythonHelper } from '../paths.js';
 import { runProgram, type RunResult } from '../process/run-program.js';
-import type { PacemakerProgram, Toolchain } from '../pacemaker/toolchain.js';
+import { helperEnv, type PacemakerProgram, type Toolchain } from '../pacemaker/toolchain.js';
 
 /** What every selection step needs to run a program. */
 export interface StepContext {
@@ -80,7 +80,7 @@ export async function runSelectScript<T extends object>(
   signal: AbortSignal | undefined = ctx.signal,
   cwd: string = PROJECT_ROOT,
 ): Promise<T & { programSeconds: number }> {
-  const helper = pythonHelper('select', ctx.env);
+  const helper = pythonHelper('select', { ...helperEnv(ctx.toolchain), ...ctx.env });
   const res = await runProgram({
     command: [ctx.toolchain.python, ...helper.args, command, ...args],
     cwd,
