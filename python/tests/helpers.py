@@ -19,6 +19,9 @@ from mlip_trainer.cli import select as select_cli
 PYTHON_DIR = Path(__file__).resolve().parents[1]
 ROOT = PYTHON_DIR.parent
 SRC = PYTHON_DIR / "src"
+#: The simulator's sources (pacemaker_sim and its stand-in pyace) and its programs.
+SIM_SRC = ROOT / "sim" / "src"
+SIM_BIN = ROOT / "sim" / "bin"
 
 
 def run_dataset(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any], list[str]]:
@@ -35,13 +38,27 @@ def run_select(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dic
     return code, json.loads(lines[-1])
 
 
-def helper_process(program: str, *argv: str, python: str = sys.executable) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m mlip_trainer.cli.<program>`` with python/src prepended to PYTHONPATH, as
-    TypeScript does (nothing installed)."""
+def helper_env(simulator: bool = False) -> dict[str, str]:
+    """This process's environment as TypeScript passes it to a helper: PYTHONPATH with python/src
+    first (nothing installed) and, with the simulator toolchain, sim/src next (so ``import pyace``
+    finds its stand-in); the inherited PYTHONPATH after them. The simulator's fault injection
+    (``PACEMAKER_SIM_*``) is left out."""
     inherited = os.environ.get("PYTHONPATH")
-    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{inherited}" if inherited else str(SRC)}
+    dirs = [str(SRC), *([str(SIM_SRC)] if simulator else []), *([inherited] if inherited else [])]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PACEMAKER_SIM_")}
+    env["PYTHONPATH"] = os.pathsep.join(dirs)
+    return env
+
+
+def helper_process(program: str, *argv: str, python: str = sys.executable) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m mlip_trainer.cli.<program>`` as TypeScript does with a real installation
+    (see :func:`helper_env`)."""
     return subprocess.run(
-        [python, "-m", f"mlip_trainer.cli.{program}", *argv], capture_output=True, text=True, env=env, check=False
+        [python, "-m", f"mlip_trainer.cli.{program}", *argv],
+        capture_output=True,
+        text=True,
+        env=helper_env(),
+        check=False,
     )
 
 

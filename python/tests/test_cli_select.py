@@ -14,7 +14,7 @@ def test_inspect_answers_on_the_last_line_and_bad_input_exits_2(tmp_path: Path, 
     assert missing.returncode == 2 and "file not found" in last_json(missing)["error"]["message"]
     batch = helper_process(
         "select", "select", "--pool", str(pool_jsonl), "--potential", "p.yaml", "-n", "2", "--out", "o.pckl.gzip",
-        "--backend", "simulator", "--batch-size", "0",
+        "--batch-size", "0",
     )  # fmt: skip
     assert batch.returncode == 2 and last_json(batch)["error"]["message"] == "--batch-size must be >= 1 (got 0)"
 
@@ -23,7 +23,7 @@ def test_select_with_a_pyace_that_cannot_select_in_process_exits_3(tmp_path: Pat
     # The project's own Python has no pyace at all: the caller must run the pace_select program.
     answer = helper_process(
         "select", "select", "--pool", str(pool_jsonl), "--potential", "p.yaml", "-n", "2",
-        "--out", str(tmp_path / "o.pckl.gzip"), "--backend", "pyace",
+        "--out", str(tmp_path / "o.pckl.gzip"),
     )  # fmt: skip
     assert answer.returncode == 3 and "aceselect" in last_json(answer)["unavailable"]
     assert not (tmp_path / "o.pckl.gzip").exists()

@@ -12,15 +12,16 @@ import pytest
 from mlip_trainer.selection.fill import finish_selection
 from mlip_trainer.selection.gamma import active_set_inverses, structure_gamma
 from mlip_trainer.selection.pool import read_pool
-from mlip_trainer.selection.projections import projector
+from mlip_trainer.selection.projections import pyace_projector
 
 
 def finish(
     pool_jsonl: Path, sim_potential: Path, out: Path, n: int, selected: Path | None, batch_size: int = 200
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The program path's fill (what `run` does once pace_select has ended), on the simulator."""
+    """The program path's fill (what `run` does once pace_select has ended), with the simulator's
+    stand-in pyace."""
     frame = read_pool(str(pool_jsonl))
-    project, nfuncs = projector("simulator", str(sim_potential))
+    project, nfuncs = pyace_projector(str(sim_potential))
     return frame, finish_selection(
         frame, str(selected) if selected else None, project, nfuncs, None, n, str(out), batch_size, None
     )

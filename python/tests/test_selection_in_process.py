@@ -6,33 +6,35 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from pacemaker_sim import descriptors
+from pyace import BBasisConfiguration, aceselect
 
 from mlip_trainer.atomic_io import save_dataset
 from mlip_trainer.cli import select as select_cli
 from mlip_trainer.selection import in_process
 from mlip_trainer.selection.pool import read_pool
-from mlip_trainer.selection.simulator_twin import simulator_module
 
 from helpers import run_select
 
 
 @pytest.fixture
 def counted_select(capsys, tmp_path, pool_jsonl, sim_potential, monkeypatch):
-    """Runs `select` (simulator backend) on the pool as a pickle, counting the structures the
-    simulator projects (a list, one entry a call); also returns a direct selection by the
-    simulator's pace_select code at the same memory limit, counted the same way."""
+    """Runs `select` on the pool as a pickle with the simulator's stand-in pyace, counting the
+    structures the simulator projects (a list, one entry a call: every projection of the stand-in
+    is made by pacemaker_sim.descriptors.atom_projections); also returns a direct selection by
+    pace_select's selection function (the stand-in's select_structures_maxvol, called as the
+    pace_select program calls it) at the same memory limit, counted the same way."""
     monkeypatch.chdir(tmp_path)
     pool = tmp_path / "pool.pkl.gz"
     save_dataset(read_pool(str(pool_jsonl)), pool)
-    sim = simulator_module()
     projected: list[int] = []
-    original = sim.atom_projections
+    original = descriptors.atom_projections
 
     def counting(atoms_list, *args, **kwargs):
         projected.append(len(atoms_list))
         return original(atoms_list, *args, **kwargs)
 
-    monkeypatch.setattr(sim, "atom_projections", counting)
+    monkeypatch.setattr(descriptors, "atom_projections", counting)
 
     def select(n: int, memory_limit: str) -> tuple[int, dict[str, Any], list[int]]:
         projected.clear()
@@ -47,8 +49,6 @@ def counted_select(capsys, tmp_path, pool_jsonl, sim_potential, monkeypatch):
             str(n),
             "--out",
             str(tmp_path / "selected.pckl.gzip"),
-            "--backend",
-            "simulator",
             "--memory-limit",
             memory_limit,
         )
@@ -56,13 +56,17 @@ def counted_select(capsys, tmp_path, pool_jsonl, sim_potential, monkeypatch):
 
     def direct(n: int, memory_limit: str) -> tuple[list[int], list[int]]:
         projected.clear()
-        picked = sim.select_structures(
+        picked = aceselect.select_structures_maxvol(
             pd.read_pickle(pool, compression="gzip"),
-            sim.load_potential(str(sim_potential)),
+            BBasisConfiguration(str(sim_potential)),
             None,
-            n,
             "auto",
+            1.01,
+            n,
+            300,
+            2,
             memory_limit,
+            True,
         )
         return [int(i) for i in picked.index], list(projected)
 
@@ -70,7 +74,7 @@ def counted_select(capsys, tmp_path, pool_jsonl, sim_potential, monkeypatch):
 
 
 def test_select_in_process_runs_pace_selects_selection_and_fills_from_its_projections(counted_select, tmp_path):
-    """`select` (simulator backend): pace_select's choice is the program's, the fill does not
+    """`select` (on the stand-in pyace): pace_select's choice is the program's, the fill does not
     project the pool a second time, and every chosen structure is recorded."""
     select, direct = counted_select
     code, out, projected = select(12, "8GB")
@@ -99,8 +103,6 @@ def test_select_without_pyaces_aceselect_exits_3_so_the_caller_runs_the_program(
         "2",
         "--out",
         str(tmp_path / "s.pckl.gzip"),
-        "--backend",
-        "pyace",
     )
     assert code == select_cli.IN_PROCESS_UNAVAILABLE == 3
     assert "aceselect" in out["unavailable"]

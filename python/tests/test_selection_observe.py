@@ -84,13 +84,13 @@ def test_batch_grades_keep_per_species_the_pass_whose_largest_grade_is_smallest(
     owners = {0: np.array([0, 1, 2])}
     grades.batch(projections, owners)  # outside a pass: ignored
     assert grades.structure_gamma() is None
-    for scale in (1.0, 0.5, 0.5, 2.0):  # the second pass wins; the third ties it and loses
-        grades.begin({0: np.eye(2) * scale})
+    # The second pass wins (largest grade 0.5); the third ties it (its largest grade is 0.5 too,
+    # its grades [0.5, 0.25, 0.5]) and loses, so the second pass's grades are kept.
+    for inverse in (np.eye(2), np.eye(2) * 0.5, np.diag([0.5, 0.25]), np.eye(2) * 2.0):
+        grades.begin({0: inverse})
         grades.batch({0: projections[0][:2]}, {0: owners[0][:2]})
         grades.batch({0: projections[0][2:]}, {0: owners[0][2:]})
         grades.end()
     assert grades.passes == 4
     gamma = grades.structure_gamma()
     assert gamma is not None and np.allclose(gamma, [0.5, 0.5, 0.5])
-    kept = grades.best_inverses()[0]
-    assert np.allclose(kept, np.eye(2) * 0.5)

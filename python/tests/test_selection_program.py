@@ -26,8 +26,8 @@ def run_beside(capsys: pytest.CaptureFixture[str], pool: Path, potential: Path, 
     folder = pool.parent
     code, out = run_select(
         capsys, "run", "--pool", str(pool), "--selected", str(folder / "sel.pkl.gz"), "--done", str(folder / "done"),
-        "--potential", str(potential), "-n", str(n), "--out", str(folder / "out.pckl.gzip"), "--backend", "simulator",
-        "--batch-size", "5", *extra,
+        "--potential", str(potential), "-n", str(n), "--out", str(folder / "out.pckl.gzip"), "--batch-size", "5",
+        *extra,
     )  # fmt: skip
     assert code == 0, out
     return out

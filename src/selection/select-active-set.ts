@@ -148,9 +148,8 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
   if (asi !== null) await copyFile(asi, join(workDir, 'potential.asi'));
   const warnings: string[] = [];
 
-  const backend = o.toolchain.kind === 'pacemaker' ? 'pyace' : 'simulator';
   const out = join(workDir, 'selected.pckl.gzip');
-  const fill = ['--potential', potential, ...(asi !== null ? ['--asi', join(workDir, 'potential.asi')] : []), '-n', String(o.n), '--out', out, '--backend', backend, '--batch-size', String(o.batchSize ?? 200)];
+  const fill = ['--potential', potential, ...(asi !== null ? ['--asi', join(workDir, 'potential.asi')] : []), '-n', String(o.n), '--out', out, '--batch-size', String(o.batchSize ?? 200)];
   let via: 'in-process' | 'program' = o.via ?? 'in-process';
   let finished: Finished | null = null;
   let paceSelectSeconds = 0;

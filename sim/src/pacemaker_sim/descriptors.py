@@ -6,13 +6,12 @@ Every projection the simulator makes, in its programs and in its stand-in pyace,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from pacemaker_sim.logs import log
-from pacemaker_sim.potential import load_potential, potential_cutoff, potential_dims, potential_elements
 
 
 def atom_projections(atoms_list: Sequence[Any], elements: Sequence[str], dims: Mapping[str, int],
@@ -69,19 +68,3 @@ def check_pool_elements(atoms_list: Sequence[Any], elements: Sequence[str]) -> N
                   f"{list(elements)}); use a potential that has them")
         raise KeyError(missing[0])
 
-
-def selection_projector(potential_file: str) -> tuple[Callable[[Sequence[Any]], tuple[dict[str, np.ndarray],
-                                                                              dict[str, np.ndarray]]], dict[str, int]]:
-    """SIMULATOR-ONLY helper (no pacemaker program has it): the simulated B-projections that
-    pace_select and pace_activeset use here, for python/mlip_select.py to compute deterministic
-    extrapolation grades against the simulated active set when no real pyace is installed.
-    Returns (project(atoms_list) -> (projections, structure index of each row), nfuncs)."""
-    doc = load_potential(potential_file)
-    elements = potential_elements(doc)
-    dims = potential_dims(doc, full=False)
-    cutoff = potential_cutoff(doc)
-
-    def project(atoms_list: Sequence[Any]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        return atom_projections(list(atoms_list), elements, dims, cutoff)
-
-    return project, dict(dims)

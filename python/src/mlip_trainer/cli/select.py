@@ -10,17 +10,18 @@ Commands
   inspect   reads a pool as ``prepare`` does and reports ``{rows, elements, natomsTotal}``,
             writing nothing: the cheap check a generation makes before it trains.
   select    the selection in one process (the default path): pace_select's own selection
-            function (pyace.aceselect.select_structures_maxvol, or the simulator's) run with the
-            program's arguments and observed, then the fill up to n by the largest
-            extrapolation grade from the projections and active set it made; writes the selected
-            structures as a dataset pickle and reports how each was chosen. Exit 3 when this
-            pyace has no aceselect (``{"unavailable": ...}``): the caller then runs the
-            pace_select program and `run`.
+            function (pyace.aceselect.select_structures_maxvol) run with the program's arguments
+            and observed, then the fill up to n by the largest extrapolation grade from the
+            projections and active set it made; writes the selected structures as a dataset
+            pickle and reports how each was chosen. Exit 3 when this pyace has no aceselect
+            (``{"unavailable": ...}``): the caller then runs the pace_select program and `run`.
   run       beside the pace_select program: projects the pool while it works, waits for the
             caller's marker, then fills up to n as `select` does.
   replicate benchmark helper: a big pool from a labelled one, rattled copies.
 
-See :mod:`mlip_trainer.selection` for the grade and the active set the fill uses.
+``select`` and ``run`` import ``pyace``: a pacemaker installation's, or the simulator's stand-in
+(sim/src/pyace) when the simulator toolchain puts sim/src first on PYTHONPATH. See
+:mod:`mlip_trainer.selection` for the grade and the active set the fill uses.
 """
 
 from __future__ import annotations
@@ -46,7 +47,6 @@ def _add_fill_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--asi")
     p.add_argument("-n", type=int, required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--backend", choices=("pyace", "simulator"), required=True)
     p.add_argument("--batch-size", type=int, default=500)
 
 
@@ -107,13 +107,12 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
             args.asi,
             args.n,
             args.out,
-            args.backend,
             args.batch_size,
             args.memory_limit_bytes,
         )
     if args.command == "select":
         return select_in_process(
-            args.pool, args.potential, args.asi, args.n, args.out, args.backend, args.batch_size, args.memory_limit
+            args.pool, args.potential, args.asi, args.n, args.out, args.batch_size, args.memory_limit
         )
     raise AssertionError(f"unhandled command {args.command}")
 

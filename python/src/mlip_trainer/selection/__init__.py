@@ -12,8 +12,8 @@ inside it, the potential's ``.asi`` extended by the atoms of the structures pace
 reduced to ``nfuncs`` rows per element by a greedy maximum-volume choice (pivoted QR); when
 fewer rows than functions exist the pseudo-inverse is used.
 
-Two backends compute B-projections: ``pyace`` (the real pacemaker installation's library, the
-same ``compute_B_projections`` pace_select and ``PyACECalculator``'s gamma use) and
-``simulator`` (the simulator's deterministic stand-in, for tests without pacemaker; see
-:mod:`.simulator_twin`).
+B-projections come from ``pyace``, the same ``compute_B_projections`` pace_select and
+``PyACECalculator``'s gamma use: a pacemaker installation's own, or, with the simulator, its
+stand-in (sim/src/pyace, which the simulator toolchain puts first on PYTHONPATH). Either way the
+code here is the production path.
 """

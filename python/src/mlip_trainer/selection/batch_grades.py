@@ -21,7 +21,7 @@ class BatchGrades:
         self.n_pool = n_pool
         self.inverses: dict[Any, FloatArray] | None = None
         self.current: dict[Any, FloatArray] = {}
-        self.best: dict[Any, tuple[float, FloatArray, FloatArray]] = {}
+        self.best: dict[Any, tuple[float, FloatArray]] = {}
         self.passes = 0
 
     def begin(self, inverses: Mapping[Any, FloatArray]) -> None:
@@ -44,7 +44,7 @@ class BatchGrades:
         for key, per_structure in self.current.items():
             top = float(per_structure.max())
             if key not in self.best or top < self.best[key][0]:
-                self.best[key] = (top, per_structure, self.inverses[key])
+                self.best[key] = (top, per_structure)
         self.inverses = None
         self.current = {}
         self.passes += 1
@@ -53,10 +53,6 @@ class BatchGrades:
         if not self.best:
             return None
         out = np.zeros(self.n_pool)
-        for _, per_structure, _ in self.best.values():
+        for _, per_structure in self.best.values():
             np.maximum(out, per_structure, out=out)
         return out
-
-    def best_inverses(self) -> dict[Any, FloatArray]:
-        """The inverted active set of the pass kept per species (the one pace_select returns)."""
-        return {key: inverse for key, (_, _, inverse) in self.best.items()}

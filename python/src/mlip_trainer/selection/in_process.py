@@ -4,16 +4,13 @@ then the fill from the projections and active set it made."""
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
-
-import pandas as pd
+from typing import Any
 
 from mlip_trainer.errors import BadInput, Problem
 from mlip_trainer.selection.fill import fill_selection
 from mlip_trainer.selection.pool import read_pool
-from mlip_trainer.selection.projections import check_elements, projector
+from mlip_trainer.selection.projections import check_elements, pyace_projector
 from mlip_trainer.selection.pyace_select import in_process_available, pyace_in_process
-from mlip_trainer.selection.types import InProcessOutcome
 
 
 class InProcessUnavailable(Exception):
@@ -22,19 +19,19 @@ class InProcessUnavailable(Exception):
 
 
 def select_in_process(
-    pool: str, potential: str, asi: str | None, n: int, out: str, backend: str, batch_size: int, memory_limit: str
+    pool: str, potential: str, asi: str | None, n: int, out: str, batch_size: int, memory_limit: str
 ) -> dict[str, Any]:
     """The whole selection in one process: pace_select's choice by its own code, then the fill by
     gamma against the active set pace_select ended with, from the projections it already made."""
     if n <= 0:
         raise BadInput(f"n must be a positive integer (got {n})", [Problem(-1, "-n", str(n), "expected >= 1")])
     started = time.monotonic()
-    if backend == "pyace" and not in_process_available():
+    if not in_process_available():
         raise InProcessUnavailable("this pacemaker has no pyace.aceselect.select_structures_maxvol")
     frame = read_pool(pool)
-    project, nfuncs = projector(backend, potential)
+    project, nfuncs = pyace_projector(potential)
     check_elements(frame, nfuncs, potential, pool)
-    indices, inverses, grades, batched = _selection_of(backend)(frame, potential, asi, n, memory_limit, nfuncs)
+    indices, inverses, grades, batched = pyace_in_process(frame, potential, asi, n, memory_limit, nfuncs)
     select_seconds = time.monotonic() - started
     result = fill_selection(frame, indices, inverses, grades, project, nfuncs, asi, n, out, batch_size)
     result.update(
@@ -47,14 +44,3 @@ def select_in_process(
         }
     )
     return result
-
-
-def _selection_of(
-    backend: str,
-) -> Callable[[pd.DataFrame, str, str | None, int, str, dict[str, int]], InProcessOutcome]:
-    """pace_select's selection function as the backend has it: pyace's, or the simulator's twin."""
-    if backend == "pyace":
-        return pyace_in_process
-    from mlip_trainer.selection.simulator_twin import simulator_in_process
-
-    return simulator_in_process

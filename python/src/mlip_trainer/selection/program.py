@@ -13,7 +13,7 @@ from mlip_trainer.arrays import FloatArray, IndexArray
 from mlip_trainer.selection.fill import finish_selection
 from mlip_trainer.selection.gamma import structure_gamma
 from mlip_trainer.selection.pool import read_pool
-from mlip_trainer.selection.projections import check_elements, projector
+from mlip_trainer.selection.projections import check_elements, pyace_projector
 
 
 def wait_for(marker: Path) -> dict[str, Any] | None:
@@ -32,7 +32,6 @@ def run_beside_program(
     asi: str | None,
     n: int,
     out: str,
-    backend: str,
     batch_size: int,
     memory_limit: int | None = None,
 ) -> dict[str, Any]:
@@ -41,7 +40,7 @@ def run_beside_program(
     says pace_select found enough), then wait for the marker and finish. One interpreter start,
     one pool load, and the projections overlap pace_select's own instead of following them."""
     frame = read_pool(pool)
-    project, nfuncs = projector(backend, potential)
+    project, nfuncs = pyace_projector(potential)
     check_elements(frame, nfuncs, potential, pool)
     marker = Path(done)
     wanted = min(n, len(frame))

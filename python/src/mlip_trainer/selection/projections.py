@@ -1,4 +1,5 @@
-"""B-projections of structures, from the real pyace or the simulator, and the element check."""
+"""B-projections of structures by pyace (a pacemaker installation's, or the simulator's stand-in),
+and the element check."""
 
 from __future__ import annotations
 
@@ -31,15 +32,6 @@ def pyace_projector(potential: str) -> tuple[ProjectFn, dict[str, int]]:
         )
 
     return project, nfuncs
-
-
-def projector(backend: str, potential: str) -> tuple[ProjectFn, dict[str, int]]:
-    """(project, functions per element) of `potential` by the ``pyace`` or ``simulator`` backend."""
-    if backend == "pyace":
-        return pyace_projector(potential)
-    from mlip_trainer.selection.simulator_twin import simulator_projector
-
-    return simulator_projector(potential)
 
 
 def check_elements(frame: pd.DataFrame, nfuncs: dict[str, int], potential: str, pool: str = "the pool") -> None:

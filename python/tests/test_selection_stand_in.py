@@ -1,12 +1,11 @@
-"""The production in-process selection (mlip_select's `pyace_in_process`, backend `pyace`) runs
-against the simulator's stand-in pyace (sim/src/pyace), found through PYTHONPATH as the simulator
-toolchain sets it: its choice is the simulator's pace_select program's, and it observes what it
-observes on the real pyace (the pool's projections, the active set, the batch mode's grade passes)."""
+"""The production in-process selection (`pyace_in_process`) runs against the simulator's stand-in
+pyace (sim/src/pyace), found through PYTHONPATH as the simulator toolchain sets it: its choice is
+the simulator's pace_select program's, and it observes what it observes on the real pyace (the
+pool's projections, the active set, the batch mode's grade passes)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,23 +14,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from pyace import BBasisConfiguration, aceselect, activelearning
 
-PYTHON_DIR = Path(__file__).resolve().parents[1]
-ROOT = PYTHON_DIR.parent
-SIM_SRC = ROOT / "sim" / "src"
-SIM_BIN = ROOT / "sim" / "bin"
-sys.path.insert(0, str(PYTHON_DIR))
+from mlip_trainer.cli import dataset as dataset_cli
+from mlip_trainer.synthetic import label_emt
 
-import mlip_bridge  # noqa: E402
+from helpers import SIM_BIN, SIM_SRC, helper_env
 
-# Runs `mlip_select.py select` in a process of its own, watching what pyace_in_process observed
-# and every projection the simulator made; prints them as a JSON line after the reply.
+# Runs `mlip-select select` in a process of its own, watching what pyace_in_process observed and
+# every projection the simulator made; prints them as a JSON line after the reply.
 DRIVER = """
 import json, sys
-sys.path.insert(0, sys.argv[1])
-import mlip_select
 import pyace
 from pacemaker_sim import descriptors
+from mlip_trainer.cli import select as select_cli
+from mlip_trainer.selection import pyace_select
 
 record = {"pyace": pyace.__file__, "projected": []}
 project = descriptors.atom_projections
@@ -41,7 +38,7 @@ def counting(atoms_list, *args, **kwargs):
     return project(atoms_list, *args, **kwargs)
 
 descriptors.atom_projections = counting
-observe = mlip_select.observed_maxvol_selection
+observe = pyace_select.observed_maxvol_selection
 
 def observing(module, call, batch_grades=None):
     picked, seen = observe(module, call, batch_grades)
@@ -53,8 +50,8 @@ def observing(module, call, batch_grades=None):
     record["gradePasses"] = batch_grades.passes if batch_grades is not None else None
     return picked, seen
 
-mlip_select.observed_maxvol_selection = observing
-code = mlip_select.main(sys.argv[2:])
+pyace_select.observed_maxvol_selection = observing
+code = select_cli.main(sys.argv[1:])
 print(json.dumps(record))
 sys.exit(code)
 """
@@ -67,41 +64,57 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("stand_in")
     for name, count, seed in (("pool", 16, 4), ("train", 8, 5)):
         results = folder / f"{name}.jsonl"
-        mlip_bridge.command_label_emt(str(results), count, ["Cu", "Ni"], seed=seed, natoms=8)
-        mlip_bridge.main(["append", "--dataset", str(folder / f"{name}.pckl.gzip"), "--results", str(results)])
+        label_emt(str(results), count, ["Cu", "Ni"], seed=seed, natoms=8)
+        dataset_cli.run(["append", "--dataset", str(folder / f"{name}.pckl.gzip"), "--results", str(results)])
     (folder / "input.yaml").write_text(
         "cutoff: 5.0\nseed: 42\npotential:\n  deltaSplineBins: 0.001\n  elements: [Cu, Ni]\n"
         "  embeddings: {ALL: {npot: FinnisSinclairShiftedScaled, fs_parameters: [1, 1, 1, 0.5], ndensity: 2}}\n"
         "  bonds: {ALL: {radbase: SBessel, radparameters: [5.25], rcut: 5.0, dcut: 0.01, NameOfCutoffFunction: cos}}\n"
         "  functions: {number_of_functions_per_element: 5, ALL: {nradmax_by_orders: [8, 3], lmax_by_orders: [0, 2]}}\n"
-        "data: {filename: train.pckl.gzip, reference_energy: auto}\nfit: {maxiter: 1}\nbackend: {evaluator: pyace}\n")
-    subprocess.run([str(SIM_BIN / "pacemaker"), "--dry-run", "input.yaml"], cwd=folder, check=True,
-                   capture_output=True)
+        "data: {filename: train.pckl.gzip, reference_energy: auto}\nfit: {maxiter: 1}\nbackend: {evaluator: pyace}\n"
+    )
+    subprocess.run([str(SIM_BIN / "pacemaker"), "--dry-run", "input.yaml"], cwd=folder, check=True, capture_output=True)
     (folder / "asi").mkdir()
     (folder / "asi" / "pot.yaml").write_bytes((folder / "target_potential.yaml").read_bytes())
-    subprocess.run([str(SIM_BIN / "pace_activeset"), "pot.yaml", "-d", str(folder / "train.pckl.gzip"), "-a"],
-                   cwd=folder / "asi", check=True, capture_output=True)
+    subprocess.run(
+        [str(SIM_BIN / "pace_activeset"), "pot.yaml", "-d", str(folder / "train.pckl.gzip"), "-a"],
+        cwd=folder / "asi",
+        check=True,
+        capture_output=True,
+    )
     assert (folder / "asi" / "pot.asi").is_file()
     return folder
 
 
-def helper_env() -> dict[str, str]:
-    """The simulator toolchain's environment for the helpers: sim/src first on PYTHONPATH."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PACEMAKER_SIM_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(SIM_SRC), *filter(None, [os.environ.get("PYTHONPATH")])])
-    return env
-
-
-def select_in_process(work: Path, run: str, n: int, memory_limit: str, asi: Path | None) -> tuple[dict[str, Any],
-                                                                                                   dict[str, Any]]:
-    """`select --backend pyace` as TypeScript runs it with the simulator; (its reply, what it observed)."""
+def select_in_process(
+    work: Path, run: str, n: int, memory_limit: str, asi: Path | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`select` as TypeScript runs it with the simulator; (its reply, what it observed)."""
     folder = work / run
     folder.mkdir()
-    args = ["select", "--pool", str(work / "pool.pckl.gzip"), "--potential", str(work / "target_potential.yaml"),
-            "-n", str(n), "--out", str(folder / "selected.pckl.gzip"), "--backend", "pyace",
-            "--memory-limit", memory_limit, *(["--asi", str(asi)] if asi else [])]
-    done = subprocess.run([sys.executable, "-c", DRIVER, str(PYTHON_DIR), *args], cwd=folder, env=helper_env(),
-                          capture_output=True, text=True, timeout=300)
+    args = [
+        "select",
+        "--pool",
+        str(work / "pool.pckl.gzip"),
+        "--potential",
+        str(work / "target_potential.yaml"),
+        "-n",
+        str(n),
+        "--out",
+        str(folder / "selected.pckl.gzip"),
+        "--memory-limit",
+        memory_limit,
+        *(["--asi", str(asi)] if asi else []),
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVER, *args],
+        cwd=folder,
+        env=helper_env(simulator=True),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr + done.stdout
     lines = done.stdout.strip().splitlines()
     return json.loads(lines[-2]), json.loads(lines[-1])
@@ -112,10 +125,21 @@ def program_choice(work: Path, run: str, n: int, memory_limit: str, asi: Path | 
     folder = work / f"{run}-program"
     folder.mkdir()
     (folder / "pot.yaml").write_bytes((work / "target_potential.yaml").read_bytes())
-    args = ["-p", "pot.yaml", "-m", str(n), "-mem", memory_limit, "-o", "selected.pkl.gz",
-            *(["-a", str(asi)] if asi else []), str(work / "pool.pckl.gzip")]
-    done = subprocess.run([str(SIM_BIN / "pace_select"), *args], cwd=folder, capture_output=True, text=True,
-                          timeout=300)
+    args = [
+        "-p",
+        "pot.yaml",
+        "-m",
+        str(n),
+        "-mem",
+        memory_limit,
+        "-o",
+        "selected.pkl.gz",
+        *(["-a", str(asi)] if asi else []),
+        str(work / "pool.pckl.gzip"),
+    ]
+    done = subprocess.run(
+        [str(SIM_BIN / "pace_select"), *args], cwd=folder, capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stderr
     return [int(i) for i in pd.read_pickle(folder / "selected.pkl.gz").index]
 
@@ -163,7 +187,7 @@ def test_in_batch_mode_the_stand_in_is_observed_through_pyace_activelearning_and
     # Stage 1 and every grade pass project the pool batch by batch; the fill projects nothing more.
     assert all(count == 8 for count in seen["projected"])
     assert len(seen["projected"]) == 2 * (1 + seen["gradePasses"])
-    filled = reply["gammaMax"][reply["counts"]["pace_select"]:]
+    filled = reply["gammaMax"][reply["counts"]["pace_select"] :]
     assert filled and filled == sorted(filled, reverse=True)
     assert reply["poolGamma"]["max"] >= filled[0]
 
@@ -171,18 +195,26 @@ def test_in_batch_mode_the_stand_in_is_observed_through_pyace_activelearning_and
 def test_the_stand_in_keeps_the_real_call_structure(work, monkeypatch):
     """select_structures_maxvol finds its helpers by name in pyace.aceselect at call time, and the
     batch functions theirs in pyace.activelearning, as in the real package."""
-    monkeypatch.syspath_prepend(str(SIM_SRC))
     monkeypatch.chdir(work)
-    from pyace import BBasisConfiguration, aceselect, activelearning
-
     calls: list[str] = []
-    for module, name in ((aceselect, "compute_B_projections"), (aceselect, "compute_active_set"),
-                         (aceselect, "compute_active_set_by_batches"), (activelearning, "compute_B_projections"),
-                         (activelearning, "compute_active_set"),
-                         (activelearning, "compute_extrapolation_grade_by_batches")):
-        original = getattr(module, name)
+
+    def recording(original: Any, label: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            calls.append(label)
+            return original(*args, **kwargs)
+
+        return call
+
+    for module, name in (
+        (aceselect, "compute_B_projections"),
+        (aceselect, "compute_active_set"),
+        (aceselect, "compute_active_set_by_batches"),
+        (activelearning, "compute_B_projections"),
+        (activelearning, "compute_active_set"),
+        (activelearning, "compute_extrapolation_grade_by_batches"),
+    ):
         label = f"{module.__name__.split('.')[-1]}.{name}"
-        monkeypatch.setattr(module, name, lambda *a, _o=original, _l=label, **k: (calls.append(_l), _o(*a, **k))[1])
+        monkeypatch.setattr(module, name, recording(getattr(module, name), label))
     pool = pd.read_pickle(work / "pool.pckl.gzip", compression="gzip")
     bconf = BBasisConfiguration(str(work / "target_potential.yaml"))
     aceselect.select_structures_maxvol(pool, bconf, None, "auto", 1.01, 12, 300, 2, "8GB", False)
@@ -194,7 +226,8 @@ def test_the_stand_in_keeps_the_real_call_structure(work, monkeypatch):
     assert "activelearning.compute_extrapolation_grade_by_batches" in calls
     assert "aceselect.compute_B_projections" not in calls and "aceselect.compute_active_set" not in calls
     # Keyed by species type, shapes [atoms, functions], as the real ones.
-    projections, owners = activelearning.compute_B_projections(bconf, list(pool["ase_atoms"]),
-                                                               return_structure_ind_dict=True)
+    projections, owners = activelearning.compute_B_projections(
+        bconf, list(pool["ase_atoms"]), return_structure_ind_dict=True
+    )
     assert sorted(projections) == [0, 1] and all(m.shape[1] == 5 for m in projections.values())
     assert sum(len(o) for o in owners.values()) == 16 * 8 and np.max(np.hstack(list(owners.values()))) == 15
