@@ -88,9 +88,11 @@ def block_functions(block: tuple[str, ...], nradmax: Sequence[int], lmax: Sequen
         n_max, l_max = int(nradmax[rank - 1]), int(lmax[rank - 1]) if rank - 1 < len(lmax) else 0
         if n_max < 1:
             continue
-        ls_options = [(0,)] if rank == 1 else [
-            ls for ls in combinations_with_replacement(range(l_max + 1), rank) if _angular_ok(ls)
-        ]
+        ls_options = (
+            [(0,)]
+            if rank == 1
+            else [ls for ls in combinations_with_replacement(range(l_max + 1), rank) if _angular_ok(ls)]
+        )
         for neighbours in _neighbour_tuples(block, rank):
             for ns in combinations_with_replacement(range(1, n_max + 1), rank):
                 for ls in ls_options:
@@ -112,28 +114,32 @@ def _block_dict(block: tuple[str, ...], config: Mapping[str, Any], cutoff: float
     if len(block) == 1:
         emb = _merged(config.get("embeddings", {}) or {}, _block_keys(block, "embeddings"))
         fs_parameters = [float(x) for x in emb.get("fs_parameters", [1, 1, 1, 0.5])]
-        data.update({
-            "ndensityi": int(emb.get("ndensity", max(1, len(fs_parameters) // 2))),
-            "npoti": str(emb.get("npot", "FinnisSinclairShiftedScaled")),
-            "parameters": fs_parameters,
-            "rho_core_cut": float(emb.get("rho_core_cut", 200000)),
-            "drho_core_cut": float(emb.get("drho_core_cut", 250)),
-        })
-    data.update({
-        "nradmaxi": nradmaxi,
-        "lmaxi": lmaxi,
-        "rcutij": as_float(bond.get("rcut", cutoff), "bonds::rcut"),
-        "dcutij": as_float(bond.get("dcut", 0.01), "bonds::dcut"),
-        "NameOfCutoffFunctionij": str(bond.get("NameOfCutoffFunction", "cos")),
-        "nradbaseij": nradbase,
-        "radbase": str(bond.get("radbase", "SBessel")),
-        "radparameters": [float(x) for x in bond.get("radparameters", [5.25])],
-        "radcoefficients": [
-            [[1.0 if n == k else 0.0 for k in range(nradbase)] for _ in range(lmaxi + 1)] for n in range(nradmaxi)
-        ],
-        "core-repulsion": [float(x) for x in bond.get("core-repulsion", [0.0, 5.0])],
-        "nbody": [],
-    })
+        data.update(
+            {
+                "ndensityi": int(emb.get("ndensity", max(1, len(fs_parameters) // 2))),
+                "npoti": str(emb.get("npot", "FinnisSinclairShiftedScaled")),
+                "parameters": fs_parameters,
+                "rho_core_cut": float(emb.get("rho_core_cut", 200000)),
+                "drho_core_cut": float(emb.get("drho_core_cut", 250)),
+            }
+        )
+    data.update(
+        {
+            "nradmaxi": nradmaxi,
+            "lmaxi": lmaxi,
+            "rcutij": as_float(bond.get("rcut", cutoff), "bonds::rcut"),
+            "dcutij": as_float(bond.get("dcut", 0.01), "bonds::dcut"),
+            "NameOfCutoffFunctionij": str(bond.get("NameOfCutoffFunction", "cos")),
+            "nradbaseij": nradbase,
+            "radbase": str(bond.get("radbase", "SBessel")),
+            "radparameters": [float(x) for x in bond.get("radparameters", [5.25])],
+            "radcoefficients": [
+                [[1.0 if n == k else 0.0 for k in range(nradbase)] for _ in range(lmaxi + 1)] for n in range(nradmaxi)
+            ],
+            "core-repulsion": [float(x) for x in bond.get("core-repulsion", [0.0, 5.0])],
+            "nbody": [],
+        }
+    )
     if "r_in" in bond:
         data["r_in"] = as_float(bond["r_in"], "bonds::r_in")
         data["delta_in"] = as_float(bond.get("delta_in", 0.1), "bonds::delta_in")
@@ -167,8 +173,9 @@ def build_potential(config: Mapping[str, Any], cutoff: float, metadata: Mapping[
     return new_potential_doc(block_dicts, float(config.get("deltaSplineBins", 0.001)), cutoff, metadata)
 
 
-def new_potential_doc(species: list[dict[str, Any]], delta_spline_bins: float, cutoff: float,
-                      metadata: Mapping[str, Any]) -> dict[str, Any]:
+def new_potential_doc(
+    species: list[dict[str, Any]], delta_spline_bins: float, cutoff: float, metadata: Mapping[str, Any]
+) -> dict[str, Any]:
     doc = {
         "metadata": dict(metadata),
         "global": {"DeltaSplineBins": delta_spline_bins},
@@ -197,6 +204,6 @@ def extended_potential(target: Mapping[str, Any], current: Mapping[str, Any], st
     have = {str(b.get("speciesblock")): len(b.get("nbody") or []) for b in current.get("species", [])}
     for block in result["species"]:
         entries = sorted(block.get("nbody") or [], key=nbody_order_key)
-        block["nbody"] = entries[:min(len(entries), have.get(str(block.get("speciesblock")), 0) + step)]
+        block["nbody"] = entries[: min(len(entries), have.get(str(block.get("speciesblock")), 0) + step)]
     result["sim_state"] = copy_doc(current.get("sim_state", {}))
     return result

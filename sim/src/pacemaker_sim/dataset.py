@@ -101,9 +101,11 @@ class DatasetLoader:
             log.info("Reference energy is provided, constructing 'energy_corrected'")
             if isinstance(ref, str):
                 if ref != "auto":
-                    raise ValueError(f"Unsupported data::reference_energy option ('{ref}')."
-                                     "Must be dict like {Al: -0.123, Cu: -0.456} or one of ['auto']"
-                                     " (the simulator knows no calculator presets)")
+                    raise ValueError(
+                        f"Unsupported data::reference_energy option ('{ref}')."
+                        "Must be dict like {Al: -0.123, Cu: -0.456} or one of ['auto']"
+                        " (the simulator knows no calculator presets)"
+                    )
                 log.info("Computing least-square energy shift and correction")
                 self.reference_energy = compute_auto_reference(df)
                 log.info(f"Computed single-atom reference energy: {self.reference_energy}")
@@ -143,14 +145,18 @@ class DatasetLoader:
         log.info(f"Min/max abs energy per atom: [{abs_epa.min():.3f}, {abs_epa.max():.3f}] eV/atom")
         if epa_min < -20 or epa_max > 250:
             if self.reference_energy is None:
-                big_warning(f"Some values of corrected energy (min={epa_min:.3g} eV/atom, max={epa_max:.3g} eV/atom)"
-                            " are too extreme,\ni.e. <-20 eV/atom or >250 eV/atom\n"
-                            "`reference_energy` will be computed automatically.")
+                big_warning(
+                    f"Some values of corrected energy (min={epa_min:.3g} eV/atom, max={epa_max:.3g} eV/atom)"
+                    " are too extreme,\ni.e. <-20 eV/atom or >250 eV/atom\n"
+                    "`reference_energy` will be computed automatically."
+                )
                 self.reference_energy = "auto"
                 return self.process(df)
-            big_warning(f"Some values of corrected energy (min={epa_min:.3g} eV/atom, max={epa_max:.3g} eV/atom)"
-                        " are too extreme,\ni.e. <-20 eV/atom or >250 eV/atom\n"
-                        "Correct your energy or use data::reference_energy: auto option !!!")
+            big_warning(
+                f"Some values of corrected energy (min={epa_min:.3g} eV/atom, max={epa_max:.3g} eV/atom)"
+                " are too extreme,\ni.e. <-20 eV/atom or >250 eV/atom\n"
+                "Correct your energy or use data::reference_energy: auto option !!!"
+            )
         self.attach_calculators(df)
         log.info("Construction of neighbour lists...")
         column = "atomic_env" if self.evaluator == "pyace" else "tp_atoms"
@@ -174,8 +180,11 @@ class DatasetLoader:
             test = self.load(self.config["test_filename"])
         elif "test_size" in self.config:
             test_size = self.config["test_size"]
-            log.info("Splitting out test dataset (test_size = {}) from main dataset({} samples)".format(
-                test_size, len(fitting)))
+            log.info(
+                "Splitting out test dataset (test_size = {}) from main dataset({} samples)".format(
+                    test_size, len(fitting)
+                )
+            )
             fitting, test = train_test_split(fitting, as_float(test_size, "data::test_size"))
         test = self.process(test) if test is not None and len(test) else None
         if test is not None:
@@ -208,8 +217,9 @@ def train_test_split(df: pd.DataFrame, test_size: float) -> tuple[pd.DataFrame, 
 
 def apply_weights(df: pd.DataFrame, data_config: Mapping[str, Any]) -> pd.DataFrame:
     if "w_energy" in df.columns and "w_forces" in df.columns and not data_config.get("ignore_weights"):
-        log.info("Both weighting columns (w_energy and w_forces) are found, "
-                 "no another weighting policy will be applied")
+        log.info(
+            "Both weighting columns (w_energy and w_forces) are found, no another weighting policy will be applied"
+        )
         return df
     log.info("No weighting policy is specified, setting default weighting policy")
     log.info("Apply weights policy: UniformWeightingPolicy()")

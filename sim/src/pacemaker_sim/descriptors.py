@@ -14,8 +14,9 @@ import numpy as np
 from pacemaker_sim.logs import log
 
 
-def atom_projections(atoms_list: Sequence[Any], elements: Sequence[str], dims: Mapping[str, int],
-                     cutoff: float) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def atom_projections(
+    atoms_list: Sequence[Any], elements: Sequence[str], dims: Mapping[str, int], cutoff: float
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per-element 'B-projections' [n_atoms(element), dims[element]] and the structure index of each row.
 
     Feature k of an atom: sum over neighbours j of w(species j) * exp(-((r_ij - mu_k)/sigma)^2) * fc(r_ij).
@@ -40,8 +41,10 @@ def atom_projections(atoms_list: Sequence[Any], elements: Sequence[str], dims: M
             mine = [a for a, sym in enumerate(symbols) if sym == element]
             rows[element].append(features[mine])
             owners[element].extend([s] * len(mine))
-    return ({e: np.vstack(rows[e]) if rows[e] else np.zeros((0, dims[e])) for e in elements},
-            {e: np.array(owners[e], dtype=int) for e in elements})
+    return (
+        {e: np.vstack(rows[e]) if rows[e] else np.zeros((0, dims[e])) for e in elements},
+        {e: np.array(owners[e], dtype=int) for e in elements},
+    )
 
 
 def maxvol_rows(matrix: np.ndarray, species: str) -> np.ndarray:
@@ -50,21 +53,24 @@ def maxvol_rows(matrix: np.ndarray, species: str) -> np.ndarray:
 
     n_rows, n_cols = matrix.shape
     if n_rows < n_cols:
-        raise ValueError("Insufficient atomic environments to determine active set for species type {}, "
-                         "system is under-determined, projections shape={}".format(species, matrix.shape))
+        raise ValueError(
+            "Insufficient atomic environments to determine active set for species type {}, "
+            "system is under-determined, projections shape={}".format(species, matrix.shape)
+        )
     _, r, pivots = qr(matrix.T, mode="economic", pivoting=True)
     diagonal = np.abs(np.diag(r))
     if not len(diagonal) or diagonal[0] == 0:
         return np.asarray(pivots[:0])
     contributing = diagonal > 1e-10 * diagonal[0]
-    return np.asarray(pivots[: n_cols][contributing[: n_cols]])
+    return np.asarray(pivots[:n_cols][contributing[:n_cols]])
 
 
 def check_pool_elements(atoms_list: Sequence[Any], elements: Sequence[str]) -> None:
     present = {s for atoms in atoms_list for s in atoms.get_chemical_symbols()}
     missing = sorted(present - set(elements))
     if missing:
-        log.error(f"Element(s) {missing} found in the structures are not in the potential (elements: "
-                  f"{list(elements)}); use a potential that has them")
+        log.error(
+            f"Element(s) {missing} found in the structures are not in the potential (elements: "
+            f"{list(elements)}); use a potential that has them"
+        )
         raise KeyError(missing[0])
-

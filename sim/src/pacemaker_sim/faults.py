@@ -67,8 +67,11 @@ class Faults:
     def from_env(env: Mapping[str, str]) -> Faults:
         once_file = env.get("PACEMAKER_SIM_FAULT_ONCE") or None
         if once_file and Path(once_file).exists():
-            env = {k: v for k, v in env.items()
-                   if k not in ("PACEMAKER_SIM_CRASH_AT_ITER", "PACEMAKER_SIM_HANG_AT_ITER", "PACEMAKER_SIM_EXIT_CODE")}
+            env = {
+                k: v
+                for k, v in env.items()
+                if k not in ("PACEMAKER_SIM_CRASH_AT_ITER", "PACEMAKER_SIM_HANG_AT_ITER", "PACEMAKER_SIM_EXIT_CODE")
+            }
         return Faults(
             once_file=once_file,
             crash_at_iter=_env_number(env, "PACEMAKER_SIM_CRASH_AT_ITER", int),

@@ -68,8 +68,15 @@ class CycleResult:
 class SimulatedFit:
     """GeneralACEFit.fit / cycle_fitting / ladder_fitting with the simulated model."""
 
-    def __init__(self, settings: FitSettings, train: pd.DataFrame, test: pd.DataFrame | None,
-                 target: dict[str, Any], tables: MetricsTables, ladder: bool = False) -> None:
+    def __init__(
+        self,
+        settings: FitSettings,
+        train: pd.DataFrame,
+        test: pd.DataFrame | None,
+        target: dict[str, Any],
+        tables: MetricsTables,
+        ladder: bool = False,
+    ) -> None:
         self.s = settings
         self.target = target
         self.elements = potential_elements(target)
@@ -82,8 +89,9 @@ class SimulatedFit:
         # on its own (-p), the target of the ladder that grew it. So a basis converges to the same state
         # whether it is fitted inside a ladder or resumed from its interim file with -p, as in pacemaker,
         # whose optimum of a basis does not depend on where a ladder is heading.
-        self.scale_functions = self.target_functions if ladder else (
-            get_state(target).target_functions or self.target_functions)
+        self.scale_functions = (
+            self.target_functions if ladder else (get_state(target).target_functions or self.target_functions)
+        )
         self.local_iterations = 0
         self.global_iterations = 0
         self.fitted = False
@@ -103,8 +111,15 @@ class SimulatedFit:
     def evaluator(self, doc: Mapping[str, Any], arrays: FitArrays) -> Evaluator:
         bases = coefficient_bases(doc)
         per_atom_seconds = (50.0 + 2.0 * max(functions_per_element(doc).values(), default=0)) * 1e-6
-        return Evaluator(arrays, self.s.loss_spec, float(np.sum(np.abs(bases))), float(np.sum(bases ** 2)),
-                         total_functions(doc), number_of_coefficients(doc), per_atom_seconds * float(arrays.nat.sum()))
+        return Evaluator(
+            arrays,
+            self.s.loss_spec,
+            float(np.sum(np.abs(bases))),
+            float(np.sum(bases**2)),
+            total_functions(doc),
+            number_of_coefficients(doc),
+            per_atom_seconds * float(arrays.nat.sum()),
+        )
 
     def eval_count(self, iteration: int, ncoefs: int) -> int:
         if self.s.evaluator == "pyace":
@@ -113,15 +128,18 @@ class SimulatedFit:
 
     def state_doc(self, doc: Mapping[str, Any], params: Params, m: Mapping[str, Any]) -> dict[str, Any]:
         result = copy_doc(doc)
-        set_state(result, SimState(
-            reference_energies={e: float(v) for e, v in zip(self.elements, params.energies)},
-            force_fraction=params.force_fraction,
-            iterations_done=self.global_iterations,
-            loss=float(m["loss"]),
-            rmse_e_mev=float(m["rmse_epa"] * 1e3),
-            rmse_f_mev=float(m["rmse_f_comp"] * 1e3),
-            target_functions=self.scale_functions,
-        ))
+        set_state(
+            result,
+            SimState(
+                reference_energies={e: float(v) for e, v in zip(self.elements, params.energies)},
+                force_fraction=params.force_fraction,
+                iterations_done=self.global_iterations,
+                loss=float(m["loss"]),
+                rmse_e_mev=float(m["rmse_epa"] * 1e3),
+                rmse_f_mev=float(m["rmse_f_comp"] * 1e3),
+                target_functions=self.scale_functions,
+            ),
+        )
         return result
 
     # -- faults -----------------------------------------------------------------------------
@@ -134,7 +152,8 @@ class SimulatedFit:
             batch = int(backend.get("batch_size", 10))
             error = ResourceExhaustedError(
                 f"OOM when allocating tensor with shape[{batch * 64},{max(1, number_of_coefficients(self.target))}]"
-                " and type double on /job:localhost/replica:0/task:0/device:CPU:0 by allocator cpu")
+                " and type double on /job:localhost/replica:0/task:0/device:CPU:0 by allocator cpu"
+            )
             if self.s.evaluator != "tensorpot":
                 raise error
             try:
@@ -144,8 +163,13 @@ class SimulatedFit:
                 if not backend.get("batch_size_reduction", True):
                     log.error("Use `backend:batch_size_reduction` option for automatic batch size reduction")
                     # upstream's message, its misplaced .format() included; raised inside the handler, as there
-                    raise RuntimeError("{} errors encountered. " + "Consider using `backend::{}=true` option for "  # noqa: B904
-                                       "automatic batch size reduction".format(exc, ))  # noqa: F523
+                    raise RuntimeError(
+                        "{} errors encountered. "
+                        + "Consider using `backend::{}=true` option for "  # noqa: B904
+                        "automatic batch size reduction".format(
+                            exc,
+                        )
+                    )  # noqa: F523
                 factor = float(backend.get("batch_size_reduction_factor", 1.618))
                 new_batch = int(batch / factor)
                 log.info("Decrease batch size (by factor {}): {} -> {}".format(factor, batch, new_batch))
@@ -196,7 +220,8 @@ class SimulatedFit:
             log.info(f"Last relative TRAIN loss change {change:+1.2e}/iter (averaged over last 1 step(s))")
         if i == 1 and self.early_stop_crash_requested():
             raise TestLossChangeTooSmallException(
-                "EARLY STOPPING: Too small or even positive TRAIN loss change (simulated scipy 1.10 crash)")
+                "EARLY STOPPING: Too small or even positive TRAIN loss change (simulated scipy 1.10 crash)"
+            )
         return self.detect_early_stopping()
 
     def detect_early_stopping(self) -> bool:
@@ -211,9 +236,11 @@ class SimulatedFit:
         losses = np.array(self.train_losses[-depth:])
         changes = (losses[1:] - losses[:-1]) / losses[:-1]
         if len(changes) and min(changes) > threshold:
-            log.info("EARLY STOPPING: Too small or even positive TRAIN loss change "
-                     f"(best={min(changes):+1.2e}  / iter, last={changes[-1]:+1.2e}/iter, "
-                     f"threshold = {threshold:+1.2e}/iter) within last {patience} iterations. Stopping")
+            log.info(
+                "EARLY STOPPING: Too small or even positive TRAIN loss change "
+                f"(best={min(changes):+1.2e}  / iter, last={changes[-1]:+1.2e}/iter, "
+                f"threshold = {threshold:+1.2e}/iter) within last {patience} iterations. Stopping"
+            )
             return True
         return False
 
@@ -238,8 +265,7 @@ class SimulatedFit:
         log.info("Energy weights : True")
         log.info("Forces weights : True")
         log.info("Number of trainable parameters: {0}".format(ncoefs))
-        options = {"maxiter": self.s.maxiter, "disp": True, **(self.s.fit_config.get("options") or {}),
-                   "gtol": 1e-8}
+        options = {"maxiter": self.s.maxiter, "disp": True, **(self.s.fit_config.get("options") or {}), "gtol": 1e-8}
         log.info("Scipy minimize: method = {},  options = {}".format(self.s.fit_config.get("optimizer"), options))
 
     def optimise(self, doc: dict[str, Any]) -> CycleResult:
@@ -274,8 +300,9 @@ class SimulatedFit:
         self.last_test_metrics = test_m
         return CycleResult(current, m, m["loss"])
 
-    def iteration_metrics(self, evaluator: Evaluator, params: Params, iteration: int,
-                          train: bool = True) -> dict[str, Any]:
+    def iteration_metrics(
+        self, evaluator: Evaluator, params: Params, iteration: int, train: bool = True
+    ) -> dict[str, Any]:
         m = evaluator.metrics(params)
         m["iter_num"] = iteration
         m["eval_count"] = self.eval_count(iteration, evaluator.ncoefs)
@@ -293,8 +320,11 @@ class SimulatedFit:
                 print(f"iteration {self.global_iterations}", file=handle)
 
     def log_optimisation_result(self, m: Mapping[str, Any], stopped: bool) -> None:
-        status, message = (99, "`callback` raised `StopIteration`.") if stopped else \
-            (1, "Maximum number of iterations has been exceeded.")
+        status, message = (
+            (99, "`callback` raised `StopIteration`.")
+            if stopped
+            else (1, "Maximum number of iterations has been exceeded.")
+        )
         nfev, njev = m["eval_count"], m["iter_num"] + 1
         if self.s.evaluator == "pyace" and not stopped:
             print("Warning: " + message)
@@ -302,8 +332,10 @@ class SimulatedFit:
             print("         Iterations: {:d}".format(m["iter_num"]))
             print("         Function evaluations: {:d}".format(nfev))
             print("         Gradient evaluations: {:d}".format(njev), flush=True)
-        log.info("Optimization result(success={success}, status={status}, message={message}, nfev={nfev}, "
-                 "njev={njev})".format(success=False, status=status, message=message, nfev=nfev, njev=njev))
+        log.info(
+            "Optimization result(success={success}, status={status}, message={message}, nfev={nfev}, "
+            "njev={njev})".format(success=False, status=status, message=message, nfev=nfev, njev=njev)
+        )
 
     # -- cycles and ladder (GeneralACEFit) ---------------------------------------------------
 
@@ -313,16 +345,22 @@ class SimulatedFit:
         fit_cycles = self.s.fit_cycles
         finished = int(current.get("metadata", {}).get("_fit_cycles", 0) or 0)
         if finished >= fit_cycles:
-            log.warning(("Number of finished fit cycles ({}) >= number of expected fit cycles ({}). "
-                         "Use another potential or remove `{}` from potential metadata")
-                        .format(finished, fit_cycles, "_fit_cycles"))
+            log.warning(
+                (
+                    "Number of finished fit cycles ({}) >= number of expected fit cycles ({}). "
+                    "Use another potential or remove `{}` from potential metadata"
+                ).format(finished, fit_cycles, "_fit_cycles")
+            )
             return current
         attempts: list[CycleResult] = []
         while finished < fit_cycles:
             self.current_fit_cycle = finished
             log.info("Number of fit attempts: {}/{}".format(self.current_fit_cycle, fit_cycles))
-            log.info("Total number of functions: {} / number of parameters: {}".format(
-                total_functions(current), number_of_coefficients(current)))
+            log.info(
+                "Total number of functions: {} / number of parameters: {}".format(
+                    total_functions(current), number_of_coefficients(current)
+                )
+            )
             log.info("Running fit backend")
             self.train_losses = []
             result = self.optimise(current)
@@ -390,8 +428,9 @@ class SimulatedFit:
 def actual_ladder_step(param: Any, current: int, final: int) -> int:
     """pyace.basisextension.get_actual_ladder_step."""
     discrete, frac = 0, 0.0
-    invalid = ValueError(f"Invalid ladder step parameter: {param}. Should be integer >= 1 or  0<float<1 or list of "
-                         "both [int, float]")
+    invalid = ValueError(
+        f"Invalid ladder step parameter: {param}. Should be integer >= 1 or  0<float<1 or list of both [int, float]"
+    )
     if isinstance(param, int) and not isinstance(param, bool) and param >= 1:
         discrete = param
     elif isinstance(param, float) and 0 < param < 1:
@@ -408,13 +447,14 @@ def actual_ladder_step(param: Any, current: int, final: int) -> int:
                 raise invalid
     elif param is None:
         discrete = final - current
-        log.info('Ladder step parameter is None - all functions will be added')
+        log.info("Ladder step parameter is None - all functions will be added")
     else:
         raise invalid
     frac_step = int(round(frac * current))
     step = max(discrete, frac_step, 1)
-    log.info('Possible ladder steps: discrete - {}, fraction - {}. Selected maximum - {}'.format(discrete, frac_step,
-                                                                                               step))
+    log.info(
+        "Possible ladder steps: discrete - {}, fraction - {}. Selected maximum - {}".format(discrete, frac_step, step)
+    )
     if current + step > final:
         step = final - current
         log.info("Ladder step is too large and adjusted to {}".format(step))

@@ -36,5 +36,15 @@ def big_warning(msg: str) -> None:
     lines = msg.split("\n")
     width = max(map(len, lines))
     body = "".join("# " + m + " " * (width - len(m)) + " #\n" for m in lines)
-    log.warning("\n" + "#" * (width + 4) + "\n#" + " " * (width + 2) + "#\n" + body + "#" + " " * (width + 2)
-                + "#\n" + "#" * (width + 4))
+    log.warning(
+        "\n"
+        + "#" * (width + 4)
+        + "\n#"
+        + " " * (width + 2)
+        + "#\n"
+        + body
+        + "#"
+        + " " * (width + 2)
+        + "#\n"
+        + "#" * (width + 4)
+    )

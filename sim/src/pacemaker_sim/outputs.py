@@ -21,10 +21,24 @@ from pacemaker_sim.util import sizeof_fmt, write_png
 FITTING_DATA_INFO_FILENAME = "fitting_data_info.pckl.gzip"
 TEST_DATA_INFO_FILENAME = "test_data_info.pckl.gzip"
 FILES_TO_REMOVE = [
-    "fitting_data_info.csv", "fitting_data_info.pckl.gzip", "test_data_info.pckl.gzip", "log.txt", "nohup.out",
-    "target_potential.yaml", "current_extended_potential.yaml", "output_potential.yaml", "ladder_metrics.txt",
-    "cycle_metrics.txt", "metrics.txt", "test_ladder_metrics.txt", "test_cycle_metrics.txt", "test_metrics.txt",
-    "train_pred.pckl.gzip", "test_pred.pckl.gzip", "test_ef-distributions.png", "train_ef-distributions.png",
+    "fitting_data_info.csv",
+    "fitting_data_info.pckl.gzip",
+    "test_data_info.pckl.gzip",
+    "log.txt",
+    "nohup.out",
+    "target_potential.yaml",
+    "current_extended_potential.yaml",
+    "output_potential.yaml",
+    "ladder_metrics.txt",
+    "cycle_metrics.txt",
+    "metrics.txt",
+    "test_ladder_metrics.txt",
+    "test_cycle_metrics.txt",
+    "test_metrics.txt",
+    "train_pred.pckl.gzip",
+    "test_pred.pckl.gzip",
+    "test_ef-distributions.png",
+    "train_ef-distributions.png",
     "report",
 ]
 REPORT_PLOTS = ["EF-pairplots", "E-dE-dist", "Fi-dFi-dist", "F-dF-dist", "E-dE-nn"]
@@ -67,8 +81,9 @@ def set_core_repulsion(doc: dict[str, Any], fit: Mapping[str, Any], train: pd.Da
         return
     log.info("Auto core-repulsion estimation. Minimal distance calculation...")
     r_min = float(np.nanmin(minimal_distances(train)))
-    log.info("Minimal distance per bonds = {} A ".format({tuple(b["speciesblock"].split()): r_min
-                                                         for b in doc["species"]}))
+    log.info(
+        "Minimal distance per bonds = {} A ".format({tuple(b["speciesblock"].split()): r_min for b in doc["species"]})
+    )
     for block in doc["species"]:
         block.update({"core-repulsion": [1.0, 1.0], "r_in": r_min, "delta_in": 0.1, "inner_cutoff_type": "zbl"})
         if len(block["speciesblock"].split()) == 1:
@@ -82,8 +97,9 @@ def predict_and_save(df: pd.DataFrame, doc: Mapping[str, Any], evaluator: str, f
     energy_pred, forces_pred = arrays.predict(get_state(doc).params(elements))
     splits = np.cumsum(df["NUMBER_OF_ATOMS"].values)[:-1]
     pred = df.drop(columns=[c for c in ("ase_atoms", "atomic_env", "tp_atoms") if c in df.columns]).copy()
-    log.info("Computing nearest neighbours distances from '{}'".format(
-        "atomic_env" if evaluator == "pyace" else "tp_atoms"))
+    log.info(
+        "Computing nearest neighbours distances from '{}'".format("atomic_env" if evaluator == "pyace" else "tp_atoms")
+    )
     pred["nn_min"] = minimal_distances(df)
     pred["energy_pred"] = energy_pred
     pred["forces_pred"] = list(np.split(forces_pred, splits))
@@ -99,8 +115,9 @@ def write_validation_plots(prefix: str) -> None:
         write_png(os.path.join("report", prefix + plot + ".png"))
 
 
-def run_predictions(fit: SimulatedFit | None, doc: Mapping[str, Any], train: pd.DataFrame,
-                    test: pd.DataFrame | None, evaluator: str) -> None:
+def run_predictions(
+    fit: SimulatedFit | None, doc: Mapping[str, Any], train: pd.DataFrame, test: pd.DataFrame | None, evaluator: str
+) -> None:
     log.info("Making predictions")
     for label, df, prefix in (("train", train, "train_"), ("test", test, "test_")):
         if df is None:

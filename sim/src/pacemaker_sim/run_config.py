@@ -70,8 +70,10 @@ def resolve_config(args: argparse.Namespace, args_yaml: dict[str, Any]) -> RunCo
     if "evaluator" not in backend:
         backend["evaluator"] = "pyace"
         log.info("Couldn't find evaluator ('pyace' or 'tensorpot').")
-        log.info("Default evaluator `pyace` would be used,  otherwise please specify in YAML:backend:evaluator or as "
-                 "-b <evaluator>")
+        log.info(
+            "Default evaluator `pyace` would be used,  otherwise please specify in YAML:backend:evaluator or as "
+            "-b <evaluator>"
+        )
     if "potential" in args:
         potential: Any = args.potential
         log.info("Potential settings is overwritten from arguments: " + str(potential))
@@ -117,14 +119,18 @@ def _initial_from(value: Any) -> dict[str, Any]:
 def resolve_potentials(config: RunConfig, cutoff: float) -> Potentials:
     """Target (and, for ladder fitting, initial) potential, as GeneralACEFit.__init__ builds them."""
     potential, fit = config.potential, config.fit
-    metadata = _metadata(potential.get("metadata", {}) if isinstance(potential, dict) else {},
-                         config.backend["evaluator"])
+    metadata = _metadata(
+        potential.get("metadata", {}) if isinstance(potential, dict) else {}, config.backend["evaluator"]
+    )
     initial, ladder = None, False
     if isinstance(potential, dict):
         if "initial_potential" in potential:
             initial = _initial_from(potential["initial_potential"])
-            log.info("Initial potential provided: {}, it contains {} functions".format(
-                potential["initial_potential"], total_functions(initial)))
+            log.info(
+                "Initial potential provided: {}, it contains {} functions".format(
+                    potential["initial_potential"], total_functions(initial)
+                )
+            )
             ladder = True
             log.info("Ladder-scheme fitting is ON")
         elif "ladder_step" in fit:
@@ -134,29 +140,42 @@ def resolve_potentials(config: RunConfig, cutoff: float) -> Potentials:
             log.info("Initial potential is NOT provided, starting from empty potential")
         if "filename" in potential:
             target = load_potential(str(potential["filename"]))
-            log.info("Target potential loaded from file '{}', it contains {} functions".format(
-                potential["filename"], total_functions(target)))
+            log.info(
+                "Target potential loaded from file '{}', it contains {} functions".format(
+                    potential["filename"], total_functions(target)
+                )
+            )
             if potential.get("reset"):
-                log.info("Reset target potential, set functions coefficient to zero "
-                         "and radial coefficients to delta_nk")
+                log.info(
+                    "Reset target potential, set functions coefficient to zero and radial coefficients to delta_nk"
+                )
                 set_state(target, SimState.initial(potential_elements(target)))
         else:
             target = build_potential(potential, cutoff, metadata)
             limit = (potential.get("functions") or {}).get("number_of_functions_per_element")
             if limit is not None:
-                log.info("Number of functions in target potential is limited to maximum {} functions per element  "
-                         "for {} elements ({} blocks)".format(limit, len(potential_elements(target)),
-                                                               len(target["species"])))
+                log.info(
+                    "Number of functions in target potential is limited to maximum {} functions per element  "
+                    "for {} elements ({} blocks)".format(limit, len(potential_elements(target)), len(target["species"]))
+                )
                 log.info("Resulted potential contains {} functions".format(total_functions(target)))
-            log.info("Target potential shape constructed from dictionary, it contains {} functions".format(
-                total_functions(target)))
+            log.info(
+                "Target potential shape constructed from dictionary, it contains {} functions".format(
+                    total_functions(target)
+                )
+            )
     elif isinstance(potential, str):
         target = load_potential(potential)
-        log.info("Target potential loaded from file '{}', it contains {} functions".format(
-            potential, total_functions(target)))
+        log.info(
+            "Target potential loaded from file '{}', it contains {} functions".format(
+                potential, total_functions(target)
+            )
+        )
     else:
-        raise ValueError("Non-supported type: {}. Only dictionary (configuration), str (YAML file name) or "
-                         "BBasisConfiguration are supported".format(type(potential)))
+        raise ValueError(
+            "Non-supported type: {}. Only dictionary (configuration), str (YAML file name) or "
+            "BBasisConfiguration are supported".format(type(potential))
+        )
     target["metadata"].update({k: v for k, v in metadata.items() if k not in target["metadata"]})
     write_potential(target, TARGET_POTENTIAL_YAML)
     if "ladder_step" in fit and not ladder:
@@ -181,12 +200,17 @@ def fit_settings(config: RunConfig, faults: Faults, train: pd.DataFrame) -> FitS
     if loss.get("kappa") == "auto":
         e_std = float(train["energy_corrected_per_atom"].std())
         f_std = float(np.std(np.linalg.norm(np.vstack(train["forces"]), axis=1)))
-        loss["kappa"] = e_std ** 2 / (e_std ** 2 + f_std ** 2)
+        loss["kappa"] = e_std**2 / (e_std**2 + f_std**2)
         log.info("LossFunctionSpecification:kappa automatically selected: kappa = {:.3f}".format(loss["kappa"]))
     known = LossSpec.__dataclass_fields__
     loss_spec = LossSpec(**{k: as_float(v, f"fit::loss::{k}") for k, v in loss.items() if k in known})
     return FitSettings(
-        fit_config=fit, backend_config=config.backend, evaluator=str(config.backend["evaluator"]),
-        loss_spec=loss_spec, display_step=int(config.backend.get("display_step", 20)),
-        maxiter=int(fit["maxiter"]), fit_cycles=int(fit.get("fit_cycles", 1)), faults=faults,
+        fit_config=fit,
+        backend_config=config.backend,
+        evaluator=str(config.backend["evaluator"]),
+        loss_spec=loss_spec,
+        display_step=int(config.backend.get("display_step", 20)),
+        maxiter=int(fit["maxiter"]),
+        fit_cycles=int(fit.get("fit_cycles", 1)),
+        faults=faults,
     )

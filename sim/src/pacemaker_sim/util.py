@@ -36,16 +36,20 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[mi
 
 def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
     flow = all(not isinstance(x, (dict, list)) for x in data) or all(
-        isinstance(x, list) and all(not isinstance(y, (dict, list)) for y in x) for x in data)
+        isinstance(x, list) and all(not isinstance(y, (dict, list)) for y in x) for x in data
+    )
     return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
 
 
 def _represent_dict(dumper: yaml.SafeDumper, data: dict[Any, Any]) -> yaml.Node:
     values = list(data.values())
-    flat = all(not isinstance(v, dict) and not (isinstance(v, list) and any(isinstance(x, (dict, list)) for x in v))
-               for v in values)
-    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(),
-                                    flow_style=flat and any(isinstance(v, list) for v in values))
+    flat = all(
+        not isinstance(v, dict) and not (isinstance(v, list) and any(isinstance(x, (dict, list)) for x in v))
+        for v in values
+    )
+    return dumper.represent_mapping(
+        "tag:yaml.org,2002:map", data.items(), flow_style=flat and any(isinstance(v, list) for v in values)
+    )
 
 
 _Dumper.add_representer(list, _represent_list)

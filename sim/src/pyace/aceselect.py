@@ -26,19 +26,33 @@ from pyace.basis import ACEBBasisSet, BBasisConfiguration
 from pyace.preparedata import sizeof_fmt
 
 __all__ = [
-    "compute_B_projections", "compute_active_set", "compute_active_set_by_batches", "compute_batch_size",
-    "compute_mem_limit", "compute_required_memory", "load_datasets", "load_multiple_datasets",
-    "save_selected_structures", "select_structures_maxvol",
+    "compute_B_projections",
+    "compute_active_set",
+    "compute_active_set_by_batches",
+    "compute_batch_size",
+    "compute_mem_limit",
+    "compute_required_memory",
+    "load_datasets",
+    "load_multiple_datasets",
+    "save_selected_structures",
+    "select_structures_maxvol",
 ]
 
 log = logging.getLogger()
 
 
-def select_structures_maxvol(df: pd.DataFrame, bconf: BBasisConfiguration,
-                             extra_A0_projections_dict: Mapping[int, np.ndarray] | None = None,
-                             batch_size_option: str = "auto", gamma_tolerance: float = 1.01,
-                             max_structures: int = -1, maxvol_iters: int = 300, maxvol_refinement: int = 2,
-                             mem_lim_option: str = "auto", verbose: bool = False) -> pd.DataFrame:
+def select_structures_maxvol(
+    df: pd.DataFrame,
+    bconf: BBasisConfiguration,
+    extra_A0_projections_dict: Mapping[int, np.ndarray] | None = None,
+    batch_size_option: str = "auto",
+    gamma_tolerance: float = 1.01,
+    max_structures: int = -1,
+    maxvol_iters: int = 300,
+    maxvol_refinement: int = 2,
+    mem_lim_option: str = "auto",
+    verbose: bool = False,
+) -> pd.DataFrame:
     """The structures of ``df`` (``ase_atoms`` column) with the most atoms in the active set, most
     first, at most ``max_structures`` (-1: all). ``extra_A0_projections_dict``: the rows of an
     existing active set (the inverse of an .asi), which take part but are never selected. The
@@ -47,27 +61,37 @@ def select_structures_maxvol(df: pd.DataFrame, bconf: BBasisConfiguration,
     bbasis = ACEBBasisSet(bconf)
     nfuncs = compute_number_of_functions(bbasis)
     ase_atoms_list = df["ase_atoms"]
-    atoms_per_species_type = count_number_total_atoms_per_species_type_aseatom(ase_atoms_list,
-                                                                               bbasis.elements_to_index_map)
-    active_set_memory, projections_memory = compute_required_memory(atoms_per_species_type, bbasis.elements_name,
-                                                                    nfuncs, verbose=verbose)
+    atoms_per_species_type = count_number_total_atoms_per_species_type_aseatom(
+        ase_atoms_list, bbasis.elements_to_index_map
+    )
+    active_set_memory, projections_memory = compute_required_memory(
+        atoms_per_species_type, bbasis.elements_name, nfuncs, verbose=verbose
+    )
     if verbose:
         log.info("Required memory to store complete dataset projections: {}".format(sizeof_fmt(projections_memory)))
         log.info("Required memory to store active set: {}".format(sizeof_fmt(active_set_memory)))
     num_structures = len(ase_atoms_list)
     mem_lim = compute_mem_limit(mem_lim_option)
-    batch_size = compute_batch_size(batch_size_option, mem_lim, num_structures, active_set_memory,
-                                    projections_memory, verbose)
+    batch_size = compute_batch_size(
+        batch_size_option, mem_lim, num_structures, active_set_memory, projections_memory, verbose
+    )
     if batch_size is None:
         if verbose:
             log.info("Single-shot mode")
             log.info("Compute B-projections")
-        projections, structure_ind = compute_B_projections(bconf, ase_atoms_list, return_structure_ind_dict=True,
-                                                           verbose=verbose)
+        projections, structure_ind = compute_B_projections(
+            bconf, ase_atoms_list, return_structure_ind_dict=True, verbose=verbose
+        )
         if verbose:
             log.info("Selecting structures")
-        single = compute_active_set(projections, structure_ind, tol=gamma_tolerance, max_iters=maxvol_iters,
-                                    extra_A0_projections_dict=extra_A0_projections_dict, verbose=verbose)
+        single = compute_active_set(
+            projections,
+            structure_ind,
+            tol=gamma_tolerance,
+            max_iters=maxvol_iters,
+            extra_A0_projections_dict=extra_A0_projections_dict,
+            verbose=verbose,
+        )
         selected_structures_inds_dict = single[1]
     else:
         if verbose:
@@ -76,10 +100,17 @@ def select_structures_maxvol(df: pd.DataFrame, bconf: BBasisConfiguration,
         if verbose:
             log.info("Number of batches: {}".format(n_batches))
             log.info("Selecting structures in batch mode")
-        batched = compute_active_set_by_batches(bconf, ase_atoms_list, n_batches=n_batches,
-                                                gamma_tolerance=gamma_tolerance, maxvol_iters=maxvol_iters,
-                                                n_refinement_iter=maxvol_refinement, save_interim_active_set=True,
-                                                extra_A_active_set_dict=extra_A0_projections_dict, verbose=verbose)
+        batched = compute_active_set_by_batches(
+            bconf,
+            ase_atoms_list,
+            n_batches=n_batches,
+            gamma_tolerance=gamma_tolerance,
+            maxvol_iters=maxvol_iters,
+            n_refinement_iter=maxvol_refinement,
+            save_interim_active_set=True,
+            extra_A_active_set_dict=extra_A0_projections_dict,
+            verbose=verbose,
+        )
         selected_structures_inds_dict = batched[2]
     counts: Counter[int] = Counter()
     for structures in selected_structures_inds_dict.values():
@@ -95,16 +126,23 @@ def select_structures_maxvol(df: pd.DataFrame, bconf: BBasisConfiguration,
     return df.iloc[indices].copy()
 
 
-def compute_required_memory(total_number_of_atoms_per_species_type: Mapping[int, int], elements_name: Sequence[str],
-                            nfuncs: Sequence[int], n_projections: Sequence[int] | None = None,
-                            verbose: bool = False) -> tuple[int, int]:
+def compute_required_memory(
+    total_number_of_atoms_per_species_type: Mapping[int, int],
+    elements_name: Sequence[str],
+    nfuncs: Sequence[int],
+    n_projections: Sequence[int] | None = None,
+    verbose: bool = False,
+) -> tuple[int, int]:
     """Bytes (float64) of the active set and of all the projections: ``(active set, projections)``."""
     projections = nfuncs if n_projections is None else n_projections
     entries, active = 0, 0
     for st, count in total_number_of_atoms_per_species_type.items():
         if verbose:
-            log.info("\tElement: {}, # atoms: {}, # B-func: {}, # projections: {}".format(
-                elements_name[st], count, nfuncs[st], projections[st]))
+            log.info(
+                "\tElement: {}, # atoms: {}, # B-func: {}, # projections: {}".format(
+                    elements_name[st], count, nfuncs[st], projections[st]
+                )
+            )
         entries += count * projections[st]
         active += projections[st] ** 2
     return active * 8, entries * 8
@@ -130,8 +168,9 @@ def _read_pickles(filenames: Sequence[str], data_path: str, pool: bool, verbose:
     return pd.concat(frames, axis=0).reset_index(drop=True)
 
 
-def load_multiple_datasets(dataset_filename: Sequence[str], elements: str | None = None,
-                           verbose: bool = False) -> pd.DataFrame:
+def load_multiple_datasets(
+    dataset_filename: Sequence[str], elements: str | None = None, verbose: bool = False
+) -> pd.DataFrame:
     """pace_select's candidates: gzip-pickled datasets (.pckl.gzip, .pkl.gz), one frame."""
     return _read_pickles(dataset_filename, "", pool=True, verbose=verbose)
 
@@ -147,14 +186,20 @@ def compute_mem_limit(mem_lim: str) -> int:
         pages = os.sysconf("SC_AVPHYS_PAGES") if hasattr(os, "sysconf") else 1 << 20
         return int(0.8 * pages * os.sysconf("SC_PAGE_SIZE"))
     text = mem_lim.strip().upper()
-    for suffix, factor in (("GB", 2 ** 30), ("MB", 2 ** 20), ("KB", 2 ** 10)):
+    for suffix, factor in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
         if text.endswith(suffix):
             return int(float(text[: -len(suffix)]) * factor)
     return int(float(text))
 
 
-def compute_batch_size(batch_size_option: str, mem_lim: int, num_structures: int, required_active_set_memory: int,
-                       required_projections_memory: int, verbose: bool) -> int | None:
+def compute_batch_size(
+    batch_size_option: str,
+    mem_lim: int,
+    num_structures: int,
+    required_active_set_memory: int,
+    required_projections_memory: int,
+    verbose: bool,
+) -> int | None:
     """Structures per batch, None for one shot. As the real one, traps included: a limit at or
     below the active set's memory divides by zero or gives a batch size <= 0, which the callers
     then fail on."""
@@ -181,12 +226,12 @@ def save_selected_structures(df_selected: pd.DataFrame, selected_structures_file
             log.info(f"Saving selected structures to {selected_structures_filename.replace('POSCAR', '*.POSCAR')}")
         os.makedirs(os.path.dirname(selected_structures_filename) or ".", exist_ok=True)
         for i, atoms in enumerate(df_selected["ase_atoms"]):
-            write(selected_structures_filename.replace("POSCAR", "{}.POSCAR".format(i)), atoms, format="vasp",
-                  sort=True)
+            write(
+                selected_structures_filename.replace("POSCAR", "{}.POSCAR".format(i)), atoms, format="vasp", sort=True
+            )
     else:
         if verbose:
             log.info(f"Saving selected structures to {selected_structures_filename} as pickled dataframe")
         df_selected.to_pickle(selected_structures_filename)
     if verbose:
         log.info("Done")
-

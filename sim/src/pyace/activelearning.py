@@ -27,8 +27,9 @@ ProjectionsDict = dict[int, np.ndarray]
 StructureIndDict = dict[int, np.ndarray]
 
 
-def save_active_inverse_set(filename: str, A_active_inverse_set: Mapping[int, np.ndarray],
-                            elements_name: Sequence[str] | None = None) -> None:
+def save_active_inverse_set(
+    filename: str, A_active_inverse_set: Mapping[int, np.ndarray], elements_name: Sequence[str] | None = None
+) -> None:
     """The .asi file: one matrix per element name, in species-type order."""
     names = list(elements_name) if elements_name is not None else [str(st) for st in range(len(A_active_inverse_set))]
     with open(filename, "wb") as handle:
@@ -41,8 +42,9 @@ def load_active_inverse_set(filename: str) -> dict[int, np.ndarray]:
     return {st: data[element] for st, element in enumerate(sorted(data.keys()))}
 
 
-def count_number_total_atoms_per_species_type_aseatom(atomic_env_list: Sequence[Any],
-                                                      elements_mapper_dict: Mapping[str, int]) -> dict[int, int]:
+def count_number_total_atoms_per_species_type_aseatom(
+    atomic_env_list: Sequence[Any], elements_mapper_dict: Mapping[str, int]
+) -> dict[int, int]:
     """Atoms of each species type over all structures (every species type, zero included).
 
     SIMULATOR: a structure with an element the potential lacks is logged as an error (naming it)
@@ -76,13 +78,15 @@ def convert_to_atomic_env_list(atomic_env_list: Sequence[Any] | pd.Series, pot: 
     return list(atomic_env_list)
 
 
-def compute_B_projections(bconf: BBasisConfiguration | ACEBBasisSet,
-                          atomic_env_list: Sequence[Any] | pd.Series,
-                          structure_ind_list: Sequence[int] | np.ndarray | None = None,
-                          is_full: bool = False,
-                          compute_forces_dict: bool = False,
-                          return_structure_ind_dict: bool = False,
-                          verbose: bool = False) -> Any:
+def compute_B_projections(
+    bconf: BBasisConfiguration | ACEBBasisSet,
+    atomic_env_list: Sequence[Any] | pd.Series,
+    structure_ind_list: Sequence[int] | np.ndarray | None = None,
+    is_full: bool = False,
+    compute_forces_dict: bool = False,
+    return_structure_ind_dict: bool = False,
+    verbose: bool = False,
+) -> Any:
     """B-projections of every atom per species type ``[n_atoms, n_projections]`` (``is_full``: times
     the element's densities), and with ``structure_ind_list`` or ``return_structure_ind_dict`` the
     structure index of every row: ``A0_projections_dict`` or ``(A0_projections_dict, structure_ind_dict)``."""
@@ -110,19 +114,22 @@ def _grade(projections: np.ndarray, inverse: np.ndarray) -> np.ndarray:
     return np.asarray(np.abs(projections @ inverse).max(axis=1))
 
 
-def compute_extrapolation_grade(A0_projections_dict: Mapping[int, np.ndarray],
-                                A_active_set_inv_dict: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
+def compute_extrapolation_grade(
+    A0_projections_dict: Mapping[int, np.ndarray], A_active_set_inv_dict: Mapping[int, np.ndarray]
+) -> dict[int, np.ndarray]:
     """gamma of every atom, per species type."""
     return {st: _grade(matrix, A_active_set_inv_dict[st]) for st, matrix in A0_projections_dict.items()}
 
 
-def compute_extrapolation_grade_by_batches(bbasis: BBasisConfiguration | ACEBBasisSet,
-                                           atomic_env_batches: Sequence[Sequence[Any]],
-                                           A_active_set_inv_dict: Mapping[int, np.ndarray],
-                                           structure_ind_batches: Sequence[np.ndarray] | None = None,
-                                           gamma_threshold: float | None = None,
-                                           is_full: bool = False,
-                                           verbose: bool = False) -> Any:
+def compute_extrapolation_grade_by_batches(
+    bbasis: BBasisConfiguration | ACEBBasisSet,
+    atomic_env_batches: Sequence[Sequence[Any]],
+    A_active_set_inv_dict: Mapping[int, np.ndarray],
+    structure_ind_batches: Sequence[np.ndarray] | None = None,
+    gamma_threshold: float | None = None,
+    is_full: bool = False,
+    verbose: bool = False,
+) -> Any:
     """gamma of every atom of a big dataset, one batch's projections in memory at a time.
 
     Returns ``gamma_dict``; with ``gamma_threshold`` also the projections of the atoms above it
@@ -131,19 +138,23 @@ def compute_extrapolation_grade_by_batches(bbasis: BBasisConfiguration | ACEBBas
     species_types = list(range(bbasis.nelements))
     gamma_parts: dict[int, list[np.ndarray]] = {st: [] for st in species_types}
     outside: dict[int, list[np.ndarray]] = {
-        st: [np.zeros((0, np.shape(A_active_set_inv_dict[st])[0]))] for st in species_types}
+        st: [np.zeros((0, np.shape(A_active_set_inv_dict[st])[0]))] for st in species_types
+    }
     outside_ind: dict[int, list[np.ndarray]] = {st: [np.zeros(0, dtype=int)] for st in species_types}
     n_batches = len(atomic_env_batches)
     for batch_num in range(n_batches):
         print("Batch #{}/{}".format(batch_num + 1, n_batches), flush=True)
         print("Compute B-projections", flush=True)
         if structure_ind_batches is not None:
-            projections, structure_ind = compute_B_projections(bbasis, atomic_env_batches[batch_num],
-                                                               structure_ind_batches[batch_num], is_full=is_full,
-                                                               verbose=verbose)
+            projections, structure_ind = compute_B_projections(
+                bbasis,
+                atomic_env_batches[batch_num],
+                structure_ind_batches[batch_num],
+                is_full=is_full,
+                verbose=verbose,
+            )
         else:
-            projections = compute_B_projections(bbasis, atomic_env_batches[batch_num], is_full=is_full,
-                                                verbose=verbose)
+            projections = compute_B_projections(bbasis, atomic_env_batches[batch_num], is_full=is_full, verbose=verbose)
         for st in species_types:
             matrix = projections[st]
             if len(matrix) == 0:
@@ -165,13 +176,15 @@ def compute_extrapolation_grade_by_batches(bbasis: BBasisConfiguration | ACEBBas
     return gamma_dict, extrapolative, {st: np.hstack(parts).astype(int) for st, parts in outside_ind.items()}
 
 
-def compute_active_set(A0_projections_dict: dict[int, np.ndarray],
-                       structure_ind_dict: dict[int, np.ndarray] | None = None,
-                       tol: float = 1.001,
-                       max_iters: int = 300,
-                       verbose: bool = False,
-                       extra_A0_projections_dict: Mapping[int, np.ndarray] | None = None,
-                       extra_structure_ind_dict: Mapping[int, np.ndarray] | None = None) -> Any:
+def compute_active_set(
+    A0_projections_dict: dict[int, np.ndarray],
+    structure_ind_dict: dict[int, np.ndarray] | None = None,
+    tol: float = 1.001,
+    max_iters: int = 300,
+    verbose: bool = False,
+    extra_A0_projections_dict: Mapping[int, np.ndarray] | None = None,
+    extra_structure_ind_dict: Mapping[int, np.ndarray] | None = None,
+) -> Any:
     """The active set of every species type: the rows that span the largest volume (MaxVol).
 
     As the real function, the extra rows are appended to the given dictionaries in place (the
@@ -203,8 +216,12 @@ def compute_active_set(A0_projections_dict: dict[int, np.ndarray],
     return active_set
 
 
-def _join(active: Mapping[int, np.ndarray], active_ind: Mapping[int, np.ndarray], rows: Mapping[int, np.ndarray],
-          rows_ind: Mapping[int, np.ndarray]) -> tuple[ProjectionsDict, StructureIndDict]:
+def _join(
+    active: Mapping[int, np.ndarray],
+    active_ind: Mapping[int, np.ndarray],
+    rows: Mapping[int, np.ndarray],
+    rows_ind: Mapping[int, np.ndarray],
+) -> tuple[ProjectionsDict, StructureIndDict]:
     """The current active set and new rows stacked, per species type that has any."""
     joint: ProjectionsDict = {}
     joint_ind: StructureIndDict = {}
@@ -223,17 +240,19 @@ def _largest(gamma: Mapping[int, np.ndarray]) -> dict[int, float]:
     return {st: float(values.max()) if len(values) else 0.0 for st, values in gamma.items()}
 
 
-def compute_active_set_by_batches(bbasis: BBasisConfiguration | ACEBBasisSet,
-                                  atomic_env_list: Sequence[Any] | pd.Series,
-                                  structure_ind_list: Sequence[int] | np.ndarray | None = None,
-                                  n_batches: int = 2,
-                                  gamma_tolerance: float = 1.01,
-                                  maxvol_iters: int = 300,
-                                  n_refinement_iter: int = 2,
-                                  save_interim_active_set: bool = False,
-                                  is_full: bool = False,
-                                  extra_A_active_set_dict: Mapping[int, np.ndarray] | None = None,
-                                  verbose: bool = False) -> tuple[dict[int, float], ProjectionsDict, StructureIndDict]:
+def compute_active_set_by_batches(
+    bbasis: BBasisConfiguration | ACEBBasisSet,
+    atomic_env_list: Sequence[Any] | pd.Series,
+    structure_ind_list: Sequence[int] | np.ndarray | None = None,
+    n_batches: int = 2,
+    gamma_tolerance: float = 1.01,
+    maxvol_iters: int = 300,
+    n_refinement_iter: int = 2,
+    save_interim_active_set: bool = False,
+    is_full: bool = False,
+    extra_A_active_set_dict: Mapping[int, np.ndarray] | None = None,
+    verbose: bool = False,
+) -> tuple[dict[int, float], ProjectionsDict, StructureIndDict]:
     """The active set of a big dataset, one batch's projections in memory at a time.
 
     Stage 1: cumulative MaxVol over the batches (the active set so far plus the next batch).
@@ -262,15 +281,16 @@ def compute_active_set_by_batches(bbasis: BBasisConfiguration | ACEBBasisSet,
         if verbose:
             print("Batch #{}/{}".format(batch_num + 1, n_batches), flush=True)
             print("Compute B-projections", flush=True)
-        projections, projections_ind = compute_B_projections(bbasis, atomic_env_batches[batch_num],
-                                                             structure_ind_batches[batch_num], is_full=is_full,
-                                                             verbose=verbose)
+        projections, projections_ind = compute_B_projections(
+            bbasis, atomic_env_batches[batch_num], structure_ind_batches[batch_num], is_full=is_full, verbose=verbose
+        )
         joint, joint_ind = _join(active, active_ind, projections, projections_ind)
         del projections
         if verbose:
             print("Update active set (MaxVol)", flush=True)
-        new_active, new_ind = compute_active_set(joint, joint_ind, tol=gamma_tolerance, max_iters=maxvol_iters,
-                                                 verbose=verbose)
+        new_active, new_ind = compute_active_set(
+            joint, joint_ind, tol=gamma_tolerance, max_iters=maxvol_iters, verbose=verbose
+        )
         active.update(new_active)
         active_ind.update(new_ind)
         if verbose:
@@ -290,9 +310,14 @@ def compute_active_set_by_batches(bbasis: BBasisConfiguration | ACEBBasisSet,
     if verbose:
         print("Compute extrapolation grade for whole dataset by batches", flush=True)
     gamma, outside, outside_ind = compute_extrapolation_grade_by_batches(
-        bbasis, atomic_env_batches=atomic_env_batches, A_active_set_inv_dict=inverse,
-        structure_ind_batches=structure_ind_batches, gamma_threshold=gamma_tolerance, is_full=is_full,
-        verbose=verbose)
+        bbasis,
+        atomic_env_batches=atomic_env_batches,
+        A_active_set_inv_dict=inverse,
+        structure_ind_batches=structure_ind_batches,
+        gamma_threshold=gamma_tolerance,
+        is_full=is_full,
+        verbose=verbose,
+    )
     best_gamma = _largest(gamma)
     best_active, best_ind = dict(active), dict(active_ind)
     if verbose:
@@ -307,8 +332,10 @@ def compute_active_set_by_batches(bbasis: BBasisConfiguration | ACEBBasisSet,
             print(flush=True)
             print("Refinement iteration #{}/{}".format(refinement + 1, n_refinement_iter), flush=True)
             for st in species_types:
-                print("Species type: {}, atomic environments outside active set: {}".format(st, len(outside[st])),
-                      flush=True)
+                print(
+                    "Species type: {}, atomic environments outside active set: {}".format(st, len(outside[st])),
+                    flush=True,
+                )
         joint, joint_ind = _join(active, active_ind, outside, outside_ind)
         if verbose:
             print("Update active set", flush=True)
@@ -321,8 +348,14 @@ def compute_active_set_by_batches(bbasis: BBasisConfiguration | ACEBBasisSet,
         if verbose:
             print("Compute extrapolation grade for complete dataset by batches", flush=True)
         gamma, outside, outside_ind = compute_extrapolation_grade_by_batches(
-            bbasis, atomic_env_batches, inverse, structure_ind_batches, gamma_threshold=gamma_tolerance,
-            is_full=is_full, verbose=verbose)
+            bbasis,
+            atomic_env_batches,
+            inverse,
+            structure_ind_batches,
+            gamma_threshold=gamma_tolerance,
+            is_full=is_full,
+            verbose=verbose,
+        )
         current_gamma = _largest(gamma)
         if verbose:
             print("Current gamma_max:", current_gamma, flush=True)

@@ -18,9 +18,10 @@ from pacemaker_sim.potential import (
 
 
 def pace_info_main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="pace_info", description="Utility to analyze PACE (.yaml) potential shape "
-                                     "and other parameters (SIMULATOR)")
-    parser.add_argument("potential_file", help="B-basis file name (.yaml)", type=str, nargs='+', default=[])
+    parser = argparse.ArgumentParser(
+        prog="pace_info", description="Utility to analyze PACE (.yaml) potential shape and other parameters (SIMULATOR)"
+    )
+    parser.add_argument("potential_file", help="B-basis file name (.yaml)", type=str, nargs="+", default=[])
     args = parser.parse_args(argv)
     for name in args.potential_file:
         print_potential_info(load_potential(name))

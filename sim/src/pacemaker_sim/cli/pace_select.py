@@ -25,29 +25,60 @@ MAXVOL_WARNING = "warning: fast C maxvol functions are not compiled, continue wi
 
 
 def select_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pace_select", description="Utility to select structures for training se "
-                                     "based on D-optimality criterion (SIMULATOR)")
-    parser.add_argument("dataset", nargs='+', type=str,
-                        help="Dataset file name(s), ex.: filename.pckl.gzip [extrapolative_structures.dat]")
+    parser = argparse.ArgumentParser(
+        prog="pace_select",
+        description="Utility to select structures for training se based on D-optimality criterion (SIMULATOR)",
+    )
+    parser.add_argument(
+        "dataset",
+        nargs="+",
+        type=str,
+        help="Dataset file name(s), ex.: filename.pckl.gzip [extrapolative_structures.dat]",
+    )
     parser.add_argument("-p", "--potential_file", help="B-basis file name (.yaml)", type=str, required=True)
-    parser.add_argument("-a", "--active-set-inv", default=None, type=str, dest="active_set_inv_fname",
-                        help="Active Set Inverted (ASI) filename, considered as extra B-projections")
+    parser.add_argument(
+        "-a",
+        "--active-set-inv",
+        default=None,
+        type=str,
+        dest="active_set_inv_fname",
+        help="Active Set Inverted (ASI) filename, considered as extra B-projections",
+    )
     parser.add_argument("-e", "--elements", type=str, help='List of elements, used in LAMMPS, i.e. "Ni Nb O"')
-    parser.add_argument("-m", "--max-structures", type=int, dest="max_structures", default=-1,
-                        help="Maximum number of structures to select (default -1 = all)")
-    parser.add_argument("-o", "--output", dest="selected_structures_filename", type=str, default="selected.pkl.gz",
-                        help="Selected structures filename: selected.pkl.gz or structures/POSCAR "
-                             "(default: selected.pkl.gz)")
-    parser.add_argument("-b", "--batch_size", default="auto", type=str,
-                        help="Batch size (number of structures) considered simultaneously.")
+    parser.add_argument(
+        "-m",
+        "--max-structures",
+        type=int,
+        dest="max_structures",
+        default=-1,
+        help="Maximum number of structures to select (default -1 = all)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        dest="selected_structures_filename",
+        type=str,
+        default="selected.pkl.gz",
+        help="Selected structures filename: selected.pkl.gz or structures/POSCAR (default: selected.pkl.gz)",
+    )
+    parser.add_argument(
+        "-b",
+        "--batch_size",
+        default="auto",
+        type=str,
+        help="Batch size (number of structures) considered simultaneously.",
+    )
     parser.add_argument("-g", "--gamma_tolerance", help="Gamma tolerance", default=1.01, type=float)
-    parser.add_argument("-i", "--maxvol_iters", help="Number of maximum iteration in MaxVol algorithm", default=300,
-                        type=int)
+    parser.add_argument(
+        "-i", "--maxvol_iters", help="Number of maximum iteration in MaxVol algorithm", default=300, type=int
+    )
     parser.add_argument("-r", "--maxvol_refinement", help="Number of refinements (epochs)", default=2, type=int)
-    parser.add_argument("-mem", "--memory-limit", help="Memory limit (i.e. 1GB, 500MB or 'auto')", default="auto",
-                        type=str)
-    parser.add_argument("-V", help="suppress verbosity of numerical procedures", dest="not_verbose", default=False,
-                        action="store_true")
+    parser.add_argument(
+        "-mem", "--memory-limit", help="Memory limit (i.e. 1GB, 500MB or 'auto')", default="auto", type=str
+    )
+    parser.add_argument(
+        "-V", help="suppress verbosity of numerical procedures", dest="not_verbose", default=False, action="store_true"
+    )
     return parser
 
 
@@ -60,11 +91,15 @@ def check_active_set(path: str, active_set: Mapping[int, np.ndarray], bconf: BBa
     for st, element in enumerate(names):
         projections = active_set[st].shape[1]
         if element in nfuncs and projections != nfuncs[element]:
-            raise ValueError(f"ASI {path}: element {element} has {projections} projections, the potential has "
-                             f"{nfuncs[element]}; recompute it with pace_activeset for this potential")
+            raise ValueError(
+                f"ASI {path}: element {element} has {projections} projections, the potential has "
+                f"{nfuncs[element]}; recompute it with pace_activeset for this potential"
+            )
     if names != bbasis.elements_name:
-        raise ValueError(f"ASI {path}: elements {names}, the potential has {bbasis.elements_name}; recompute it with "
-                         "pace_activeset for this potential")
+        raise ValueError(
+            f"ASI {path}: elements {names}, the potential has {bbasis.elements_name}; recompute it with "
+            "pace_activeset for this potential"
+        )
 
 
 def pace_select_main(argv: Sequence[str]) -> int:
@@ -97,8 +132,18 @@ def pace_select_main(argv: Sequence[str]) -> int:
         check_active_set(asi_name, extra, bconf)
     else:
         log.info("No Active Set Inverted provided")
-    selected = select_structures_maxvol(df, bconf, extra, args.batch_size, args.gamma_tolerance, args.max_structures,
-                                        args.maxvol_iters, args.maxvol_refinement, args.memory_limit, verbose)
+    selected = select_structures_maxvol(
+        df,
+        bconf,
+        extra,
+        args.batch_size,
+        args.gamma_tolerance,
+        args.max_structures,
+        args.maxvol_iters,
+        args.maxvol_refinement,
+        args.memory_limit,
+        verbose,
+    )
     save_selected_structures(selected, args.selected_structures_filename, verbose)
     return 0
 

@@ -12,9 +12,11 @@ from pacemaker_sim.yace import yace_name, yace_text
 
 
 def pace_yaml2yace_main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="pace_yaml2yace", description="Conversion utility from B-basis (.yaml "
-                                     "file) to new-style Ctilde-basis (.yace file) (SIMULATOR)")
-    parser.add_argument("input", help="input B-basis file name (.yaml)", type=str, nargs='+', default=[])
+    parser = argparse.ArgumentParser(
+        prog="pace_yaml2yace",
+        description="Conversion utility from B-basis (.yaml file) to new-style Ctilde-basis (.yace file) (SIMULATOR)",
+    )
+    parser.add_argument("input", help="input B-basis file name (.yaml)", type=str, nargs="+", default=[])
     parser.add_argument("-o", "--output", help="output Ctilde-basis file name (.yace)", type=str, default="")
     args = parser.parse_args(argv)
     for input_name in args.input:

@@ -35,32 +35,77 @@ from pacemaker_sim.util import as_float, read_yaml, username, write_png
 
 
 def pacemaker_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pacemaker", description="Fitting utility for atomic cluster expansion "
-                                     "potentials.\nversion: {} (SIMULATOR)".format(SIM_VERSION))
-    parser.add_argument("input", help="input YAML file, default: input.yaml", nargs='?', type=str, default="input.yaml")
-    parser.add_argument("-c", "--clean", help="Remove all generated data/files", dest="clean", default=False,
-                        action="store_true")
-    parser.add_argument("-o", "--output", help="output B-basis YAML file name, default: output_potential.yaml",
-                        default="output_potential.yaml", type=str)
-    parser.add_argument("-p", "--potential", help="input potential YAML file name, will override input file "
-                        "'potential' section", type=str, default=argparse.SUPPRESS)
-    parser.add_argument("-ip", "--initial-potential", help="initial potential YAML file name, will override input "
-                        "file 'potential::initial_potential' section", type=str, default=argparse.SUPPRESS)
-    parser.add_argument("-d", "--data", help="data file, will override section 'YAML:fit:filename' from input file",
-                        type=str, default=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(
+        prog="pacemaker",
+        description="Fitting utility for atomic cluster expansion potentials.\nversion: {} (SIMULATOR)".format(
+            SIM_VERSION
+        ),
+    )
+    parser.add_argument("input", help="input YAML file, default: input.yaml", nargs="?", type=str, default="input.yaml")
+    parser.add_argument(
+        "-c", "--clean", help="Remove all generated data/files", dest="clean", default=False, action="store_true"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        help="output B-basis YAML file name, default: output_potential.yaml",
+        default="output_potential.yaml",
+        type=str,
+    )
+    parser.add_argument(
+        "-p",
+        "--potential",
+        help="input potential YAML file name, will override input file 'potential' section",
+        type=str,
+        default=argparse.SUPPRESS,
+    )
+    parser.add_argument(
+        "-ip",
+        "--initial-potential",
+        help="initial potential YAML file name, will override input file 'potential::initial_potential' section",
+        type=str,
+        default=argparse.SUPPRESS,
+    )
+    parser.add_argument(
+        "-d",
+        "--data",
+        help="data file, will override section 'YAML:fit:filename' from input file",
+        type=str,
+        default=argparse.SUPPRESS,
+    )
     parser.add_argument("-l", "--log", help="log filename, default: log.txt", type=str, default="log.txt")
-    parser.add_argument("-dr", "--dry-run", help="Dry run: performs all preprocessing and analysis, but do not do "
-                        "the fitting", dest="dry_run", action="store_true", default=False)
-    parser.add_argument("-t", "--template", help="Generate a template 'input.yaml' file by dialog", dest="template",
-                        action="store_true", default=False)
-    parser.add_argument("-v", "--version", help="Show version info", dest="version", action="store_true",
-                        default=False)
-    parser.add_argument("--no-fit", help="Do not fit the potential", dest="no_fit", action="store_true",
-                        default=False)
-    parser.add_argument("--no-predict", help="Do not compute and save the predictions", dest="no_predict",
-                        action="store_true", default=False)
-    parser.add_argument("--verbose-tf", help="Make tensorflow more verbose (off by default)", dest="verbose_tf",
-                        action="store_true", default=False)
+    parser.add_argument(
+        "-dr",
+        "--dry-run",
+        help="Dry run: performs all preprocessing and analysis, but do not do the fitting",
+        dest="dry_run",
+        action="store_true",
+        default=False,
+    )
+    parser.add_argument(
+        "-t",
+        "--template",
+        help="Generate a template 'input.yaml' file by dialog",
+        dest="template",
+        action="store_true",
+        default=False,
+    )
+    parser.add_argument("-v", "--version", help="Show version info", dest="version", action="store_true", default=False)
+    parser.add_argument("--no-fit", help="Do not fit the potential", dest="no_fit", action="store_true", default=False)
+    parser.add_argument(
+        "--no-predict",
+        help="Do not compute and save the predictions",
+        dest="no_predict",
+        action="store_true",
+        default=False,
+    )
+    parser.add_argument(
+        "--verbose-tf",
+        help="Make tensorflow more verbose (off by default)",
+        dest="verbose_tf",
+        action="store_true",
+        default=False,
+    )
     return parser
 
 
