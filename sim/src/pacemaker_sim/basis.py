@@ -88,7 +88,7 @@ def block_functions(block: tuple[str, ...], nradmax: Sequence[int], lmax: Sequen
         n_max, l_max = int(nradmax[rank - 1]), int(lmax[rank - 1]) if rank - 1 < len(lmax) else 0
         if n_max < 1:
             continue
-        ls_options = (
+        ls_options: list[tuple[int, ...]] = (
             [(0,)]
             if rank == 1
             else [ls for ls in combinations_with_replacement(range(l_max + 1), rank) if _angular_ok(ls)]

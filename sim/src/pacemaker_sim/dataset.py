@@ -83,7 +83,7 @@ class DatasetLoader:
     def load(self, filenames: Any) -> pd.DataFrame:
         files = self.files(filenames)
         log.info("Search for dataset file(s): " + str(files))
-        frames = []
+        frames: list[pd.DataFrame] = []
         for i, name in enumerate(files):
             log.info(f"#{i + 1}/{len(files)}: try to load {name}")
             size = os.path.getsize(name)

@@ -163,13 +163,12 @@ class SimulatedFit:
                 if not backend.get("batch_size_reduction", True):
                     log.error("Use `backend:batch_size_reduction` option for automatic batch size reduction")
                     # upstream's message, its misplaced .format() included; raised inside the handler, as there
-                    raise RuntimeError(
+                    raise RuntimeError(  # noqa: B904
                         "{} errors encountered. "
-                        + "Consider using `backend::{}=true` option for "  # noqa: B904
-                        "automatic batch size reduction".format(
+                        + "Consider using `backend::{}=true` option for automatic batch size reduction".format(
                             exc,
                         )
-                    )  # noqa: F523
+                    )
                 factor = float(backend.get("batch_size_reduction_factor", 1.618))
                 new_batch = int(batch / factor)
                 log.info("Decrease batch size (by factor {}): {} -> {}".format(factor, batch, new_batch))

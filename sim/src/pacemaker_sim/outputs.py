@@ -95,7 +95,7 @@ def predict_and_save(df: pd.DataFrame, doc: Mapping[str, Any], evaluator: str, f
     elements = potential_elements(doc)
     arrays = FitArrays.from_frame(df, elements)
     energy_pred, forces_pred = arrays.predict(get_state(doc).params(elements))
-    splits = np.cumsum(df["NUMBER_OF_ATOMS"].values)[:-1]
+    splits = np.cumsum(df["NUMBER_OF_ATOMS"].to_numpy())[:-1]
     pred = df.drop(columns=[c for c in ("ase_atoms", "atomic_env", "tp_atoms") if c in df.columns]).copy()
     log.info(
         "Computing nearest neighbours distances from '{}'".format("atomic_env" if evaluator == "pyace" else "tp_atoms")

@@ -52,9 +52,8 @@ def resolve_config(args: argparse.Namespace, args_yaml: dict[str, Any]) -> RunCo
         data = {"filename": args.data}
         log.info("Overwrite 'data' with " + str(data))
     elif "data" in args_yaml:
-        data = args_yaml["data"]
-        if isinstance(data, str):
-            data = {"filename": data}
+        given = args_yaml["data"]  # a file name, or the data section
+        data = {"filename": given} if isinstance(given, str) else given
         data.setdefault("seed", seed)
     else:
         raise ValueError("'data' section is not provided neither in input file nor in arguments")
@@ -199,7 +198,7 @@ def fit_settings(config: RunConfig, faults: Faults, train: pd.DataFrame) -> FitS
     loss = dict(fit.get("loss") or {})
     if loss.get("kappa") == "auto":
         e_std = float(train["energy_corrected_per_atom"].std())
-        f_std = float(np.std(np.linalg.norm(np.vstack(train["forces"]), axis=1)))
+        f_std = float(np.std(np.linalg.norm(np.vstack(list(train["forces"])), axis=1)))
         loss["kappa"] = e_std**2 / (e_std**2 + f_std**2)
         log.info("LossFunctionSpecification:kappa automatically selected: kappa = {:.3f}".format(loss["kappa"]))
     known = LossSpec.__dataclass_fields__

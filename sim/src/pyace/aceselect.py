@@ -149,7 +149,7 @@ def compute_required_memory(
 
 
 def _read_pickles(filenames: Sequence[str], data_path: str, pool: bool, verbose: bool) -> pd.DataFrame:
-    frames = []
+    frames: list[pd.DataFrame] = []
     for i, name in enumerate(filenames):
         if not os.path.isfile(name) and data_path and os.path.isfile(os.path.join(data_path, name)):
             name = os.path.join(data_path, name)

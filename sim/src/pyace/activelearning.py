@@ -43,7 +43,7 @@ def load_active_inverse_set(filename: str) -> dict[int, np.ndarray]:
 
 
 def count_number_total_atoms_per_species_type_aseatom(
-    atomic_env_list: Sequence[Any], elements_mapper_dict: Mapping[str, int]
+    atomic_env_list: Sequence[Any] | pd.Series, elements_mapper_dict: Mapping[str, int]
 ) -> dict[int, int]:
     """Atoms of each species type over all structures (every species type, zero included).
 
@@ -81,7 +81,7 @@ def convert_to_atomic_env_list(atomic_env_list: Sequence[Any] | pd.Series, pot: 
 def compute_B_projections(
     bconf: BBasisConfiguration | ACEBBasisSet,
     atomic_env_list: Sequence[Any] | pd.Series,
-    structure_ind_list: Sequence[int] | np.ndarray | None = None,
+    structure_ind_list: Sequence[int] | np.ndarray | pd.Index | None = None,
     is_full: bool = False,
     compute_forces_dict: bool = False,
     return_structure_ind_dict: bool = False,
@@ -243,7 +243,7 @@ def _largest(gamma: Mapping[int, np.ndarray]) -> dict[int, float]:
 def compute_active_set_by_batches(
     bbasis: BBasisConfiguration | ACEBBasisSet,
     atomic_env_list: Sequence[Any] | pd.Series,
-    structure_ind_list: Sequence[int] | np.ndarray | None = None,
+    structure_ind_list: Sequence[int] | np.ndarray | pd.Index | None = None,
     n_batches: int = 2,
     gamma_tolerance: float = 1.01,
     maxvol_iters: int = 300,
