@@ -50,7 +50,7 @@ export async function runBridge<T extends object>(command: string, args: string[
   if (res.exitCode === 3 && isBridgeError(parsed)) {
     // Another updater held the dataset lock for the whole timeout: worth retrying later.
     throw new ProgramFailedError(parsed.error.message, {
-      program: 'mlip_bridge.py',
+      program: 'mlip-dataset',
       exitCode: 3,
       signal: null,
       logFile,
@@ -60,7 +60,7 @@ export async function runBridge<T extends object>(command: string, args: string[
   if (res.exitCode !== 0 || parsed === null) {
     throw new ProgramFailedError(
       `dataset bridge '${command}' failed (exit ${res.exitCode ?? res.signal}); last output:\n${res.tail.slice(-15).join('\n')}\nlog: ${logFile}`,
-      { program: 'mlip_bridge.py', exitCode: res.exitCode, signal: res.signal, logFile, known: null },
+      { program: 'mlip-dataset', exitCode: res.exitCode, signal: res.signal, logFile, known: null },
     );
   }
   return { ...(parsed as T), programSeconds: res.durationMs / 1000 };

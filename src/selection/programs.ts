@@ -106,7 +106,7 @@ export async function runSelectScript<T extends object>(
     throw new InProcessUnavailableError(String(parsed.unavailable));
   }
   if (res.exitCode !== 0 || parsed === null) {
-    throw failureOf(`mlip_select.py ${command}`, { ...res, logFile });
+    throw failureOf(`mlip-select ${command}`, { ...res, logFile });
   }
   return { ...(parsed as T), programSeconds: res.durationMs / 1000 };
 }

@@ -281,7 +281,7 @@ async function paceSelectBeside(
       throw workerFailure() ?? failureOf('pace_select', res);
     }
     const finished = await worker;
-    if (finished === null) throw workerFailure() ?? new Error('mlip_select.py run ended without an answer');
+    if (finished === null) throw workerFailure() ?? new Error('mlip-select run ended without an answer');
     return { finished, paceSelectSeconds: res.durationMs / 1000 };
   } catch (err) {
     stopWorker.abort();
