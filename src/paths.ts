@@ -6,4 +6,3 @@ export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const VENV_DIR = join(PROJECT_ROOT, '.venv');
 export const VENV_PYTHON = join(VENV_DIR, 'bin', 'python');
 export const SIMULATOR_BIN = join(PROJECT_ROOT, 'sim', 'bin');
-export const BRIDGE_SCRIPT = join(PROJECT_ROOT, 'python', 'mlip_bridge.py');

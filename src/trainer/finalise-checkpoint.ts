@@ -26,12 +26,12 @@
 import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import yaml from 'js-yaml';
-import { OutputMissingError, ProgramFailedError } from '../errors.js';
+import { OutputMissingError } from '../errors.js';
 import { PotentialArtifact, type ErrorMetrics, type FileRef, type TrainerConfig } from '../domain/schemas.js';
 import { parseMetricsTable } from '../domain/pacemaker-log.js';
 import type { TrainingData } from '../dataset/store.js';
 import { runBridge } from '../dataset/bridge.js';
-import { runProgram } from '../process/run-program.js';
+import { oneLineSummary, runOrFail } from '../process/run-program.js';
 import type { Toolchain } from '../pacemaker/toolchain.js';
 import { canonicalJson, exists, existingFileRefs, sha256Text, writeFileAtomic } from '../util/files.js';
 import type { EarlyStopInfo } from '../domain/generation-result.js';
@@ -116,24 +116,16 @@ export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyS
   // pacemaker's checkpoints are complete potential YAMLs. Those of fit cycle 1 on carry
   // `_fit_cycles`, which would make a fine-tune from this potential fit nothing: it goes.
   await writeFileAtomic(join(dir, 'output_potential.yaml'), withFitCycles(await readFile(checkpoint, 'utf8'), 0));
-  const logFile = join(dir, 'pace_yaml2yace.out');
-  const res = await runProgram({
+  const res = await runOrFail({
+    program: 'pace_yaml2yace',
+    doing: `converting ${checkpoint}`,
     command: [...o.toolchain.command('pace_yaml2yace'), 'output_potential.yaml', '-o', 'output_potential.yace'],
     cwd: dir,
-    logFile,
+    logFile: join(dir, 'pace_yaml2yace.out'),
     timeoutMs: 10 * 60_000,
     ...(o.env ? { env: o.env } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
-  if (res.exitCode !== 0) {
-    throw new ProgramFailedError(`pace_yaml2yace exited with ${res.exitCode ?? res.signal} converting ${checkpoint}; see ${logFile}`, {
-      program: 'pace_yaml2yace',
-      exitCode: res.exitCode,
-      signal: res.signal,
-      logFile,
-      known: null,
-    });
-  }
   if (!(await exists(join(dir, 'output_potential.yace')))) throw new OutputMissingError(`pace_yaml2yace wrote no output_potential.yace in ${dir}`);
   if (resumedFrom && last) {
     const warnings = [
@@ -188,7 +180,7 @@ async function tryEvaluation(o: FinaliseOptions, dir: string, warnings: string[]
   } catch (err) {
     // A cancelled activity ends as cancelled; any other failure only costs the test metrics.
     if (o.signal?.aborted) throw err;
-    warnings.push(`no test metrics: evaluating the stopped potential failed (${firstLine(err)}); train metrics are ${trainFrom}`);
+    warnings.push(`no test metrics: evaluating the stopped potential failed (${oneLineSummary(err)}); train metrics are ${trainFrom}`);
     return null;
   }
 }
@@ -317,35 +309,19 @@ async function evaluateStopped(o: FinaliseOptions, dir: string): Promise<Evaluat
   await writeFileAtomic(join(evalDir, 'input.yaml'), yaml.dump(evalInput, { noRefs: true, lineWidth: 120 }));
 
   const command = [...o.toolchain.command('pacemaker'), 'input.yaml', '-p', EVALUATED_POTENTIAL, '--no-fit', '-l', 'log.txt'];
-  const logFile = join(evalDir, 'pacemaker.out');
-  const run = await runProgram({
+  const run = await runOrFail({
+    program: 'pacemaker',
+    label: 'pacemaker --no-fit',
     command,
     cwd: evalDir,
-    logFile,
+    logFile: join(evalDir, 'pacemaker.out'),
     timeoutMs: STOP_EVALUATION_TIMEOUT_MS,
     ...(o.env ? { env: o.env } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
-  if (run.exitCode !== 0) {
-    const how = run.cancelled
-      ? 'was cancelled'
-      : run.timedOut
-        ? `timed out after ${Math.round(run.durationMs / 1000)} s`
-        : run.exitCode === null && run.signal === null
-          ? `could not be started (${command[0]})`
-          : `exited with ${run.exitCode ?? run.signal}`;
-    const last = run.tail.at(-1);
-    throw new ProgramFailedError(`pacemaker --no-fit ${how}${last ? `: ${last}` : ''}; see ${logFile}`, {
-      program: 'pacemaker',
-      exitCode: run.exitCode,
-      signal: run.signal,
-      logFile,
-      known: null,
-    });
-  }
   const bridge = { python: o.toolchain.python, logFile: join(evalDir, 'bridge.log'), ...(o.signal ? { signal: o.signal } : {}) };
   const errorsOf = async (file: string): Promise<{ errors: PredErrors; seconds: number }> => {
-    const m = await runBridge<PredErrors>('pred-metrics', ['--pred', file], bridge);
+    const m = await runBridge('pred-metrics', ['--pred', file], bridge);
     return {
       errors: {
         energy_rmse_mev_per_atom: m.energy_rmse_mev_per_atom,
@@ -404,8 +380,4 @@ function matchingRow(rows: Record<string, number>[], e: PredErrors): { iteration
 /** Whether a metrics value in eV units (`row`) is the recomputed `mev` (meV), to about 1e-8 relative. */
 function close(row: number | undefined, mev: number): boolean {
   return row !== undefined && Number.isFinite(row) && Math.abs(row * 1000 - mev) <= 1e-5 * Math.max(Math.abs(mev), 1e-9);
-}
-
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 }

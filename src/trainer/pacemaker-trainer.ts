@@ -7,10 +7,10 @@ import { copyFile, mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { readPotentialShape } from '../pacemaker/potential-file.js';
 import { basename, join, resolve } from 'node:path';
 import yaml from 'js-yaml';
-import { BadInputError, OutOfMemoryError, OutputMissingError, ProgramFailedError } from '../errors.js';
+import { BadInputError, OutOfMemoryError, OutputMissingError } from '../errors.js';
 import { buildPacemakerInput, forContinuation, forFineTune, type FineTuneMode, type FineTunePlan, type PacemakerInput } from '../domain/input-yaml.js';
 import { CAMPAIGN_LAYOUT, generationVersion } from '../domain/naming.js';
-import { parseMetricsTable, recogniseFailure } from '../domain/pacemaker-log.js';
+import { parseMetricsTable } from '../domain/pacemaker-log.js';
 import { fittedReferenceEnergy, withoutAutoRepulsion } from '../domain/potential.js';
 import { INITIAL_PROGRESS, advanceProgress, type TrainingProgress } from '../domain/progress.js';
 import {
@@ -22,7 +22,7 @@ import {
 } from '../domain/schemas.js';
 import { DatasetStore, type DatasetSummary, type TrainingData } from '../dataset/store.js';
 import { runBridge } from '../dataset/bridge.js';
-import { runProgram } from '../process/run-program.js';
+import { runOrFail } from '../process/run-program.js';
 import type { Toolchain, PacemakerProgram } from '../pacemaker/toolchain.js';
 import { canonicalJson, exists, existingFileRefs, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
 import type { Trainer, TrainerRunContext } from './trainer.js';
@@ -530,7 +530,7 @@ export class PacemakerTrainer implements Trainer {
     let test = await readFinalMetrics(join(dir, 'test_metrics.txt'));
     let metricsSeconds = 0;
     if (!test && (await exists(join(dir, 'test_pred.pckl.gzip')))) {
-      const m = await runBridge<Omit<ErrorMetrics, 'iterations' | 'loss'>>(
+      const m = await runBridge(
         'pred-metrics',
         ['--pred', join(dir, 'test_pred.pckl.gzip')],
         { python: this.opts.toolchain.python, logFile: join(dir, 'bridge.log') },
@@ -618,32 +618,18 @@ export class PacemakerTrainer implements Trainer {
     timeoutMs: number | undefined,
     hooks: { onLine?: (line: string) => void; onSpawn?: (pid: number) => Promise<void> } = {},
   ): Promise<number> {
-    const logFile = join(this.generationDir, `${program}.out`);
-    const res = await runProgram({
+    const res = await runOrFail({
+      program,
       command: [...this.opts.toolchain.command(program), ...args],
       cwd: this.generationDir,
-      logFile,
+      logFile: join(this.generationDir, `${program}.out`),
       ...(this.opts.env ? { env: this.opts.env } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(hooks.onLine ? { onLine: hooks.onLine } : {}),
       ...(hooks.onSpawn ? { onSpawn: hooks.onSpawn } : {}),
     });
-    if (res.exitCode === 0) return res.durationMs;
-    const tail = res.tail.join('\n');
-    const how = res.cancelled
-      ? 'was cancelled'
-      : res.timedOut
-        ? `timed out after ${Math.round(res.durationMs / 1000)} s`
-        : `exited with ${res.exitCode ?? res.signal}`;
-    const known = res.cancelled || res.timedOut ? null : recogniseFailure(tail);
-    const message = `${program} ${how}${known ? ` [${known.kind}: ${known.hint}]` : ''}; last output:\n${res.tail.slice(-12).join('\n')}\nfull output: ${logFile}`;
-    if (known?.kind === 'OutOfMemory') throw new OutOfMemoryError(message);
-    throw new ProgramFailedError(
-      message,
-      { program, exitCode: res.exitCode, signal: res.signal, logFile, known: known?.kind ?? null },
-      known ? known.retryable : true,
-    );
+    return res.durationMs;
   }
 }
 

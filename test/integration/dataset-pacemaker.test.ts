@@ -83,7 +83,7 @@ test('with a real pacemaker present, a fit on the stable split measures test err
   const artifact = await trainer.runTraining(data, null);
   assert.equal(artifact.datasetSha256, data.sha256);
   assert.ok(artifact.metrics.test !== null, 'test errors are reported');
-  const pred = await runBridge<{ structures: number }>('pred-metrics', ['--pred', join(trainer.generationDir, 'test_pred.pckl.gzip')], { python: toolchain.python, logFile: join(dir, 'bridge.log') });
+  const pred = await runBridge('pred-metrics', ['--pred', join(trainer.generationDir, 'test_pred.pckl.gzip')], { python: toolchain.python, logFile: join(dir, 'bridge.log') });
   assert.equal(pred.structures, data.structures.test, 'pacemaker predicted exactly the structures of the test file');
   console.log(`real pacemaker fit on ${data.structures.train} train / ${data.structures.test} test structures: test force RMSE ${artifact.metrics.test.force_rmse_mev_per_a.toFixed(1)} meV/Å`);
 });
