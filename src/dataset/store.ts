@@ -6,13 +6,11 @@
  * written by python/mlip_bridge.py under one lock; this class validates early and talks to it.
  */
 import { extname, join } from 'node:path';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { writeFileAtomic, exists } from '../util/files.js';
+import { readFile } from 'node:fs/promises';
+import { exists } from '../util/files.js';
 import { readResultsFile } from './results-file.js';
 import { runBridge, type BridgeOptions } from './bridge.js';
 import { DatasetManifest, type DatasetState } from './replies.js';
-import type { CalculationResult } from '../domain/schemas.js';
 import { BadInputError } from '../errors.js';
 
 export type { DatasetHistoryEntry, DatasetManifest, SplitCounts } from './replies.js';
@@ -110,18 +108,6 @@ export class DatasetStore {
     if (this.options.referenceEnergy !== undefined) args.push('--reference-energy', JSON.stringify(this.options.referenceEnergy));
     const r = await runBridge('append', args, this.bridge);
     return { ...r, path: this.path };
-  }
-
-  /** The seed's update_dataset for in-memory results. */
-  async append(results: readonly CalculationResult[], origin: AppendOrigin = {}): Promise<DatasetSummary> {
-    const dir = await mkdtemp(join(tmpdir(), 'mlip-results-'));
-    try {
-      const file = join(dir, 'results.jsonl');
-      await writeFileAtomic(file, results.map((r) => JSON.stringify(r)).join('\n') + '\n');
-      return await this.appendFiles([file], undefined, origin);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
   }
 
   /** `manifest.json` beside the dataset. */

@@ -80,7 +80,7 @@ test('with a real pacemaker present, a fit on the stable split measures test err
   const data = await store.appendFiles([results], config.elements);
   assert.ok(data.testPath !== null && data.structures.test > 0);
   const trainer = new PacemakerTrainer({ config, campaignDir, toolchain, generation: 0 });
-  const artifact = await trainer.runTraining(data, null);
+  const artifact = await trainer.train(data, null);
   assert.equal(artifact.datasetSha256, data.sha256);
   assert.ok(artifact.metrics.test !== null, 'test errors are reported');
   const pred = await runBridge('pred-metrics', ['--pred', join(trainer.generationDir, 'test_pred.pckl.gzip')], { python: toolchain.python, logFile: join(dir, 'bridge.log') });
