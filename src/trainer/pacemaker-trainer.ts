@@ -70,10 +70,6 @@ export class PacemakerTrainer implements Trainer {
     this.generationDir = resolve(opts.campaignDir, CAMPAIGN_LAYOUT.generationDir(opts.generation));
   }
 
-  get config(): PacemakerTrainerConfig {
-    return this.opts.config;
-  }
-
   async updateDataset(files: readonly string[], origin: AppendOrigin = {}): Promise<DatasetSummary> {
     return this.dataset.appendFiles(files, this.opts.config.elements, origin);
   }
