@@ -97,6 +97,7 @@ export async function runPacemaker(r: PacemakerRun): Promise<RunOutcome> {
   });
   keeper.start();
   const started = Date.now();
+  let ended: { ok: true; durationMs: number } | { ok: false; error: unknown };
   try {
     const res = await runOrFail({
       program: 'pacemaker',
@@ -125,11 +126,12 @@ export async function runPacemaker(r: PacemakerRun): Promise<RunOutcome> {
         });
       },
     });
-    return { ok: true, durationMs: res.durationMs, latest: await keeper.finish() };
+    ended = { ok: true, durationMs: res.durationMs };
   } catch (error) {
-    return { ok: false, error, latest: await keeper.finish() };
-  } finally {
-    await keeper.finish();
-    if (pid > 0) await removePidFile(dir, pid);
+    ended = { ok: false, error };
   }
+  // A last look at the interim file now that the process has exited; then the folder is free.
+  const latest = await keeper.finish();
+  if (pid > 0) await removePidFile(dir, pid);
+  return { ...ended, latest };
 }
