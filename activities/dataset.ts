@@ -22,7 +22,7 @@ export function createDatasetActivities(deps: ActivityDeps) {
       return atBoundary(async () => {
         const info = Context.current().info;
         const wf = info.workflowExecution;
-        return trainerFor(deps, input.campaign, input.generation, input.config).dataset.appendFiles(input.results, input.config.pacemaker.elements, {
+        return trainerFor(deps, input.campaign, input.generation, input.config).updateDataset(input.results, {
           via: 'activity',
           ...(wf ? { workflowId: wf.workflowId, runId: wf.runId } : {}),
           generation: input.generation,

@@ -1,6 +1,7 @@
 /** What every activity factory receives: injected, so tests bring their own. */
 import { resolve } from 'node:path';
 import { createTrainer } from '../src/trainer/factory.js';
+import type { Trainer } from '../src/trainer/trainer.js';
 import type { TrainerConfig } from '../src/domain/schemas.js';
 import type { Toolchain } from '../src/pacemaker/toolchain.js';
 
@@ -24,7 +25,7 @@ export function trainerFor(
   generation: number,
   config: TrainerConfig,
   parentVersion: string | null = null,
-) {
+): Trainer {
   return createTrainer(config, {
     campaignDir: campaignDir(deps, campaign),
     generation,

@@ -2,9 +2,9 @@
 import { Context } from '@temporalio/activity';
 import type { TrainerConfig } from '../src/domain/schemas.js';
 import type { TrainingData } from '../src/dataset/store.js';
-import { finaliseFromCheckpoint, type EarlyStoppedArtifact } from '../src/trainer/finalise-checkpoint.js';
+import type { EarlyStoppedArtifact } from '../src/trainer/trainer.js';
 import { atBoundary } from './boundary.js';
-import { campaignDir, type ActivityDeps } from './deps.js';
+import { trainerFor, type ActivityDeps } from './deps.js';
 
 export interface FinaliseCheckpointInput {
   campaign: string;
@@ -18,15 +18,8 @@ export function createEarlyStopActivities(deps: ActivityDeps) {
   return {
     async finaliseCheckpoint(input: FinaliseCheckpointInput): Promise<EarlyStoppedArtifact> {
       return atBoundary(async () =>
-        finaliseFromCheckpoint({
-          campaignDir: campaignDir(deps, input.campaign),
-          generation: input.generation,
-          parentVersion: input.parentVersion,
-          config: input.config,
-          data: input.data,
-          toolchain: deps.toolchain,
+        trainerFor(deps, input.campaign, input.generation, input.config, input.parentVersion).finaliseCheckpoint(input.data, {
           signal: Context.current().cancellationSignal,
-          ...(deps.env ? { env: deps.env } : {}),
         }),
       );
     },

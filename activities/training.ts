@@ -7,6 +7,7 @@ import type { TrainerConfig, PotentialArtifact } from '../src/domain/schemas.js'
 import type { CheckpointRef, TrainingProgress } from '../src/domain/progress.js';
 import type { TrainingData } from '../src/dataset/store.js';
 import type { FineTuneMode } from '../src/domain/input-yaml.js';
+import { initialPotentialOf } from '../src/trainer/trainer.js';
 import { atBoundary } from './boundary.js';
 import { trainerFor, type ActivityDeps } from './deps.js';
 
@@ -42,6 +43,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
       return atBoundary(async () => {
         const ctx = Context.current();
         const info = ctx.info;
+        const start = initialPotentialOf(input.initialPotential, input.fineTune);
         const trainer = trainerFor(
           deps,
           input.campaign,
@@ -59,12 +61,10 @@ export function createTrainingActivities(deps: ActivityDeps) {
         beat();
         const timer = setInterval(beat, deps.heartbeatEveryMs ?? 5_000);
         try {
-          return await trainer.runTraining(input.data, input.initialPotential, {
+          return await trainer.train(input.data, start, {
             signal: ctx.cancellationSignal,
-            resume,
-            resumeBatchSize: heartbeatedBatchSize(info.heartbeatDetails),
+            resume: { checkpoint: resume, batchSize: heartbeatedBatchSize(info.heartbeatDetails) },
             owner: { workflowId: info.workflowExecution?.workflowId ?? info.activityId, activityId: info.activityId, attempt: info.attempt },
-            ...(input.fineTune !== undefined ? { fineTune: input.fineTune } : {}),
             onProgress: (p) => {
               latest = p;
             },

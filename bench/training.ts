@@ -50,7 +50,7 @@ async function campaign(t: Toolchain, name: string) {
   const add = async (count: number, seed: number): Promise<TrainingData> => {
     const file = join(dir, `r${seed}.jsonl`);
     await labelEmt({ out: file, count, elements: ['Cu', 'Ni'], seed, python: t.python });
-    const s = await make(0, {}).updateDataset({ files: [file] });
+    const s = await make(0, {}).updateDataset([file]);
     return { trainPath: s.trainPath, testPath: s.testPath, sha256: s.sha256 };
   };
   return { dir, make, add };
@@ -68,7 +68,7 @@ async function resumeEfficiency(t: Toolchain, maxiter: number, structures: numbe
   const owner = { workflowId: 'bench', activityId: '1', attempt: 1 };
   await c
     .make(0, { max_epochs: maxiter, test_size: 0 }, env)
-    .runTraining(data, null, {
+    .train(data, null, {
       owner,
       signal: abort.signal,
       onProgress: (p) => {
@@ -79,7 +79,7 @@ async function resumeEfficiency(t: Toolchain, maxiter: number, structures: numbe
     })
     .catch(() => undefined);
   const checkpoint = (last as TrainingProgress | null)?.checkpoint ?? null;
-  const a = await c.make(0, { max_epochs: maxiter, test_size: 0 }, env).runTraining(data, null, { owner: { ...owner, attempt: 2 }, resume: checkpoint });
+  const a = await c.make(0, { max_epochs: maxiter, test_size: 0 }, env).train(data, null, { owner: { ...owner, attempt: 2 }, resume: { checkpoint } });
   const resumedAt = checkpoint?.iteration ?? 0;
   // Iterations the resumed run executed: its metrics.txt rows minus the initial state.
   const secondRun = a.metrics.train.iterations - resumedAt;
@@ -96,16 +96,16 @@ async function fineTuneVsScratch(t: Toolchain, maxiter: number, structures: numb
   // table the shape of a real fit (start-up plus iterations) instead of start-up alone.
   const env = t.kind === 'simulator' ? { PACEMAKER_SIM_ITER_SECONDS: '0.02' } : undefined;
   const data0 = await c.add(structures, 31);
-  const parent = await c.make(0, { max_epochs: maxiter }, env).runTraining(data0, null, { owner });
+  const parent = await c.make(0, { max_epochs: maxiter }, env).train(data0, null, { owner });
   const data1 = await c.add(Math.max(1, Math.round(structures * 0.2)), 32);
-  const scratch = await c.make(1, { max_epochs: maxiter }, env).runTraining(data1, null, { owner });
+  const scratch = await c.make(1, { max_epochs: maxiter }, env).train(data1, null, { owner });
   const target = scratch.metrics.test?.energy_rmse_mev_per_atom ?? scratch.metrics.train.energy_rmse_mev_per_atom;
   const targetF = scratch.metrics.test?.force_rmse_mev_per_a ?? scratch.metrics.train.force_rmse_mev_per_a;
   // Fine-tunes of 1, 2, 4, ... iterations until one reaches the scratch run's test RMSE (energy and forces).
   let reached: { iters: number; seconds: number; e: number; f: number } | null = null;
   let gen = 2;
   for (let iters = 1; iters <= maxiter && reached === null; iters *= 2, gen += 1) {
-    const ft = await c.make(gen, { max_epochs: iters }, env).runTraining(data1, parent.potentialYaml, { owner });
+    const ft = await c.make(gen, { max_epochs: iters }, env).train(data1, { path: parent.potentialYaml, mode: 'continue' }, { owner });
     const e = ft.metrics.test?.energy_rmse_mev_per_atom ?? ft.metrics.train.energy_rmse_mev_per_atom;
     const f = ft.metrics.test?.force_rmse_mev_per_a ?? ft.metrics.train.force_rmse_mev_per_a;
     if (process.env.BENCH_VERBOSE) console.log(`${label(t)}: fine-tune ${iters} iterations: test E ${e.toFixed(2)} F ${f.toFixed(2)} (scratch ${target.toFixed(2)} / ${targetF.toFixed(2)}), train E ${ft.metrics.train.energy_rmse_mev_per_atom.toFixed(2)} F ${ft.metrics.train.force_rmse_mev_per_a.toFixed(2)}`);

@@ -7,13 +7,14 @@
  * early and talks to it.
  */
 import { extname, join } from 'node:path';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { writeFileAtomic, exists } from '../util/files.js';
+import { readFile } from 'node:fs/promises';
+import { exists } from '../util/files.js';
 import { readResultsFile } from './results-file.js';
 import { runBridge, type BridgeOptions } from './bridge.js';
-import type { CalculationResult } from '../domain/schemas.js';
+import { DatasetManifest, type DatasetState } from './replies.js';
 import { BadInputError } from '../errors.js';
+
+export type { DatasetHistoryEntry, DatasetManifest, SplitCounts } from './replies.js';
 
 /** The files one training run reads, and the version of the data they hold. */
 export interface TrainingData {
@@ -25,32 +26,23 @@ export interface TrainingData {
   sha256: string;
 }
 
-/** Structures per side of the split. */
-export interface SplitCounts {
-  train: number;
-  test: number;
-}
-
-export interface DatasetSummary extends TrainingData {
-  /** The accumulated dataset, `data/accumulated.pckl.gzip`. */
-  path: string;
-  /** Structures appended by this call. */
-  added: number;
-  /** Results of this call already in the dataset (or repeated within the batch), not appended. */
-  duplicates: number;
-  /** Structures in the dataset afterwards. */
-  total: number;
-  /** Structures per side of the stable split afterwards. */
-  structures: SplitCounts;
-  /** sha256 of the dataset file: its version. */
-  sha256: string;
-  elements: string[];
-  /** `data/manifest.json`: counts, version and history of appends. */
-  manifestPath: string;
-  /** Wall time of the bridge process, s (0 when nothing ran). */
+/**
+ * The dataset after an update (`append`) or as it stands (`summary`, and when nothing was given
+ * to append): the helper's reply, with how long its process ran.
+ */
+export interface DatasetSummary extends TrainingData, DatasetState {
+  /** Wall time of the helper process, s (0 when nothing ran). */
   programSeconds: number;
-  /** Peak resident memory of the bridge process, MB (0 when nothing ran). */
+  /** Peak resident memory of the helper process, MB (0 when nothing ran). */
   peakRssMb: number;
+  cpuSeconds?: number;
+  /** `append`: seconds per step (read, validate, hash, lock_wait, ...). */
+  timings?: Record<string, number>;
+  /** `append`: the hash index was missing or stale and was rebuilt. */
+  indexRebuilt?: boolean;
+  /** `summary`: structures and atoms in the dataset. */
+  rows?: number;
+  natoms_total?: number;
 }
 
 /** Who asked for an append: recorded in the manifest's history. */
@@ -86,39 +78,6 @@ export const DEFAULT_TEST_FRACTION = 0.1;
 /** Extensions read as CalculationResult JSON; anything else is handed to ASE by the bridge. */
 const JSON_EXTENSIONS = new Set(['.json', '.jsonl', '.ndjson']);
 
-/** The manifest as the bridge writes it (see python/src/mlip_trainer/store/manifest.py). */
-export interface DatasetManifest {
-  path: string;
-  trainPath: string;
-  testPath: string | null;
-  sha256: string;
-  total: number;
-  structures: SplitCounts;
-  atoms: SplitCounts;
-  elements: Record<string, { structures: SplitCounts; atoms: SplitCounts }>;
-  testFraction: number | null;
-  hash: { algorithm: string; fields: string[]; decimals: number };
-  updated: string;
-  history: DatasetHistoryEntry[];
-}
-
-/** One update of the dataset, as recorded in the manifest. */
-export interface DatasetHistoryEntry {
-  time: string;
-  workflowId?: string;
-  runId?: string;
-  generation?: number;
-  via?: string;
-  sources: string[];
-  received: number;
-  added: number;
-  addedTrain: number;
-  addedTest: number;
-  duplicates: number;
-  testFraction: number;
-  sha256: string;
-}
-
 export class DatasetStore {
   constructor(
     readonly path: string,
@@ -148,20 +107,8 @@ export class DatasetStore {
     if (this.options.lockTimeoutSeconds !== undefined) args.push('--lock-timeout', String(this.options.lockTimeoutSeconds));
     args.push('--origin', JSON.stringify(origin));
     if (this.options.referenceEnergy !== undefined) args.push('--reference-energy', JSON.stringify(this.options.referenceEnergy));
-    const r = await runBridge<Omit<DatasetSummary, 'programSeconds'>>('append', args, this.bridge);
+    const r = await runBridge('append', args, this.bridge);
     return { ...r, path: this.path };
-  }
-
-  /** The seed's update_dataset for in-memory results. */
-  async append(results: readonly CalculationResult[], origin: AppendOrigin = {}): Promise<DatasetSummary> {
-    const dir = await mkdtemp(join(tmpdir(), 'mlip-results-'));
-    try {
-      const file = join(dir, 'results.jsonl');
-      await writeFileAtomic(file, results.map((r) => JSON.stringify(r)).join('\n') + '\n');
-      return await this.appendFiles([file], undefined, origin);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
   }
 
   /** `manifest.json` beside the dataset. */
@@ -172,10 +119,8 @@ export class DatasetStore {
   /** The manifest, rebuilt by the bridge first when it or the index is missing or stale. */
   async info(): Promise<DatasetManifest> {
     if (!(await exists(this.path))) throw new BadInputError(`dataset not found: ${this.path} (nothing has been added yet)`);
-    const r: Partial<{ programSeconds: number; peakRssMb: number }> & DatasetManifest = await runBridge<DatasetManifest>('info', ['--dataset', this.path], this.bridge);
-    delete r.programSeconds;
-    delete r.peakRssMb;
-    return r;
+    // The manifest only, not how the helper that brought it up to date ran (the schema drops that).
+    return DatasetManifest.parse(await runBridge('info', ['--dataset', this.path], this.bridge));
   }
 
   async summary(): Promise<DatasetSummary> {
@@ -195,14 +140,14 @@ export class DatasetStore {
         peakRssMb: 0,
       };
     }
-    const s = await runBridge<Omit<DatasetSummary, 'programSeconds'>>('summary', ['--dataset', this.path], this.bridge);
+    const s = await runBridge('summary', ['--dataset', this.path], this.bridge);
     return { ...s, path: this.path };
   }
 
   /** Writes the dataset (or one side of the split) as extended XYZ or CalculationResult JSONL. */
   async export(out: string, format: 'extxyz' | 'jsonl', split: 'all' | 'train' | 'test' = 'all'): Promise<{ rows: number; out: string }> {
     if (!(await exists(this.path))) throw new BadInputError(`dataset not found: ${this.path} (nothing has been added yet)`);
-    const r = await runBridge<{ rows: number }>('export', ['--dataset', this.path, '--out', out, '--format', format, '--split', split], this.bridge);
+    const r = await runBridge('export', ['--dataset', this.path, '--out', out, '--format', format, '--split', split], this.bridge);
     return { rows: r.rows, out };
   }
 

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { isChemicalSymbol } from './elements.js';
-import { checkInputOverrides } from './input-yaml.js';
+import { checkInputOverrides } from './input-keys.js';
 
 /** A finite number: NaN and ±Infinity are rejected with the value shown. */
 const Finite = z.number().refine(Number.isFinite, { error: 'expected a finite number' });

@@ -1,12 +1,16 @@
 /**
  * The one way this project runs an external program: an argument array (never a shell string),
  * its own working directory, every output line appended to a log file, a timeout, a cancel
- * signal, and the whole process group killed on stop (SIGTERM, then SIGKILL).
+ * signal, and the whole process group killed on stop (SIGTERM, then SIGKILL); and the one
+ * mapping of how it ended (cancelled, timed out, not started, exit code, a recognised pacemaker
+ * failure) to this project's error kinds.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { execa } from 'execa';
+import { recogniseFailure } from '../domain/pacemaker-log.js';
+import { OutOfMemoryError, ProgramFailedError } from '../errors.js';
 
 export interface RunOptions {
   /** argv[0] and the arguments that follow it. */
@@ -159,4 +163,76 @@ export function groupAlive(pgid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** How a failed run is named and judged in its error. */
+export interface FailureContext {
+  /** The program as the error details name it: `pacemaker`, `pace_select`, `mlip_select.py`. */
+  program: string;
+  /** The program as the message names it (default `program`): `pacemaker --no-fit`, `mlip_select.py run`. */
+  label?: string;
+  /** What the program was doing, after how it ended: `converting /g/interim_potential_1.yaml`. */
+  doing?: string;
+  /** Its log file, named in the message. */
+  logFile: string;
+  /**
+   * Whether a cancelled run may be retried (default true): a worker shutting down cancels
+   * too. Selection passes false: it cancels its own helper programs when their partner failed.
+   */
+  retryCancelled?: boolean;
+  /** Whether the output is matched against pacemaker's known failures (default true). */
+  recognise?: boolean;
+}
+
+/** Output lines quoted in a failure message; the rest is in the log file. */
+const MESSAGE_TAIL_LINES = 15;
+
+/** How a run ended, in words for a message: `exited with 3`, `timed out after 600 s`, ... */
+export function describeEnd(res: RunResult, command?: readonly string[]): string {
+  if (res.cancelled) return 'was cancelled';
+  if (res.timedOut) return `timed out after ${Math.round(res.durationMs / 1000)} s`;
+  if (res.exitCode === null && res.signal === null) return `could not be started${command?.[0] !== undefined ? ` (${command[0]})` : ''}`;
+  return `exited with ${res.exitCode ?? res.signal}`;
+}
+
+/**
+ * The error for a run that did not exit 0: OutOfMemory when its output shows pacemaker's (or
+ * Python's) out-of-memory failure, else ProgramFailed, retryable unless a recognised failure
+ * says otherwise. The message says how it ended, names a recognised failure with its hint, and
+ * quotes the last lines of output and where the rest is.
+ */
+export function programFailure(res: RunResult, o: FailureContext, command?: readonly string[]): OutOfMemoryError | ProgramFailedError {
+  const stopped = res.cancelled || res.timedOut;
+  const known = stopped || o.recognise === false ? null : recogniseFailure(res.tail.join('\n'));
+  const label = o.label ?? o.program;
+  const message =
+    `${label} ${describeEnd(res, command)}${o.doing !== undefined ? ` ${o.doing}` : ''}${known ? ` [${known.kind}: ${known.hint}]` : ''}; ` +
+    `last output:\n${res.tail.slice(-MESSAGE_TAIL_LINES).join('\n')}\nfull output: ${o.logFile}`;
+  const retryable = known ? known.retryable : !res.cancelled || o.retryCancelled !== false;
+  const err =
+    known?.kind === 'OutOfMemory'
+      ? new OutOfMemoryError(message)
+      : new ProgramFailedError(message, { program: o.program, exitCode: res.exitCode, signal: res.signal, logFile: o.logFile, known: known?.kind ?? null }, retryable);
+  const last = res.tail.at(-1);
+  summaries.set(err, `${label} ${describeEnd(res, command)}${last !== undefined ? `: ${last}` : ''}; see ${o.logFile}`);
+  return err;
+}
+
+/** One-line summaries of the errors programFailure made (their messages quote many lines of output). */
+const summaries = new WeakMap<Error, string>();
+
+/**
+ * One line about `err`, for a warning: for a program's failure how it ended, its last line of
+ * output and where the rest is; for any other error the first line of its message.
+ */
+export function oneLineSummary(err: unknown): string {
+  if (err instanceof Error) return summaries.get(err) ?? err.message.split('\n')[0] ?? '';
+  return String(err).split('\n')[0] ?? '';
+}
+
+/** Runs a program and returns its result when it exited 0; otherwise throws its programFailure. */
+export async function runOrFail(opts: RunOptions & Omit<FailureContext, 'logFile'>): Promise<RunResult> {
+  const res = await runProgram(opts);
+  if (res.exitCode !== 0) throw programFailure(res, { ...opts, logFile: opts.logFile }, opts.command);
+  return res;
 }

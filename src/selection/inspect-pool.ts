@@ -10,6 +10,7 @@ import { access, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { BadInputError } from '../errors.js';
 import { runSelectScript, type StepContext } from './programs.js';
+import type { SelectReplies } from './replies.js';
 
 export interface InspectPoolOptions extends StepContext {
   /** Results file (.json/.jsonl) or dataset pickle (.pckl.gzip/.pkl.gz). */
@@ -42,9 +43,9 @@ export async function inspectPool(o: InspectPoolOptions): Promise<PoolInspection
     const code = (err as NodeJS.ErrnoException).code;
     throw new BadInputError(`${field}: ${code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? String(err)})`} ${got}`);
   }
-  let found: PoolInspection;
+  let found: SelectReplies['inspect'];
   try {
-    found = await runSelectScript<PoolInspection>(o, 'inspect', ['--pool', path], o.logFile);
+    found = await runSelectScript(o, 'inspect', ['--pool', path], o.logFile);
   } catch (err) {
     // read_pool's messages name the file and say what is wrong with it ("pool: X holds no structures").
     if (err instanceof BadInputError) throw new BadInputError(`${field}: ${err.message.replace(/^pool: /, '')}`);

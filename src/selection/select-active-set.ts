@@ -13,13 +13,13 @@ import { buildPacemakerInput } from '../domain/input-yaml.js';
 import {
   ActiveSetSelection,
   DEFAULT_SELECTION_MEMORY_LIMIT,
-  type GammaStats,
   MemoryLimit,
   describeIssues,
   type PacemakerTrainerConfig,
 } from '../domain/schemas.js';
 import { canonicalJson, exists, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
 import { failureOf, InProcessUnavailableError, runPace, runSelectScript, UNDER_DETERMINED, type StepContext } from './programs.js';
+import type { SelectReplies } from './replies.js';
 
 export interface SelectActiveSetOptions extends StepContext {
   /** Results file (.json/.jsonl) or dataset pickle (.pckl.gzip/.pkl.gz). */
@@ -49,25 +49,8 @@ export interface SelectActiveSetOptions extends StepContext {
 /** Structures of the dry-run sample: the unfitted shape depends on the config, not the data. */
 const DRY_RUN_SAMPLE = 10;
 
-interface Prepared {
-  rows: number;
-  elements: string[];
-  natomsTotal: number;
-  sha256: string;
-}
-
-interface Finished {
-  indices: number[];
-  chosenBy: ('pace_select' | 'gamma')[];
-  gammaMax: (number | null)[];
-  counts: { pace_select: number; gamma: number };
-  paceSelectReturned: number;
-  gamma: GammaStats | null;
-  poolGamma: GammaStats | null;
-  poolSize: number;
-  out: string;
-  sha256: string;
-}
+/** The structures chosen, as the selection helper reports them (`run` or `select`). */
+type Finished = SelectReplies['run'];
 
 export async function selectActiveSet(o: SelectActiveSetOptions): Promise<ActiveSetSelection> {
   const started = Date.now();
@@ -120,7 +103,7 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
   const sample = join(workDir, 'dry-run', 'sample.pckl.gzip');
   const convert = async (): Promise<void> => {
     const converted = join(workDir, 'pool.pkl.gz');
-    const prepared = await runSelectScript<Prepared>(
+    const prepared = await runSelectScript(
       o,
       'prepare',
       ['--pool', pool, '--out', converted, ...(o.potential === null ? ['--sample', sample, '--sample-size', String(DRY_RUN_SAMPLE)] : [])],
@@ -155,7 +138,7 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
   let paceSelectSeconds = 0;
   if (via === 'in-process') {
     try {
-      const r = await runSelectScript<Finished & { underDetermined: boolean; paceSelectSeconds: number }>(
+      const r = await runSelectScript(
         o,
         'select',
         ['--pool', poolFile, ...fill, '--memory-limit', memoryLimit],
@@ -241,7 +224,7 @@ async function paceSelectBeside(
   // Read through a function: it is set from the worker's callback, which narrowing cannot see.
   let workerError: Error | null = null;
   const workerFailure = (): Error | null => workerError;
-  const worker = runSelectScript<Finished>(
+  const worker = runSelectScript(
     o,
     'run',
     ['--pool', poolFile, '--selected', selectedByPace, '--done', done, ...w.fill, '--memory-limit-bytes', String(memoryLimitBytes(memoryLimit))],

@@ -13,23 +13,16 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { describePotential } from '../domain/potential.js';
 import type { IterationLine } from '../domain/pacemaker-log.js';
-import type { CheckpointRef } from '../domain/progress.js';
 import { exists, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
-import { FitTracker, START_POSITION, compareProgress, countFunctions, interimFile, type FitAnchor, type FitPosition } from './fit-position.js';
+import { FitTracker, START_POSITION, compareProgress, countFunctions, interimFile, type FitAnchor, type FitCheckpoint, type FitPosition } from './fit-position.js';
+
+import type { StartedRun } from './run-journal.js';
+
+export type { FitCheckpoint } from './fit-position.js';
 
 export const INTERIM_FILE = interimFile(0);
 export const CHECKPOINT_FILE = 'checkpoint_potential.yaml';
 export const CHECKPOINT_RECORD = 'checkpoint.json';
-
-/**
- * A checkpoint with its place in the fit. `position` is absent in records written before fit
- * cycles and ladders were followed; those are read as mid-cycle in cycle 0 of step 0.
- */
-export type FitCheckpoint = CheckpointRef & { position?: FitPosition };
-
-export function positionOf(cp: FitCheckpoint): FitPosition {
-  return cp.position ?? { ...START_POSITION, cycleIteration: cp.iteration };
-}
 
 function mtimeNow(path: string): number {
   try {
@@ -261,4 +254,30 @@ export async function salvageCheckpoint(
     return ref;
   }
   return o.current;
+}
+
+/**
+ * The checkpoint a generation resumes from: the newest intact one of these inputs (`runKey`),
+ * in the folder or heartbeated (findCheckpoint), or a newer state salvaged from pacemaker's own
+ * files when the last started run (`last`, from runs.jsonl) was of these inputs and went on after
+ * its worker died (salvageCheckpoint). `configuredBatchSize` stands in for a run that recorded none.
+ */
+export async function resumeCheckpoint(
+  dir: string,
+  runKey: string,
+  heartbeated: FitCheckpoint | null,
+  last: StartedRun | null,
+  configuredBatchSize: number,
+): Promise<FitCheckpoint | null> {
+  const found = await findCheckpoint(dir, runKey, heartbeated);
+  if (!last || last.runKey !== runKey || last.logStart === undefined) return found;
+  return salvageCheckpoint(dir, {
+    runKey,
+    offset: last.offset,
+    logStart: last.logStart,
+    batchSize: last.batchSize ?? configuredBatchSize,
+    current: found,
+    ...(last.start ? { start: last.start } : {}),
+    ...(last.ladder !== undefined ? { ladder: last.ladder } : {}),
+  });
 }

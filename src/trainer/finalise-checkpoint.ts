@@ -9,12 +9,11 @@
  * `pred-metrics` computes the errors. If that evaluation fails, the stop still completes, with
  * the train errors of metrics.txt and a warning saying why test errors are missing.
  *
- * Kept apart from PacemakerTrainer so the early-stop path and the trainer can change
- * independently; it relies on pacemaker's file contract (interim_potential_<cycle>.yaml is
- * rewritten after every iteration, metrics.txt gains one row per iteration, for its run only)
- * and, to count iterations across the runs of a resumed generation, on the trainer's runs.jsonl
- * and learning_curve.tsv, through the trainer's own functions (lastStartedRun, acrossRuns,
- * absorbLastRun), so a stop counts as the end of a fit does.
+ * It relies on pacemaker's file contract (interim_potential_<cycle>.yaml is rewritten after
+ * every iteration, metrics.txt gains one row per iteration, for its run only) and, to count
+ * iterations across the runs of a resumed generation, on the run journal (runs.jsonl,
+ * learning_curve.tsv), so a stop counts as the end of a fit does; the conversion, the errors of
+ * prediction pickles and the artifact are the outputs module's, as for a finished fit.
  *
  * A stop can land in a resumed run that has completed no iteration of its own: metrics.txt then
  * holds no row of it (pacemaker restarted it, or only its initial-state row), or still the rows of
@@ -26,34 +25,32 @@
 import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import yaml from 'js-yaml';
-import { OutputMissingError, ProgramFailedError } from '../errors.js';
-import { PotentialArtifact, type ErrorMetrics, type FileRef, type TrainerConfig } from '../domain/schemas.js';
-import { parseMetricsTable } from '../domain/pacemaker-log.js';
-import type { TrainingData } from '../dataset/store.js';
-import { runBridge } from '../dataset/bridge.js';
-import { runProgram } from '../process/run-program.js';
-import type { Toolchain } from '../pacemaker/toolchain.js';
-import { canonicalJson, exists, existingFileRefs, sha256Text, writeFileAtomic } from '../util/files.js';
+import { OutputMissingError } from '../errors.js';
 import type { EarlyStopInfo } from '../domain/generation-result.js';
-import { absorbLastRun, acrossRuns, lastStartedRun, readFinalMetrics } from './pacemaker-trainer.js';
-import { createTrainer } from './factory.js';
-import { FitTracker, START_POSITION, withFitCycles } from './fit-position.js';
-import { findCheckpoint, type FitCheckpoint } from './checkpoint.js';
+import { parseMetricsTable } from '../domain/pacemaker-log.js';
+import type { ErrorMetrics } from '../domain/schemas.js';
+import { oneLineSummary, runOrFail } from '../process/run-program.js';
+import { exists, writeFileAtomic } from '../util/files.js';
+import { findCheckpoint } from './checkpoint.js';
+import { FitTracker, START_POSITION, withFitCycles, type FitCheckpoint } from './fit-position.js';
 import { parseCurve, type CurvePoint } from './learning-curve.js';
-
-export interface FinaliseOptions {
-  campaignDir: string;
-  generation: number;
-  parentVersion: string | null;
-  config: TrainerConfig;
-  data: TrainingData;
-  toolchain: Toolchain;
-  env?: Record<string, string>;
-  signal?: AbortSignal;
-}
+import {
+  acrossRuns,
+  assembleArtifact,
+  convertPotential,
+  predictionErrors,
+  readFinalMetrics,
+  writeArtifact,
+  type ArtifactIdentity,
+  type Metrics,
+  type OutputContext,
+  type PredErrors,
+} from './outputs.js';
+import { CURVE_FILE, RunJournal, type StartedRun } from './run-journal.js';
+import type { EarlyStoppedArtifact } from './trainer.js';
 
 // One definition of `stoppedEarly` for this activity's result and the workflow's (GenerationArtifact).
-export type { EarlyStopInfo };
+export type { EarlyStopInfo, EarlyStoppedArtifact };
 
 /** Where pacemaker evaluates a stopped potential: it writes its data, metrics and picture files into its working folder. */
 export const STOP_EVALUATION_DIR = 'stop-evaluation';
@@ -67,8 +64,6 @@ export const STOP_EVALUATION_TIMEOUT_MS = 15 * 60_000;
 /** Evaluation files recorded in the artifact, when present. */
 const EVALUATION_FILES = ['input.yaml', 'log.txt', 'pacemaker.out', 'train_pred.pckl.gzip', 'test_pred.pckl.gzip'] as const;
 
-type PredErrors = Pick<ErrorMetrics, 'energy_rmse_mev_per_atom' | 'force_rmse_mev_per_a' | 'energy_mae_mev_per_atom' | 'force_mae_mev_per_a'>;
-
 interface Evaluation {
   train: PredErrors;
   /** null when the data has no test set. */
@@ -76,8 +71,6 @@ interface Evaluation {
   pacemakerSeconds: number;
   bridgeSeconds: number;
 }
-
-export type EarlyStoppedArtifact = PotentialArtifact & { stoppedEarly: EarlyStopInfo };
 
 /**
  * The most recently written `interim_potential_<cycle>.yaml` (the last iteration of the cycle
@@ -96,15 +89,11 @@ export async function newestCheckpoint(dir: string): Promise<string | null> {
   return names.includes('checkpoint_potential.yaml') ? join(dir, 'checkpoint_potential.yaml') : null;
 }
 
-export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyStoppedArtifact> {
-  const trainer = createTrainer(o.config, {
-    campaignDir: o.campaignDir,
-    generation: o.generation,
-    parentVersion: o.parentVersion,
-    toolchain: o.toolchain,
-  });
-  const dir = trainer.generationDir;
-  const last = await lastStartedRun(dir);
+/** The stop of the generation in `o.dir` (see the top of this file), as `identity`'s artifact. */
+export async function finaliseFromCheckpoint(o: OutputContext, identity: ArtifactIdentity): Promise<EarlyStoppedArtifact> {
+  const dir = o.dir;
+  const journal = new RunJournal(dir);
+  const last = await journal.lastStarted();
   // A resumed run stopped before its first iteration: the potential is the checkpoint it resumed from.
   const resumedFrom = last?.runKey !== undefined && !(await lastRunIterated(dir, last)) ? await findCheckpoint(dir, last.runKey, null) : null;
   const checkpoint = resumedFrom?.path ?? (await newestCheckpoint(dir));
@@ -116,31 +105,13 @@ export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyS
   // pacemaker's checkpoints are complete potential YAMLs. Those of fit cycle 1 on carry
   // `_fit_cycles`, which would make a fine-tune from this potential fit nothing: it goes.
   await writeFileAtomic(join(dir, 'output_potential.yaml'), withFitCycles(await readFile(checkpoint, 'utf8'), 0));
-  const logFile = join(dir, 'pace_yaml2yace.out');
-  const res = await runProgram({
-    command: [...o.toolchain.command('pace_yaml2yace'), 'output_potential.yaml', '-o', 'output_potential.yace'],
-    cwd: dir,
-    logFile,
-    timeoutMs: 10 * 60_000,
-    ...(o.env ? { env: o.env } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
-  });
-  if (res.exitCode !== 0) {
-    throw new ProgramFailedError(`pace_yaml2yace exited with ${res.exitCode ?? res.signal} converting ${checkpoint}; see ${logFile}`, {
-      program: 'pace_yaml2yace',
-      exitCode: res.exitCode,
-      signal: res.signal,
-      logFile,
-      known: null,
-    });
-  }
-  if (!(await exists(join(dir, 'output_potential.yace')))) throw new OutputMissingError(`pace_yaml2yace wrote no output_potential.yace in ${dir}`);
+  const conversionMs = await convertPotential(o, `converting ${checkpoint}`);
+  const stop = { o, identity, conversionMs, checkpoint };
   if (resumedFrom && last) {
     const warnings = [
       `run ${last.run} (resumed from iteration ${last.offset}) had not completed an iteration yet: the potential is its checkpoint ${resumedFrom.path} (iteration ${resumedFrom.iteration})`,
     ];
-    const stopped = await stoppedAtCheckpoint(o, dir, resumedFrom, warnings);
-    return writeArtifact(o, trainer, dir, res.durationMs, checkpoint, stopped);
+    return writeStopArtifact(stop, await stoppedAtCheckpoint(o, resumedFrom, warnings));
   }
   const lastRow = await readFinalMetrics(join(dir, 'metrics.txt'));
   if (!lastRow) throw new OutputMissingError(`${join(dir, 'metrics.txt')} has no rows: pacemaker stopped before its first iteration`);
@@ -151,7 +122,7 @@ export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyS
   let train: ErrorMetrics = lastRow;
   let test: ErrorMetrics | null = null;
   let trainMetricsFrom: EarlyStopInfo['trainMetricsFrom'] = 'metrics.txt';
-  const evaluation = await tryEvaluation(o, dir, warnings, "metrics.txt's last row");
+  const evaluation = await tryEvaluation(o, warnings, "metrics.txt's last row");
   if (evaluation) {
     trainMetricsFrom = 'evaluation';
     const rows = parseMetricsTable(await readFile(join(dir, 'metrics.txt'), 'utf8'));
@@ -169,26 +140,26 @@ export async function finaliseFromCheckpoint(o: FinaliseOptions): Promise<EarlyS
 
   const metrics = acrossRuns({ train, test }, offset);
   // The stopped run's rows join the learning curve, up to the stopped potential's iteration.
-  await absorbLastRun(dir, metrics.train.iterations);
-  return writeArtifact(o, trainer, dir, res.durationMs, checkpoint, { metrics, evaluation, trainMetricsFrom, warnings });
+  await journal.absorbLastRun(metrics.train.iterations);
+  return writeStopArtifact(stop, { metrics, evaluation, trainMetricsFrom, warnings });
 }
 
 /** What a stop found: metrics counted across runs, the evaluation (when it ran), and why anything is missing. */
 interface Stopped {
-  metrics: { train: ErrorMetrics; test: ErrorMetrics | null };
+  metrics: Metrics;
   evaluation: Evaluation | null;
   trainMetricsFrom: EarlyStopInfo['trainMetricsFrom'];
   warnings: string[];
 }
 
 /** The evaluation of the stopped potential, or null with a warning saying why (`trainFrom`: where the train metrics come from instead). */
-async function tryEvaluation(o: FinaliseOptions, dir: string, warnings: string[], trainFrom: string): Promise<Evaluation | null> {
+async function tryEvaluation(o: OutputContext, warnings: string[], trainFrom: string): Promise<Evaluation | null> {
   try {
-    return await evaluateStopped(o, dir);
+    return await evaluateStopped(o);
   } catch (err) {
     // A cancelled activity ends as cancelled; any other failure only costs the test metrics.
     if (o.signal?.aborted) throw err;
-    warnings.push(`no test metrics: evaluating the stopped potential failed (${firstLine(err)}); train metrics are ${trainFrom}`);
+    warnings.push(`no test metrics: evaluating the stopped potential failed (${oneLineSummary(err)}); train metrics are ${trainFrom}`);
     return null;
   }
 }
@@ -205,7 +176,7 @@ async function tryEvaluation(o: FinaliseOptions, dir: string, warnings: string[]
  * the run starts; pacemaker only reads it; both times from the same file system clock) and then
  * the run iterated when it has a row past iteration 0.
  */
-async function lastRunIterated(dir: string, last: NonNullable<Awaited<ReturnType<typeof lastStartedRun>>>): Promise<boolean> {
+async function lastRunIterated(dir: string, last: StartedRun): Promise<boolean> {
   if (last.logStart !== undefined) {
     const log = await readFile(join(dir, 'log.txt')).catch(() => null);
     if (log !== null) {
@@ -227,12 +198,12 @@ async function lastRunIterated(dir: string, last: NonNullable<Awaited<ReturnType
  * that point's when the evaluation failed. The learning curve already ends at the checkpoint
  * (the trainer folds every run into it up to where the next one resumes).
  */
-async function stoppedAtCheckpoint(o: FinaliseOptions, dir: string, cp: FitCheckpoint, warnings: string[]): Promise<Stopped> {
-  const curveFile = join(dir, 'learning_curve.tsv');
+async function stoppedAtCheckpoint(o: OutputContext, cp: FitCheckpoint, warnings: string[]): Promise<Stopped> {
+  const curveFile = join(o.dir, CURVE_FILE);
   const curve: CurvePoint[] = (await exists(curveFile)) ? parseCurve(await readFile(curveFile, 'utf8')) : [];
   const point = curve.filter((p) => p.iteration === cp.iteration).at(-1) ?? null;
   const iterations = cp.iteration;
-  const evaluation = await tryEvaluation(o, dir, warnings, `learning_curve.tsv's point of iteration ${iterations}`);
+  const evaluation = await tryEvaluation(o, warnings, `learning_curve.tsv's point of iteration ${iterations}`);
   if (!evaluation) {
     if (!point || !Number.isFinite(point.energyRmse) || !Number.isFinite(point.forceRmse)) {
       throw new OutputMissingError(`stop at checkpoint ${cp.path}: its evaluation failed and ${curveFile} has no point of iteration ${iterations}`);
@@ -260,41 +231,30 @@ async function stoppedAtCheckpoint(o: FinaliseOptions, dir: string, cp: FitCheck
   return { metrics: { train, test }, evaluation, trainMetricsFrom: 'evaluation', warnings };
 }
 
+/** Files of a stopped generation recorded in its artifact (when present), besides the evaluation's. */
+const STOP_FILES = ['input.yaml', 'output_potential.yaml', 'output_potential.yace', 'log.txt', 'metrics.txt', 'learning_curve.tsv', 'runs.jsonl'] as const;
+
 /** The artifact of a stop, written to artifact.json. */
-async function writeArtifact(
-  o: FinaliseOptions,
-  trainer: ReturnType<typeof createTrainer>,
-  dir: string,
-  conversionMs: number,
-  checkpoint: string,
+async function writeStopArtifact(
+  s: { o: OutputContext; identity: ArtifactIdentity; conversionMs: number; checkpoint: string },
   { metrics, evaluation, trainMetricsFrom, warnings }: Stopped,
 ): Promise<EarlyStoppedArtifact> {
-  const names: string[] = ['input.yaml', 'output_potential.yaml', 'output_potential.yace', 'log.txt', 'metrics.txt', 'learning_curve.tsv', 'runs.jsonl'];
-  if (evaluation) names.push(...EVALUATION_FILES.map((f) => `${STOP_EVALUATION_DIR}/${f}`));
-  const files: Record<string, FileRef> = await existingFileRefs(dir, names);
-  const artifact = PotentialArtifact.parse({
-    path: join(dir, 'output_potential.yace'),
-    potentialYaml: join(dir, 'output_potential.yaml'),
+  const files: string[] = [...STOP_FILES];
+  if (evaluation) files.push(...EVALUATION_FILES.map((f) => `${STOP_EVALUATION_DIR}/${f}`));
+  const artifact = await assembleArtifact(s.o, {
+    identity: s.identity,
     metrics,
-    version: trainer.version,
-    parentVersion: o.parentVersion,
-    datasetSha256: o.data.sha256,
-    configSha256: sha256Text(canonicalJson(trainer.config)),
     files,
-    simulated: o.toolchain.kind === 'simulator',
-    trainerVersion: o.toolchain.version,
     timings: {
       pacemakerSeconds: evaluation?.pacemakerSeconds ?? 0,
-      conversionSeconds: conversionMs / 1000,
+      conversionSeconds: s.conversionMs / 1000,
       metricsSeconds: evaluation?.bridgeSeconds ?? 0,
     },
-  } satisfies PotentialArtifact);
-  const out: EarlyStoppedArtifact = {
+  });
+  return writeArtifact(s.o.dir, {
     ...artifact,
-    stoppedEarly: { checkpoint, iterations: metrics.train.iterations, trainMetricsFrom, evaluationDir: STOP_EVALUATION_DIR, warnings },
-  };
-  await writeFileAtomic(join(dir, 'artifact.json'), JSON.stringify(out, null, 2) + '\n');
-  return out;
+    stoppedEarly: { checkpoint: s.checkpoint, iterations: metrics.train.iterations, trainMetricsFrom, evaluationDir: STOP_EVALUATION_DIR, warnings },
+  });
 }
 
 /**
@@ -303,7 +263,8 @@ async function writeArtifact(
  * potential, evaluated without fitting; then the bridge's errors of its predictions. The
  * generation folder's own files are only read.
  */
-async function evaluateStopped(o: FinaliseOptions, dir: string): Promise<Evaluation> {
+async function evaluateStopped(o: OutputContext): Promise<Evaluation> {
+  const dir = o.dir;
   const evalDir = join(dir, STOP_EVALUATION_DIR);
   // A retried finalise starts clean: nothing of an earlier evaluation is taken for this one's.
   await rm(evalDir, { recursive: true, force: true });
@@ -317,45 +278,17 @@ async function evaluateStopped(o: FinaliseOptions, dir: string): Promise<Evaluat
   await writeFileAtomic(join(evalDir, 'input.yaml'), yaml.dump(evalInput, { noRefs: true, lineWidth: 120 }));
 
   const command = [...o.toolchain.command('pacemaker'), 'input.yaml', '-p', EVALUATED_POTENTIAL, '--no-fit', '-l', 'log.txt'];
-  const logFile = join(evalDir, 'pacemaker.out');
-  const run = await runProgram({
+  const run = await runOrFail({
+    program: 'pacemaker',
+    label: 'pacemaker --no-fit',
     command,
     cwd: evalDir,
-    logFile,
+    logFile: join(evalDir, 'pacemaker.out'),
     timeoutMs: STOP_EVALUATION_TIMEOUT_MS,
     ...(o.env ? { env: o.env } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
-  if (run.exitCode !== 0) {
-    const how = run.cancelled
-      ? 'was cancelled'
-      : run.timedOut
-        ? `timed out after ${Math.round(run.durationMs / 1000)} s`
-        : run.exitCode === null && run.signal === null
-          ? `could not be started (${command[0]})`
-          : `exited with ${run.exitCode ?? run.signal}`;
-    const last = run.tail.at(-1);
-    throw new ProgramFailedError(`pacemaker --no-fit ${how}${last ? `: ${last}` : ''}; see ${logFile}`, {
-      program: 'pacemaker',
-      exitCode: run.exitCode,
-      signal: run.signal,
-      logFile,
-      known: null,
-    });
-  }
-  const bridge = { python: o.toolchain.python, logFile: join(evalDir, 'bridge.log'), ...(o.signal ? { signal: o.signal } : {}) };
-  const errorsOf = async (file: string): Promise<{ errors: PredErrors; seconds: number }> => {
-    const m = await runBridge<PredErrors>('pred-metrics', ['--pred', file], bridge);
-    return {
-      errors: {
-        energy_rmse_mev_per_atom: m.energy_rmse_mev_per_atom,
-        force_rmse_mev_per_a: m.force_rmse_mev_per_a,
-        energy_mae_mev_per_atom: m.energy_mae_mev_per_atom,
-        force_mae_mev_per_a: m.force_mae_mev_per_a,
-      },
-      seconds: m.programSeconds,
-    };
-  };
+  const errorsOf = (file: string) => predictionErrors(o.toolchain, file, join(evalDir, 'bridge.log'), o.signal);
   const trainPred = join(evalDir, 'train_pred.pckl.gzip');
   if (!(await exists(trainPred))) throw new OutputMissingError(`pacemaker --no-fit exited 0 but wrote no ${trainPred}`);
   const train = await errorsOf(trainPred);
@@ -404,8 +337,4 @@ function matchingRow(rows: Record<string, number>[], e: PredErrors): { iteration
 /** Whether a metrics value in eV units (`row`) is the recomputed `mev` (meV), to about 1e-8 relative. */
 function close(row: number | undefined, mev: number): boolean {
   return row !== undefined && Number.isFinite(row) && Math.abs(row * 1000 - mev) <= 1e-5 * Math.max(Math.abs(mev), 1e-9);
-}
-
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 }

@@ -10,6 +10,7 @@
  * Pure (no I/O), so resume planning is unit-tested on log text.
  */
 import { createIterationParser, type IterationLine } from '../domain/pacemaker-log.js';
+import type { CheckpointRef } from '../domain/progress.js';
 
 export interface FitPosition {
   /** Ladder step of the generation, 0-based (always 0 without a ladder). */
@@ -37,6 +38,16 @@ export const START_POSITION: FitPosition = {
   basisFunctions: null,
   targetFunctions: null,
 };
+
+/**
+ * A checkpoint with its place in the fit. `position` is absent in records written before fit
+ * cycles and ladders were followed; those are read as mid-cycle in cycle 0 of step 0.
+ */
+export type FitCheckpoint = CheckpointRef & { position?: FitPosition };
+
+export function positionOf(cp: FitCheckpoint): FitPosition {
+  return cp.position ?? { ...START_POSITION, cycleIteration: cp.iteration };
+}
 
 const STAGE_RANK: Record<FitPosition['stage'], number> = { running: 0, 'cycle-done': 1, 'step-done': 2 };
 

@@ -80,10 +80,10 @@ test('with a real pacemaker present, a fit on the stable split measures test err
   const data = await store.appendFiles([results], config.elements);
   assert.ok(data.testPath !== null && data.structures.test > 0);
   const trainer = new PacemakerTrainer({ config, campaignDir, toolchain, generation: 0 });
-  const artifact = await trainer.runTraining(data, null);
+  const artifact = await trainer.train(data, null);
   assert.equal(artifact.datasetSha256, data.sha256);
   assert.ok(artifact.metrics.test !== null, 'test errors are reported');
-  const pred = await runBridge<{ structures: number }>('pred-metrics', ['--pred', join(trainer.generationDir, 'test_pred.pckl.gzip')], { python: toolchain.python, logFile: join(dir, 'bridge.log') });
+  const pred = await runBridge('pred-metrics', ['--pred', join(trainer.generationDir, 'test_pred.pckl.gzip')], { python: toolchain.python, logFile: join(dir, 'bridge.log') });
   assert.equal(pred.structures, data.structures.test, 'pacemaker predicted exactly the structures of the test file');
   console.log(`real pacemaker fit on ${data.structures.train} train / ${data.structures.test} test structures: test force RMSE ${artifact.metrics.test.force_rmse_mev_per_a.toFixed(1)} meV/Å`);
 });

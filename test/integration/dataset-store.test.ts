@@ -9,7 +9,8 @@ import { DatasetStore, type DatasetManifest } from '../../src/dataset/store.js';
 import { runBridge } from '../../src/dataset/bridge.js';
 import { labelEmt } from '../../src/dataset/emt.js';
 import { runProgram } from '../../src/process/run-program.js';
-import { pythonHelper, VENV_PYTHON } from '../../src/paths.js';
+import { VENV_PYTHON } from '../../src/paths.js';
+import { helperInvocation } from '../../src/process/helper.js';
 import { BadInputError } from '../../src/errors.js';
 
 const bridge = (dir: string) => ({ python: VENV_PYTHON, logFile: join(dir, 'bridge.log') });
@@ -67,9 +68,9 @@ async function killDuring(dir: string, dataset: string, results: string, prefix:
       await new Promise((r) => setTimeout(r, 2));
     }
   })();
-  const helper = pythonHelper('dataset');
+  const helper = helperInvocation('dataset', VENV_PYTHON);
   const res = await runProgram({
-    command: [VENV_PYTHON, ...helper.args, 'append', '--dataset', dataset, '--results', results, '--test-fraction', '0.1'],
+    command: [...helper.command, 'append', '--dataset', dataset, '--results', results, '--test-fraction', '0.1'],
     env: helper.env,
     cwd: dir,
     logFile: join(dir, 'killed.log'),

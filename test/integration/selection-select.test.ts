@@ -11,8 +11,7 @@ import { PacemakerTrainerConfig, type ActiveSetSelection } from '../../src/domai
 import { labelEmt } from '../../src/dataset/emt.js';
 import { simulatorToolchain, type Toolchain } from '../../src/pacemaker/toolchain.js';
 import { selectActiveSet } from '../../src/selection/select-active-set.js';
-import { runPace } from '../../src/selection/programs.js';
-import { pythonHelper } from '../../src/paths.js';
+import { runPace, runSelectScript } from '../../src/selection/programs.js';
 import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
 
 const config = (functions = 5) =>
@@ -171,8 +170,7 @@ test('a dataset-pickle pool goes to pace_select as it is; one with a foreign ele
   const foreign = join(dir, 'foreign.jsonl');
   await labelEmt({ out: foreign, count: 4, elements: ['Cu', 'Al'], seed: 1, python: toolchain.python });
   const foreignPickle = join(dir, 'foreign.pkl.gz');
-  const helper = pythonHelper('select');
-  await execa(toolchain.python, [...helper.args, 'prepare', '--pool', foreign, '--out', foreignPickle], { env: helper.env });
+  await runSelectScript({ toolchain }, 'prepare', ['--pool', foreign, '--out', foreignPickle], join(dir, 'prepare.log'));
   await assert.rejects(
     selectActiveSet({ pool: foreignPickle, n: 2, potential: first.potential, workDir: join(dir, 'f'), toolchain }),
     (e: unknown) => e instanceof BadInputError && /foreign\.pkl\.gz has element\(s\) Al that the potential lacks \(it has Cu, Ni\)/.test(e.message),

@@ -63,7 +63,7 @@ test('a retried trainPotential attempt resumes from the checkpoint in heartbeatD
 
 test("a retried attempt resumes a multi-cycle ladder fit from the heartbeated checkpoint's place: ladder step, cycle and iteration", async () => {
   const c = await makeCampaign(simulatorToolchain());
-  const parent = await c.trainer({ config: { max_epochs: 3 } }).runTraining(c.data, null, { owner: { workflowId: 'p', activityId: '1', attempt: 1 } });
+  const parent = await c.trainer({ config: { max_epochs: 3 } }).train(c.data, null, { owner: { workflowId: 'p', activityId: '1', attempt: 1 } });
   const input = {
     campaign: 'campaign',
     generation: 1,

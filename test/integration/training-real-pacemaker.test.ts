@@ -26,9 +26,9 @@ test("real pacemaker: a fine-tune's first loss equals the parent's final loss", 
   const toolchain = await realPacemaker(t);
   if (!toolchain) return;
   const c = await makeCampaign(toolchain, 6, 11);
-  const parent = await c.trainer({ config: { ...REAL, max_epochs: 5 } }).runTraining(c.data, null, { owner });
+  const parent = await c.trainer({ config: { ...REAL, max_epochs: 5 } }).train(c.data, null, { owner });
   const child = c.trainer({ generation: 1, config: { ...REAL, max_epochs: 3 }, parentVersion: parent.version });
-  await child.runTraining(c.data, parent.potentialYaml, { owner });
+  await child.train(c.data, { path: parent.potentialYaml, mode: 'continue' }, { owner });
   const parentRows = parseMetricsTable(await readFile(join(parent.potentialYaml, '..', 'metrics.txt'), 'utf8'));
   const childRows = parseMetricsTable(await readFile(join(child.generationDir, 'metrics.txt'), 'utf8'));
   const parentFinal = parentRows.at(-1)!.loss!;
@@ -42,17 +42,17 @@ test("real pacemaker: a fine-tune on new data starts from the parent's fitted st
   const toolchain = await realPacemaker(t);
   if (!toolchain) return;
   const c = await makeCampaign(toolchain, 6, 21);
-  const parent = await c.trainer({ config: { ...REAL, max_epochs: 8 } }).runTraining(c.data, null, { owner });
+  const parent = await c.trainer({ config: { ...REAL, max_epochs: 8 } }).train(c.data, null, { owner });
   const parentText = await readFile(parent.potentialYaml, 'utf8');
   assert.match(parentText, /inner_cutoff_type: zbl/, 'repulsion: auto set an inner cutoff after the parent fit');
   // New EMT structures (other random bonds, some shorter than the parent's shortest), added as
   // an active-learning generation would.
   const more = join(c.dir, 'more.jsonl');
   await labelEmt({ out: more, count: 6, elements: ['Cu', 'Ni'], seed: 22, python: toolchain.python });
-  const s = await c.trainer({ generation: 1 }).updateDataset({ files: [more] });
+  const s = await c.trainer({ generation: 1 }).updateDataset([more]);
   const data = { trainPath: s.trainPath, testPath: s.testPath, sha256: s.sha256 };
   const child = c.trainer({ generation: 1, config: { ...REAL, max_epochs: 3 }, parentVersion: parent.version });
-  const artifact = await child.runTraining(data, parent.potentialYaml, { owner });
+  const artifact = await child.train(data, { path: parent.potentialYaml, mode: 'continue' }, { owner });
   const parentRows = parseMetricsTable(await readFile(join(parent.potentialYaml, '..', 'metrics.txt'), 'utf8'));
   const childRows = parseMetricsTable(await readFile(join(child.generationDir, 'metrics.txt'), 'utf8'));
   const parentF = parentRows.at(-1)!.rmse_f_comp! * 1000;
@@ -71,13 +71,13 @@ test('real pacemaker: a run interrupted half-way and resumed ends within the sam
   if (!toolchain) return;
   const maxEpochs = 12;
   const c = await makeCampaign(toolchain, 6, 12);
-  const straight = await c.trainer({ config: { ...REAL, max_epochs: maxEpochs } }).runTraining(c.data, null, { owner });
+  const straight = await c.trainer({ config: { ...REAL, max_epochs: maxEpochs } }).train(c.data, null, { owner });
 
   const abort = new AbortController();
   let last: TrainingProgress | null = null;
   const interrupted = c.trainer({ generation: 1, config: { ...REAL, max_epochs: maxEpochs } });
   await assert.rejects(
-    interrupted.runTraining(c.data, null, {
+    interrupted.train(c.data, null, {
       owner,
       signal: abort.signal,
       onProgress: (p) => {
@@ -89,7 +89,7 @@ test('real pacemaker: a run interrupted half-way and resumed ends within the sam
   );
   const checkpoint = (last as TrainingProgress | null)?.checkpoint ?? null;
   assert.ok(checkpoint, 'a checkpoint was kept before the interruption');
-  const resumed = await c.trainer({ generation: 1, config: { ...REAL, max_epochs: maxEpochs } }).runTraining(c.data, null, { owner: { ...owner, attempt: 2 }, resume: checkpoint });
+  const resumed = await c.trainer({ generation: 1, config: { ...REAL, max_epochs: maxEpochs } }).train(c.data, null, { owner: { ...owner, attempt: 2 }, resume: { checkpoint } });
   const s = straight.metrics.train;
   const r = resumed.metrics.train;
   console.log(

@@ -50,22 +50,21 @@ test('real pacemaker: an extend fit SIGKILLed in ladder step 1 finishes that ste
   const toolchain = await realPacemakerOrSkip(t);
   if (!toolchain) return;
   const c = await makeCampaign(toolchain, 6, 31);
-  const parent = await c.trainer({ config: { ...REAL, functions_per_element: 3, max_epochs: 3 } }).runTraining(c.data, null, { owner });
+  const parent = await c.trainer({ config: { ...REAL, functions_per_element: 3, max_epochs: 3 } }).train(c.data, null, { owner });
   const config = { ...REAL, functions_per_element: 8, max_epochs: 3, input: { fit: { ladder_step: 1, callbacks: ['mlip_test_kill.kill'] } } };
   const env = await killSetup(c.dir, '1,0,2');
   let last: TrainingProgress | null = null;
   const trainer = c.trainer({ generation: 1, config, env, parentVersion: parent.version });
-  await assert.rejects(trainer.runTraining(c.data, parent.potentialYaml, { owner, fineTune: 'extend', onProgress: (p) => (last = p) }), /SIGKILL/);
+  await assert.rejects(trainer.train(c.data, { path: parent.potentialYaml, mode: 'extend' }, { owner, onProgress: (p) => (last = p) }), /SIGKILL/);
   const checkpoint = (last as TrainingProgress | null)?.checkpoint as FitCheckpoint | undefined;
   assert.equal(checkpoint?.position?.ladderStep, 1, 'the checkpoint is in ladder step 1');
   const { basisFunctions, targetFunctions } = checkpoint.position;
   assert.ok(basisFunctions !== null && targetFunctions !== null && basisFunctions < targetFunctions, `step 1 basis ${basisFunctions} of ${targetFunctions}`);
   assert.equal(countFunctions(yaml.load(await readFile(checkpoint.path, 'utf8'))), checkpoint.position.basisFunctions);
 
-  const artifact = await c.trainer({ generation: 1, config, env, parentVersion: parent.version }).runTraining(c.data, parent.potentialYaml, {
+  const artifact = await c.trainer({ generation: 1, config, env, parentVersion: parent.version }).train(c.data, { path: parent.potentialYaml, mode: 'extend' }, {
     owner: { ...owner, attempt: 2 },
-    fineTune: 'extend',
-    resume: checkpoint,
+    resume: { checkpoint },
   });
   const dir = trainer.generationDir;
   const starts = (await runsOf(dir)).filter((r) => r.event === 'start');
@@ -96,12 +95,12 @@ test('real pacemaker: a fit with fit_cycles 3 SIGKILLed in cycle 1 resumes that 
   const env = await killSetup(c.dir, '0,1,1');
   let last: TrainingProgress | null = null;
   const trainer = c.trainer({ config, env });
-  await assert.rejects(trainer.runTraining(c.data, null, { owner, onProgress: (p) => (last = p) }), /SIGKILL/);
+  await assert.rejects(trainer.train(c.data, null, { owner, onProgress: (p) => (last = p) }), /SIGKILL/);
   const checkpoint = (last as TrainingProgress | null)?.checkpoint as FitCheckpoint | undefined;
   assert.equal(checkpoint?.position?.cycle, 1, 'the checkpoint follows cycle 1');
   assert.match(await readFile(checkpoint.path, 'utf8'), /^ {2}_fit_cycles: 1$/m, "pacemaker's cycle-1 interim file carries _fit_cycles: 1");
 
-  const artifact = await c.trainer({ config, env }).runTraining(c.data, null, { owner: { ...owner, attempt: 2 }, resume: checkpoint });
+  const artifact = await c.trainer({ config, env }).train(c.data, null, { owner: { ...owner, attempt: 2 }, resume: { checkpoint } });
   const dir = trainer.generationDir;
   const starts = (await runsOf(dir)).filter((r) => r.event === 'start');
   assert.deepEqual(starts.map((r) => r.kind), ['fresh', 'finish-cycle', 'next-cycles']);

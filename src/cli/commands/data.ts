@@ -2,11 +2,12 @@
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { labelEmt } from '../../dataset/emt.js';
-import { DatasetStore, type DatasetManifest, type DatasetSummary } from '../../dataset/store.js';
+import type { DatasetManifest, DatasetSummary } from '../../dataset/store.js';
 import { loadDevStackConfig, loadTrainerConfig } from '../../config/load.js';
-import { CampaignName, ChemicalSymbolSchema } from '../../domain/schemas.js';
-import { CAMPAIGN_LAYOUT } from '../../domain/naming.js';
+import { CampaignName, ChemicalSymbolSchema, type TrainerConfig } from '../../domain/schemas.js';
 import { resolveToolchain } from '../../pacemaker/toolchain.js';
+import { openDataset } from '../../trainer/factory.js';
+import type { TrainingDataset } from '../../trainer/trainer.js';
 import { CliInputError, nonNegativeInt, positiveInt } from '../options.js';
 import { DEFAULT_STACK } from './stack.js';
 
@@ -17,24 +18,26 @@ interface StoreOptions {
 }
 
 /**
- * The campaign's store as the workers see it: the workspace and the pacemaker installation (whose
- * Python writes the pickles) come from temporal-dev.yml unless given.
+ * The campaign's dataset as the workers see it: the workspace and the pacemaker installation
+ * (whose Python writes the pickles) come from temporal-dev.yml unless given.
  */
-async function openStore(o: StoreOptions, testFraction?: number, referenceEnergy?: number | Record<string, number> | 'auto'): Promise<DatasetStore> {
+async function openStore(
+  o: StoreOptions,
+  testFraction?: number,
+  referenceEnergy?: number | Record<string, number> | 'auto',
+  engine: TrainerConfig['engine'] = 'pacemaker',
+): Promise<TrainingDataset> {
   const name = CampaignName.safeParse(o.campaign);
   if (!name.success) throw new CliInputError(`--campaign ${name.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(o.campaign)})`);
   const stack = await loadDevStackConfig(o.stack);
   const workspace = o.workspace !== undefined ? resolve(o.workspace) : stack.worker.workspace;
   const toolchain = await resolveToolchain(stack.worker.pacemaker);
-  const dir = join(workspace, o.campaign);
-  return new DatasetStore(
-    join(dir, CAMPAIGN_LAYOUT.dataset),
-    { python: toolchain.python, logFile: join(dir, 'logs', 'dataset.log') },
-    {
-      ...(testFraction !== undefined ? { testFraction } : {}),
-      ...(referenceEnergy !== undefined && referenceEnergy !== 'auto' ? { referenceEnergy } : {}),
-    },
-  );
+  return openDataset(engine, {
+    campaignDir: join(workspace, o.campaign),
+    toolchain,
+    ...(testFraction !== undefined ? { testFraction } : {}),
+    ...(referenceEnergy !== undefined && referenceEnergy !== 'auto' ? { referenceEnergy } : {}),
+  });
 }
 
 function testSize(v: string): number {
@@ -111,8 +114,9 @@ export function registerDataCommands(program: Command): void {
       .option('--elements <list>', 'comma-separated elements every atom must be one of (overrides --config)', elementList)
       .option('--test-size <fraction>', 'share of new structures held out for testing (default: --config, else as recorded)', testSize),
   ).action(async (files: string[], o: StoreOptions & { config?: string; elements?: string[]; testSize?: number; json?: boolean }) => {
-    const cfg = o.config !== undefined ? (await loadTrainerConfig(o.config)).pacemaker : undefined;
-    const store = await openStore(o, o.testSize ?? cfg?.test_size, cfg?.reference_energy);
+    const trainer = o.config !== undefined ? await loadTrainerConfig(o.config) : undefined;
+    const cfg = trainer?.pacemaker;
+    const store = await openStore(o, o.testSize ?? cfg?.test_size, cfg?.reference_energy, trainer?.engine);
     const s = await store.appendFiles(files.map((f) => resolve(f)), o.elements ?? cfg?.elements, { via: 'cli' });
     if (o.json) console.log(JSON.stringify(s));
     else printSummary(s);

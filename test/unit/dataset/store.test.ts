@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DatasetStore } from '../../../src/dataset/store.js';
-import { describeProblem } from '../../../src/dataset/bridge.js';
+import { describeProblem } from '../../../src/process/helper.js';
 import { BadInputError } from '../../../src/errors.js';
 
 test('a bridge problem reads as file, record as numbered in that file, field, reason and value', () => {

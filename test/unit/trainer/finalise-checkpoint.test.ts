@@ -1,4 +1,4 @@
-// finaliseFromCheckpoint (the stopTraining path) against the pacemaker simulator: the stopped
+// PacemakerTrainer.finaliseCheckpoint (the stopTraining path) against the pacemaker simulator: the stopped
 // potential is evaluated with `pacemaker --no-fit` in a folder of its own, for test metrics and
 // train metrics of the potential itself; a failed evaluation costs only the test metrics.
 import { test } from 'node:test';
@@ -11,7 +11,7 @@ import { PacemakerTrainerConfig, type PacemakerTrainerConfigInput } from '../../
 import { parseMetricsTable } from '../../../src/domain/pacemaker-log.js';
 import { simulatorToolchain, type Toolchain } from '../../../src/pacemaker/toolchain.js';
 import { PacemakerTrainer } from '../../../src/trainer/pacemaker-trainer.js';
-import { finaliseFromCheckpoint, STOP_EVALUATION_DIR, type EarlyStoppedArtifact } from '../../../src/trainer/finalise-checkpoint.js';
+import { STOP_EVALUATION_DIR, type EarlyStoppedArtifact } from '../../../src/trainer/finalise-checkpoint.js';
 import { withFitCycles } from '../../../src/trainer/fit-position.js';
 import { parseCurve } from '../../../src/trainer/learning-curve.js';
 import { sha256File } from '../../../src/util/files.js';
@@ -43,26 +43,18 @@ async function interruptedGeneration(o: {
   const trainerWith = (env: Record<string, string>) => new PacemakerTrainer({ config, campaignDir, toolchain: sim, generation: 0, env });
   const trainerCrashingAt = (iteration: number) => trainerWith({ PACEMAKER_SIM_CRASH_AT_ITER: String(iteration) });
   const trainer = trainerCrashingAt(o.crashAt ?? 6);
-  const summary = await trainer.updateDataset({ files: [results] });
+  const summary = await trainer.updateDataset([results]);
   const data: TrainingData = { trainPath: summary.trainPath, testPath: summary.testPath, sha256: summary.sha256 };
-  await assert.rejects(trainer.runTraining(data, null, { owner }), /simulated crash/);
+  await assert.rejects(trainer.train(data, null, { owner }), /simulated crash/);
   if (o.resumeCrashAt !== undefined) {
-    await assert.rejects(trainerCrashingAt(o.resumeCrashAt).runTraining(data, null, { owner: { ...owner, attempt: 2 } }), /simulated crash/);
+    await assert.rejects(trainerCrashingAt(o.resumeCrashAt).train(data, null, { owner: { ...owner, attempt: 2 } }), /simulated crash/);
   }
   if (o.resumeEnv !== undefined) {
-    await assert.rejects(trainerWith(o.resumeEnv).runTraining(data, null, { owner: { ...owner, attempt: 2 } }), o.resumeRejects ?? /simulated crash/);
+    await assert.rejects(trainerWith(o.resumeEnv).train(data, null, { owner: { ...owner, attempt: 2 } }), o.resumeRejects ?? /simulated crash/);
   }
   const gen = trainer.generationDir;
   const finalise = (toolchain: Toolchain = sim, env?: Record<string, string>) =>
-    finaliseFromCheckpoint({
-      campaignDir,
-      generation: 0,
-      parentVersion: null,
-      config: { engine: 'pacemaker', pacemaker: config },
-      data,
-      toolchain,
-      ...(env ? { env } : {}),
-    });
+    new PacemakerTrainer({ config, campaignDir, toolchain, generation: 0, parentVersion: null, ...(env ? { env } : {}) }).finaliseCheckpoint(data);
   return { gen, data, finalise };
 }
 

@@ -1,5 +1,5 @@
 // Following a fit through fit cycles and ladder steps on log.txt of a real pacemaker (fixtures in
-// test/fixtures/pacemaker-resume, see its README), and what a resume runs next from each place.
+// test/fixtures/pacemaker-resume, see its README). What a resume runs next from each place: run-plan.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -7,11 +7,6 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { FitTracker, START_POSITION, countFunctions, withFitCycles, type FitPosition } from '../../../src/trainer/fit-position.js';
 import { describePotential } from '../../../src/domain/potential.js';
-import { PacemakerTrainerConfig } from '../../../src/domain/schemas.js';
-import { simulatorToolchain } from '../../../src/pacemaker/toolchain.js';
-import { PacemakerTrainer } from '../../../src/trainer/pacemaker-trainer.js';
-import type { FitCheckpoint } from '../../../src/trainer/checkpoint.js';
-import { SMALL } from './helpers.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'pacemaker-resume');
 
@@ -82,46 +77,4 @@ test("withFitCycles edits only the metadata line of pacemaker's own interim file
   }
   assert.equal(fitCycles(withFitCycles('species: []\n', 2)), 2);
   assert.equal(fitCycles(withFitCycles('metadata: {}\nspecies: []\n', 3)), 3);
-});
-
-test('from each place in a fit with a ladder and 2 fit cycles, planRun runs the rest: the cycle, the cycles, the steps', () => {
-  const config = PacemakerTrainerConfig.parse({ ...SMALL, max_epochs: 5, input: { fit: { fit_cycles: 2, ladder_step: 1 } } });
-  const trainer = new PacemakerTrainer({ config, campaignDir: '/nonexistent', toolchain: simulatorToolchain(), generation: 1 });
-  const data = { trainPath: '/data/train.pckl.gzip', testPath: null, sha256: 'x' };
-  const cp = (iteration: number, position: Partial<FitPosition> | null): FitCheckpoint => ({
-    path: '/x/checkpoint_potential.yaml',
-    sha256: 'y',
-    iteration,
-    runKey: 'k',
-    batchSize: 10,
-    ...(position ? { position: { ...START_POSITION, basisFunctions: 12, targetFunctions: 16, ...position } } : {}),
-  });
-  const plan = (checkpoint: FitCheckpoint | null) => trainer.planRun(data, { mode: 'extend', checkpoint, batchSize: 10 });
-  const fit = (p: ReturnType<typeof plan>) => p.input.fit;
-
-  const first = plan(null);
-  assert.deepEqual([first.kind, first.completes, first.input.potential.initial_potential, fit(first).ladder_step], ['fine-tune', true, 'initial_potential.yaml', 1]);
-
-  // Killed after iteration 3 of cycle 1 of ladder step 1: the rest of cycle 1, with -p, no ladder.
-  const a = plan(cp(13, { ladderStep: 1, cycle: 1, cycleIteration: 3 }));
-  assert.deepEqual([a.kind, a.args, a.maxiter, a.resumeFitCycles, fit(a).fit_cycles, fit(a).ladder_step, a.completes], ['finish-cycle', ['-p', 'resume_potential.yaml'], 2, 1, 2, undefined, false]);
-  assert.equal(a.input.potential.initial_potential, undefined);
-  // Cycle 0 of step 1 ended: cycle 1 in full, still without the ladder.
-  const b = plan(cp(15, { ladderStep: 1, cycle: 0, cycleIteration: 5, stage: 'cycle-done' }));
-  assert.deepEqual([b.kind, b.maxiter, b.resumeFitCycles, fit(b).fit_cycles, b.start.cycle, b.completes], ['next-cycles', 5, 1, 2, 1, false]);
-  // Step 1 ended (its last cycle, or its ladder-step file): the ladder goes on from it.
-  for (const ended of [cp(20, { ladderStep: 1, cycle: 1, cycleIteration: 5, stage: 'cycle-done' }), cp(20, { ladderStep: 1, cycle: 1, stage: 'step-done' })]) {
-    const c = plan(ended);
-    assert.deepEqual([c.kind, c.args, c.maxiter, c.resumeFitCycles, fit(c).fit_cycles, fit(c).ladder_step, c.start.ladderStep, c.completes], ['next-steps', [], 5, 0, 2, 1, 2, true]);
-    assert.equal(c.input.potential.initial_potential, 'resume_potential.yaml');
-  }
-  // A cycle that stopped early (convergence, early stopping) is ended too.
-  assert.equal(plan(cp(12, { ladderStep: 1, cycle: 0, cycleIteration: 2, stage: 'cycle-done' })).kind, 'next-cycles');
-  // Everything fitted, no output yet: one iteration for pacemaker's outputs.
-  const d = plan(cp(30, { ladderStep: 2, cycle: 1, stage: 'step-done', basisFunctions: 16 }));
-  assert.deepEqual([d.kind, d.maxiter, d.resumeFitCycles, d.completes], ['outputs', 1, 1, true]);
-  // A checkpoint written before positions were recorded: mid-cycle in cycle 0.
-  const legacy = new PacemakerTrainer({ config: PacemakerTrainerConfig.parse({ ...SMALL, max_epochs: 20 }), campaignDir: '/nonexistent', toolchain: simulatorToolchain(), generation: 0 });
-  const l = legacy.planRun(data, { mode: null, checkpoint: cp(7, null), batchSize: 10 });
-  assert.deepEqual([l.kind, l.maxiter, l.resumeFitCycles, (l.input.fit).fit_cycles, l.completes], ['finish-cycle', 13, 0, undefined, true]);
 });

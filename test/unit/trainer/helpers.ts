@@ -37,7 +37,7 @@ export async function makeCampaign(toolchain: Toolchain, count = 4, seed = 3): P
       parentVersion: o.parentVersion ?? null,
       ...(o.env ? { env: o.env } : {}),
     });
-  const summary = await make().updateDataset({ files: [results] });
+  const summary = await make().updateDataset([results]);
   return { dir, data: { trainPath: summary.trainPath, testPath: summary.testPath, sha256: summary.sha256 }, trainer: make };
 }
 

@@ -7,7 +7,6 @@ import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { simulatorToolchain } from '../../../src/pacemaker/toolchain.js';
-import { PacemakerTrainerConfig } from '../../../src/domain/schemas.js';
 import { OutOfMemoryError, ProgramFailedError, BadInputError } from '../../../src/errors.js';
 import { groupAlive } from '../../../src/process/run-program.js';
 import type { TrainingProgress } from '../../../src/domain/progress.js';
@@ -27,7 +26,7 @@ test('a crash at iteration 7 of 20 resumes from the checkpoint copy and ends wit
   const env = { PACEMAKER_SIM_CRASH_AT_ITER: '7', PACEMAKER_SIM_ITER_LOG: iterLog, PACEMAKER_SIM_FAULT_ONCE: join(c.dir, 'crashed') };
   const trainer = c.trainer({ env });
   let last: TrainingProgress | null = null;
-  await assert.rejects(trainer.runTraining(c.data, null, { owner, onProgress: (p) => (last = p) }), (err: unknown) => {
+  await assert.rejects(trainer.train(c.data, null, { owner, onProgress: (p) => (last = p) }), (err: unknown) => {
     assert.ok(err instanceof ProgramFailedError);
     assert.equal(err.retryable, true);
     assert.match(err.message, /simulated crash at iteration 7/);
@@ -40,7 +39,7 @@ test('a crash at iteration 7 of 20 resumes from the checkpoint copy and ends wit
   assert.match(checkpoint.path, /checkpoint_potential\.yaml$/);
 
   // The retried attempt (a new trainer, as on another worker) gets the heartbeated checkpoint.
-  const artifact = await c.trainer({ env }).runTraining(c.data, null, { owner: { ...owner, attempt: 2 }, resume: checkpoint });
+  const artifact = await c.trainer({ env }).train(c.data, null, { owner: { ...owner, attempt: 2 }, resume: { checkpoint } });
   const iterations = await iterationLog(iterLog);
   // One extra iteration at most: a checkpoint may be labelled one behind its content, never ahead.
   assert.ok(iterations.length >= 20 && iterations.length <= 21, `${iterations.length} iterations executed: ${iterations.join(',')}`);
@@ -71,10 +70,10 @@ test('a resume never uses interim_potential_best_cycle.yaml, even when it is the
   const c = await makeCampaign(sim);
   const env = { PACEMAKER_SIM_CRASH_AT_ITER: '4', PACEMAKER_SIM_FAULT_ONCE: join(c.dir, 'crashed') };
   const trainer = c.trainer({ env, config: { max_epochs: 8 } });
-  await assert.rejects(trainer.runTraining(c.data, null, { owner }));
+  await assert.rejects(trainer.train(c.data, null, { owner }));
   // A best-cycle file with _fit_cycles lying around (as after a finished cycle) must be ignored.
   await writeFile(join(trainer.generationDir, 'interim_potential_best_cycle.yaml'), 'metadata: {_fit_cycles: 1}\nelements: [Cu, Ni]\n');
-  const artifact = await c.trainer({ env, config: { max_epochs: 8 } }).runTraining(c.data, null, { owner: { ...owner, attempt: 2 } });
+  const artifact = await c.trainer({ env, config: { max_epochs: 8 } }).train(c.data, null, { owner: { ...owner, attempt: 2 } });
   const starts = (await runsOf(trainer.generationDir)).filter((r) => r.event === 'start');
   assert.match(String(starts[1]!.resumedFrom), /checkpoint_potential\.yaml/);
   assert.equal(artifact.metrics.train.iterations, 8);
@@ -95,7 +94,7 @@ function sameEndAsUninterrupted(loss: number, control: number, extra: number): v
 test('a fit with fit_cycles: 3 killed in cycle 1 resumes that cycle with its remaining iterations, then runs cycle 2', async () => {
   const c = await makeCampaign(sim);
   const config = { max_epochs: 6, input: { fit: { fit_cycles: 3 } } };
-  const control = await c.trainer({ generation: 2, config }).runTraining(c.data, null, { owner });
+  const control = await c.trainer({ generation: 2, config }).train(c.data, null, { owner });
   assert.equal(control.metrics.train.iterations, 18, 'uninterrupted: 3 cycles of 6 iterations');
 
   const iterLog = join(c.dir, 'iterations.log');
@@ -103,14 +102,14 @@ test('a fit with fit_cycles: 3 killed in cycle 1 resumes that cycle with its rem
   const env = { PACEMAKER_SIM_CRASH_AT_ITER: '9', PACEMAKER_SIM_ITER_LOG: iterLog, PACEMAKER_SIM_FAULT_ONCE: join(c.dir, 'crashed') };
   let last: TrainingProgress | null = null;
   const trainer = c.trainer({ env, config });
-  await assert.rejects(trainer.runTraining(c.data, null, { owner, onProgress: (p) => (last = p) }), /simulated crash at iteration 9/);
+  await assert.rejects(trainer.train(c.data, null, { owner, onProgress: (p) => (last = p) }), /simulated crash at iteration 9/);
   const checkpoint = (last as TrainingProgress | null)?.checkpoint as FitCheckpoint | undefined;
   assert.ok(checkpoint?.position, 'the checkpoint says where in the fit it is');
   assert.equal(checkpoint.position.cycle, 1, 'the checkpoint follows cycle 1 (its interim file carries _fit_cycles: 1)');
   assert.ok(checkpoint.iteration >= 7 && checkpoint.iteration <= 8, `checkpoint at iteration ${checkpoint.iteration}`);
   assert.equal(checkpoint.position.cycleIteration, checkpoint.iteration - 6);
 
-  const artifact = await c.trainer({ env, config }).runTraining(c.data, null, { owner: { ...owner, attempt: 2 }, resume: checkpoint });
+  const artifact = await c.trainer({ env, config }).train(c.data, null, { owner: { ...owner, attempt: 2 }, resume: { checkpoint } });
   const starts = (await runsOf(trainer.generationDir)).filter((r) => r.event === 'start');
   assert.deepEqual(starts.map((r) => r.kind), ['fresh', 'finish-cycle', 'next-cycles']);
   const [, finish, next] = starts as [unknown, Record<string, unknown>, Record<string, unknown>];
@@ -136,36 +135,28 @@ test('a fit with fit_cycles: 3 killed in cycle 1 resumes that cycle with its rem
 });
 
 test('a stop in fit cycle 1 keeps the newest interim file, without its _fit_cycles, so the potential can be fine-tuned', async () => {
-  const { finaliseFromCheckpoint } = await import('../../../src/trainer/finalise-checkpoint.js');
   const c = await makeCampaign(sim);
   const config = { max_epochs: 4, input: { fit: { fit_cycles: 2 } } };
   const trainer = c.trainer({ env: { PACEMAKER_SIM_CRASH_AT_ITER: '7' }, config });
-  await assert.rejects(trainer.runTraining(c.data, null, { owner }), /simulated crash/);
+  await assert.rejects(trainer.train(c.data, null, { owner }), /simulated crash/);
   const dir = trainer.generationDir;
   // A higher-numbered interim file left from an earlier run must not win over the current one.
   await writeFile(join(dir, 'interim_potential_5.yaml'), await readFile(join(dir, 'interim_potential_0.yaml')));
   await utimes(join(dir, 'interim_potential_5.yaml'), new Date(2020, 0, 1), new Date(2020, 0, 1));
-  const stopped = await finaliseFromCheckpoint({
-    campaignDir: join(c.dir, 'campaign'),
-    generation: 0,
-    parentVersion: null,
-    config: { engine: 'pacemaker', pacemaker: PacemakerTrainerConfig.parse({ ...SMALL, ...config }) },
-    data: c.data,
-    toolchain: sim,
-  });
+  const stopped = await c.trainer({ config }).finaliseCheckpoint(c.data);
   assert.match(stopped.stoppedEarly.checkpoint, /interim_potential_1\.yaml$/);
   const out = yaml.load(await readFile(stopped.potentialYaml, 'utf8')) as { metadata: Record<string, unknown>; sim_state: { iterations_done: number } };
   assert.equal(out.metadata._fit_cycles, undefined, 'no _fit_cycles: a fine-tune from it fits');
   assert.equal(out.sim_state.iterations_done, 6, 'the state after 4 + 2 iterations');
-  await c.trainer({ generation: 1, config: { max_epochs: 2 } }).runTraining(c.data, stopped.potentialYaml, { owner });
+  await c.trainer({ generation: 1, config: { max_epochs: 2 } }).train(c.data, { path: stopped.potentialYaml, mode: 'continue' }, { owner });
 });
 
 test('an extend fit killed in ladder step 1 finishes that step from its checkpoint, then grows the remaining steps', async () => {
   const c = await makeCampaign(sim);
-  const parent = await c.trainer({ config: { max_epochs: 4 } }).runTraining(c.data, null, { owner });
+  const parent = await c.trainer({ config: { max_epochs: 4 } }).train(c.data, null, { owner });
   const config = { max_epochs: 5, functions_per_element: 10, input: { fit: { ladder_step: 1 } } };
   const controlTrainer = c.trainer({ generation: 2, config, parentVersion: parent.version });
-  const control = await controlTrainer.runTraining(c.data, parent.potentialYaml, { owner, fineTune: 'extend' });
+  const control = await controlTrainer.train(c.data, { path: parent.potentialYaml, mode: 'extend' }, { owner });
   const controlLog = await readFile(join(controlTrainer.generationDir, 'log.txt'), 'utf8');
   const steps = (controlLog.match(/Save current ladder step potential/g) ?? []).length;
   assert.equal(steps, 3, 'uninterrupted: 3 ladder steps');
@@ -177,16 +168,15 @@ test('an extend fit killed in ladder step 1 finishes that step from its checkpoi
   const env = { PACEMAKER_SIM_CRASH_AT_ITER: '8', PACEMAKER_SIM_ITER_LOG: iterLog, PACEMAKER_SIM_FAULT_ONCE: join(c.dir, 'crashed') };
   let last: TrainingProgress | null = null;
   const trainer = c.trainer({ generation: 1, env, config, parentVersion: parent.version });
-  await assert.rejects(trainer.runTraining(c.data, parent.potentialYaml, { owner, fineTune: 'extend', onProgress: (p) => (last = p) }), /simulated crash at iteration 8/);
+  await assert.rejects(trainer.train(c.data, { path: parent.potentialYaml, mode: 'extend' }, { owner, onProgress: (p) => (last = p) }), /simulated crash at iteration 8/);
   const checkpoint = (last as TrainingProgress | null)?.checkpoint as FitCheckpoint | undefined;
   assert.equal(checkpoint?.position?.ladderStep, 1, 'the checkpoint is in ladder step 1');
   assert.ok(checkpoint.iteration >= 6 && checkpoint.iteration <= 7, `checkpoint at iteration ${checkpoint.iteration}`);
   assert.equal(functions(await readFile(checkpoint.path, 'utf8')), checkpoint.position.basisFunctions, "the copy has step 1's basis");
 
-  const artifact = await c.trainer({ generation: 1, env, config, parentVersion: parent.version }).runTraining(c.data, parent.potentialYaml, {
+  const artifact = await c.trainer({ generation: 1, env, config, parentVersion: parent.version }).train(c.data, { path: parent.potentialYaml, mode: 'extend' }, {
     owner: { ...owner, attempt: 2 },
-    fineTune: 'extend',
-    resume: checkpoint,
+    resume: { checkpoint },
   });
   const starts = (await runsOf(trainer.generationDir)).filter((r) => r.event === 'start');
   assert.deepEqual(starts.map((r) => r.kind), ['fine-tune', 'finish-cycle', 'next-steps']);
@@ -212,7 +202,7 @@ test('an extend fit killed in ladder step 1 finishes that step from its checkpoi
 test('an out-of-memory exit retries with half the batch size until it fits, and fails clearly at the floor', async () => {
   const c = await makeCampaign(sim);
   const trainer = c.trainer({ env: { PACEMAKER_SIM_OOM_ABOVE_BATCH: '3' }, config: { max_epochs: 5, batch_size: 10 } });
-  const artifact = await trainer.runTraining(c.data, null, { owner });
+  const artifact = await trainer.train(c.data, null, { owner });
   const starts = (await runsOf(trainer.generationDir)).filter((r) => r.event === 'start');
   assert.deepEqual(starts.map((r) => r.batchSize), [10, 5, 2]);
   const input = yaml.load(await readFile(join(trainer.generationDir, 'input.yaml'), 'utf8')) as { backend: Record<string, unknown> };
@@ -220,7 +210,7 @@ test('an out-of-memory exit retries with half the batch size until it fits, and 
   assert.equal(artifact.metrics.train.iterations, 5);
 
   const gen1 = c.trainer({ generation: 1, env: { PACEMAKER_SIM_OOM_ABOVE_BATCH: '0' }, config: { max_epochs: 5, batch_size: 4 } });
-  await assert.rejects(gen1.runTraining(c.data, null, { owner }), (err: unknown) => {
+  await assert.rejects(gen1.train(c.data, null, { owner }), (err: unknown) => {
     assert.ok(err instanceof OutOfMemoryError);
     assert.equal(err.retryable, false);
     assert.match(err.message, /backend\.batch_size 4 -> 2 -> 1 \(floor 1\)/);
@@ -235,7 +225,7 @@ test('a batch size cut after running out of memory survives a crash before any c
   const env = { PACEMAKER_SIM_OOM_ABOVE_BATCH: '3', PACEMAKER_SIM_CRASH_AT_ITER: '1', PACEMAKER_SIM_FAULT_ONCE: join(c.dir, 'crashed') };
   const config = { max_epochs: 4, batch_size: 10 };
   const first = c.trainer({ env, config });
-  await assert.rejects(first.runTraining(c.data, null, { owner }), (err: unknown) => {
+  await assert.rejects(first.train(c.data, null, { owner }), (err: unknown) => {
     assert.ok(err instanceof ProgramFailedError && !(err instanceof OutOfMemoryError));
     assert.match(err.message, /simulated crash at iteration 1/);
     return true;
@@ -245,7 +235,7 @@ test('a batch size cut after running out of memory survives a crash before any c
   assert.deepEqual(before.map((r) => r.batchSize), [10, 5, 2]);
 
   // The retry (a new trainer, as on another worker; nothing heartbeated) starts at 2, not at 10.
-  const artifact = await c.trainer({ env, config }).runTraining(c.data, null, { owner: { ...owner, attempt: 2 } });
+  const artifact = await c.trainer({ env, config }).train(c.data, null, { owner: { ...owner, attempt: 2 } });
   const runs = await runsOf(first.generationDir);
   const starts = runs.filter((r) => r.event === 'start');
   assert.deepEqual(starts.map((r) => [r.attempt, r.batchSize]), [[1, 10], [1, 5], [1, 2], [2, 2]], 'the retry ran once, at the reduced size');
@@ -262,7 +252,7 @@ test('the batch size of the previous attempt\'s heartbeat is used when the folde
   assert.equal(heartbeatedBatchSize(undefined), null);
   const c = await makeCampaign(sim);
   const trainer = c.trainer({ env: { PACEMAKER_SIM_OOM_ABOVE_BATCH: '3' }, config: { max_epochs: 3, batch_size: 10 } });
-  await trainer.runTraining(c.data, null, { owner, resumeBatchSize: heartbeatedBatchSize({ stage: 'training', batchSize: 2 }) });
+  await trainer.train(c.data, null, { owner, resume: { batchSize: heartbeatedBatchSize({ stage: 'training', batchSize: 2 }) } });
   assert.deepEqual((await runsOf(trainer.generationDir)).filter((r) => r.event === 'start').map((r) => r.batchSize), [2]);
 });
 
@@ -274,7 +264,7 @@ test('a stale pacemaker of a killed attempt is stopped before the retry starts',
   const first = c.trainer({ env: slow, config: { max_epochs: 30 } });
   let last: TrainingProgress | null = null;
   // Attempt 1 is abandoned, as by a SIGKILLed worker: nobody awaits or cancels it.
-  const abandoned = first.runTraining(c.data, null, { owner, onProgress: (p) => (last = p) }).catch((e: unknown) => e);
+  const abandoned = first.train(c.data, null, { owner, onProgress: (p) => (last = p) }).catch((e: unknown) => e);
   const until = Date.now() + 30_000;
   while (((last as TrainingProgress | null)?.checkpoint?.iteration ?? 0) < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
   const stalePid = Number(await readFile(pidFile, 'utf8'));
@@ -284,7 +274,7 @@ test('a stale pacemaker of a killed attempt is stopped before the retry starts',
   assert.equal(recorded.activityId, owner.activityId);
 
   const retried = c.trainer({ env: { PACEMAKER_SIM_ITER_LOG: iterLog }, config: { max_epochs: 30 } });
-  const artifact = await retried.runTraining(c.data, null, { owner: { ...owner, attempt: 2 }, resume: (last as TrainingProgress | null)?.checkpoint ?? null });
+  const artifact = await retried.train(c.data, null, { owner: { ...owner, attempt: 2 }, resume: { checkpoint: (last as TrainingProgress | null)?.checkpoint ?? null } });
   assert.ok(await abandoned instanceof ProgramFailedError, 'the abandoned attempt saw its pacemaker killed');
   assert.equal(groupAlive(stalePid), false, 'the stale pacemaker is gone');
   const runs = await runsOf(retried.generationDir);
@@ -335,7 +325,7 @@ test('a pacemaker left running by a SIGKILLed worker process is found and stoppe
 
     // The retry (attempt 2 of the same activity) runs in this process, as on another worker.
     const retried = c.trainer({ env: { PACEMAKER_SIM_ITER_LOG: iterLog }, config: { max_epochs: 40 } });
-    const artifact = await retried.runTraining(c.data, null, { owner: { ...owner, attempt: 2 } });
+    const artifact = await retried.train(c.data, null, { owner: { ...owner, attempt: 2 } });
     assert.equal(groupAlive(stalePid), false, 'the stale pacemaker is gone');
     const runs = await runsOf(genDir);
     const stop = runs.find((r) => /stale pacemaker/.test(String(r.failure)));
@@ -354,11 +344,11 @@ test('a pacemaker left running by a SIGKILLed worker process is found and stoppe
 
 test('fine-tuning passes -p and no ladder; extend uses initial_potential with a ladder; reset refits the shape', async () => {
   const c = await makeCampaign(sim);
-  const parent = await c.trainer({ config: { max_epochs: 5 } }).runTraining(c.data, null, { owner });
+  const parent = await c.trainer({ config: { max_epochs: 5 } }).train(c.data, null, { owner });
   const ladderCfg = { max_epochs: 5, input: { fit: { ladder_step: 2 } } };
 
   const cont = c.trainer({ generation: 1, config: ladderCfg, parentVersion: 'generation_000' });
-  const a1 = await cont.runTraining(c.data, parent.potentialYaml, { owner });
+  const a1 = await cont.train(c.data, { path: parent.potentialYaml, mode: 'continue' }, { owner });
   const start1 = (await runsOf(cont.generationDir)).find((r) => r.event === 'start')!;
   assert.deepEqual((start1.args as string[]).slice(-2), ['-p', 'initial_potential.yaml']);
   assert.ok(!(start1.args as string[]).includes('-ip'));
@@ -372,7 +362,7 @@ test('fine-tuning passes -p and no ladder; extend uses initial_potential with a 
   assert.ok(Math.abs(loss0 - parent.metrics.train.loss!) <= 1e-9 * Math.abs(parent.metrics.train.loss!), `${loss0} vs ${parent.metrics.train.loss}`);
 
   const ext = c.trainer({ generation: 2, config: { max_epochs: 5, functions_per_element: 8 }, parentVersion: 'generation_000' });
-  await ext.runTraining(c.data, parent.potentialYaml, { owner, fineTune: 'extend' });
+  await ext.train(c.data, { path: parent.potentialYaml, mode: 'extend' }, { owner });
   const start2 = (await runsOf(ext.generationDir)).find((r) => r.event === 'start')!;
   assert.ok(!(start2.args as string[]).includes('-p') && !(start2.args as string[]).includes('-ip'));
   const in2 = yaml.load(await readFile(join(ext.generationDir, 'input.yaml'), 'utf8')) as { fit: Record<string, unknown>; potential: Record<string, unknown> };
@@ -381,7 +371,7 @@ test('fine-tuning passes -p and no ladder; extend uses initial_potential with a 
   assert.match(await readFile(join(ext.generationDir, 'log.txt'), 'utf8'), /Ladder-scheme fitting is ON/);
 
   const reset = c.trainer({ generation: 3, config: { max_epochs: 5 }, parentVersion: 'generation_000' });
-  await reset.runTraining(c.data, parent.potentialYaml, { owner, fineTune: 'reset' });
+  await reset.train(c.data, { path: parent.potentialYaml, mode: 'reset' }, { owner });
   const in3 = yaml.load(await readFile(join(reset.generationDir, 'input.yaml'), 'utf8')) as { potential: Record<string, unknown> };
   assert.deepEqual(in3.potential, { filename: 'initial_potential.yaml', reset: true });
   assert.match(await readFile(join(reset.generationDir, 'log.txt'), 'utf8'), /Reset target potential/);
@@ -389,23 +379,22 @@ test('fine-tuning passes -p and no ladder; extend uses initial_potential with a 
 
 test('a parent potential whose elements or cutoff differ from the config is a non-retryable BadInput', async () => {
   const c = await makeCampaign(sim);
-  const parent = await c.trainer({ config: { max_epochs: 3 } }).runTraining(c.data, null, { owner });
+  const parent = await c.trainer({ config: { max_epochs: 3 } }).train(c.data, null, { owner });
   const wrongCutoff = c.trainer({ generation: 1, config: { max_epochs: 3, cutoff: 6.0 } });
-  await assert.rejects(wrongCutoff.runTraining(c.data, parent.potentialYaml, { owner }), (err: unknown) => {
+  await assert.rejects(wrongCutoff.train(c.data, { path: parent.potentialYaml, mode: 'continue' }, { owner }), (err: unknown) => {
     assert.ok(err instanceof BadInputError);
     assert.match(err.message, /cutoff 5 Å but the config has cutoff 6 Å/);
     return true;
   });
   const wrongElements = c.trainer({ generation: 1, config: { max_epochs: 3, elements: ['Cu', 'Al'] } });
-  await assert.rejects(wrongElements.runTraining(c.data, parent.potentialYaml, { owner }), /elements \[Cu, Ni\] but the config has \[Cu, Al\]/);
-  await assert.rejects(c.trainer({ generation: 1 }).runTraining(c.data, null, { owner, fineTune: 'extend' }), /fineTune: "extend" needs an initialPotential/);
+  await assert.rejects(wrongElements.train(c.data, { path: parent.potentialYaml, mode: 'continue' }, { owner }), /elements \[Cu, Ni\] but the config has \[Cu, Al\]/);
 });
 
 test('re-running a complete generation returns its artifact without running pacemaker again', async () => {
   const c = await makeCampaign(sim);
   const iterLog = join(c.dir, 'iterations.log');
-  const first = await c.trainer({ env: { PACEMAKER_SIM_ITER_LOG: iterLog }, config: { max_epochs: 4 } }).runTraining(c.data, null, { owner });
-  const again = await c.trainer({ env: { PACEMAKER_SIM_ITER_LOG: iterLog }, config: { max_epochs: 4 } }).runTraining(c.data, null, { owner });
+  const first = await c.trainer({ env: { PACEMAKER_SIM_ITER_LOG: iterLog }, config: { max_epochs: 4 } }).train(c.data, null, { owner });
+  const again = await c.trainer({ env: { PACEMAKER_SIM_ITER_LOG: iterLog }, config: { max_epochs: 4 } }).train(c.data, null, { owner });
   assert.deepEqual(again, first);
   assert.equal((await iterationLog(iterLog)).length, 4, 'no iteration ran the second time');
 });
@@ -416,7 +405,7 @@ test('an early-stopping crash is reported by name and not retried', async () => 
     env: { PACEMAKER_SIM_EARLY_STOP_CRASH: '1' },
     config: { max_epochs: 5, input: { fit: { min_relative_train_loss_per_iter: 5e-2, early_stopping_patience: 1 } } },
   });
-  await assert.rejects(trainer.runTraining(c.data, null, { owner }), (err: unknown) => {
+  await assert.rejects(trainer.train(c.data, null, { owner }), (err: unknown) => {
     assert.ok(err instanceof ProgramFailedError);
     assert.equal(err.details.known, 'EarlyStoppingCrash');
     assert.equal(err.retryable, false);
@@ -427,13 +416,13 @@ test('an early-stopping crash is reported by name and not retried', async () => 
 
 test("a fine-tune on grown data keeps the parent's reference energies, so it starts at the parent's energy scale", async () => {
   const c = await makeCampaign(sim);
-  const parent = await c.trainer({ config: { max_epochs: 4 } }).runTraining(c.data, null, { owner });
+  const parent = await c.trainer({ config: { max_epochs: 4 } }).train(c.data, null, { owner });
   const more = join(c.dir, 'more.jsonl');
   const { labelEmt } = await import('../../../src/dataset/emt.js');
   await labelEmt({ out: more, count: 2, elements: ['Cu', 'Ni'], seed: 99, python: sim.python });
-  const grown = await c.trainer({ generation: 1 }).updateDataset({ files: [more] });
+  const grown = await c.trainer({ generation: 1 }).updateDataset([more]);
   const child = c.trainer({ generation: 1, config: { max_epochs: 2 }, parentVersion: parent.version });
-  await child.runTraining({ trainPath: grown.trainPath, testPath: grown.testPath, sha256: grown.sha256 }, parent.potentialYaml, { owner });
+  await child.train({ trainPath: grown.trainPath, testPath: grown.testPath, sha256: grown.sha256 }, { path: parent.potentialYaml, mode: 'continue' }, { owner });
   const input = yaml.load(await readFile(join(child.generationDir, 'input.yaml'), 'utf8')) as { data: { reference_energy: unknown } };
   const parentDoc = yaml.load(await readFile(parent.potentialYaml, 'utf8')) as { metadata: { reference_energy: string } };
   assert.deepEqual(input.data.reference_energy, JSON.parse(parentDoc.metadata.reference_energy));
@@ -443,7 +432,7 @@ test("a run that went on after its worker died is salvaged from pacemaker's own 
   const { salvageCheckpoint, CHECKPOINT_FILE } = await import('../../../src/trainer/checkpoint.js');
   const c = await makeCampaign(sim);
   const trainer = c.trainer({ config: { max_epochs: 6 } });
-  await trainer.runTraining(c.data, null, { owner });
+  await trainer.train(c.data, null, { owner });
   const dir = trainer.generationDir;
   const older = { path: join(dir, CHECKPOINT_FILE), sha256: 'x'.repeat(64), iteration: 2, runKey: 'k', batchSize: 10 };
   // log.txt of that run shows iterations 1..6 and the end of its fit cycle: the interim file is final and holds exactly 6.

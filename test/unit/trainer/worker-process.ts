@@ -1,5 +1,5 @@
 /**
- * A stand-in for a worker process: runs one PacemakerTrainer.runTraining in its own Node process,
+ * A stand-in for a worker process: runs one PacemakerTrainer.train in its own Node process,
  * so a test can SIGKILL it the way a node dies, while the pacemaker it started (in its own
  * process group) lives on. Not a test file: started by pacemaker-trainer.test.ts as
  * `node --import tsx worker-process.ts '<json>'`.
@@ -26,5 +26,5 @@ const trainer = new PacemakerTrainer({
   generation: 0,
   env: args.env,
 });
-await trainer.runTraining(args.data, null, { owner: args.owner });
+await trainer.train(args.data, null, { owner: args.owner });
 console.log('training finished');

@@ -1,0 +1,52 @@
+/** The selection helper's replies, one schema per command, checked on arrival (see runHelper). */
+import { z } from 'zod';
+import { GammaStats } from '../domain/schemas.js';
+
+/** What a pool holds: structures, the elements in them (sorted), atoms in all of them. */
+const PoolSummary = { rows: z.number(), elements: z.array(z.string()), natomsTotal: z.number() };
+
+/** `inspect`: the pool read the way the selection reads it; nothing written. */
+export const InspectReply = z.object({ path: z.string(), ...PoolSummary });
+
+/** `prepare`: the pool converted to a pickle at `path` (and the dry-run sample, when asked). */
+export const PrepareReply = z.object({ path: z.string(), ...PoolSummary, sha256: z.string() });
+
+/** `run` (beside the pace_select program) and `select` (in process): the structures chosen. */
+export const FinishedReply = z.object({
+  /** Positions in the pool, in the order chosen. */
+  indices: z.array(z.number().int()),
+  chosenBy: z.array(z.enum(['pace_select', 'gamma'])),
+  gammaMax: z.array(z.number().nullable()),
+  counts: z.object({ pace_select: z.number().int(), gamma: z.number().int() }),
+  paceSelectReturned: z.number().int(),
+  gamma: GammaStats.nullable(),
+  poolGamma: GammaStats.nullable(),
+  poolSize: z.number().int(),
+  out: z.string(),
+  sha256: z.string(),
+});
+
+/** `select` adds whether pace_select could choose at all, and how long its own function ran (s). */
+export const SelectReply = FinishedReply.extend({ underDetermined: z.boolean(), paceSelectSeconds: z.number() });
+
+/** `replicate` (benchmarks): a big pool made from a small one. */
+export const ReplicateReply = z.object({ out: z.string(), rows: z.number(), sha256: z.string() });
+
+/** What each selection helper command replies. */
+export interface SelectReplies {
+  inspect: z.infer<typeof InspectReply>;
+  prepare: z.infer<typeof PrepareReply>;
+  run: z.infer<typeof FinishedReply>;
+  select: z.infer<typeof SelectReply>;
+  replicate: z.infer<typeof ReplicateReply>;
+}
+export type SelectCommand = keyof SelectReplies;
+
+/** The reply schema of every selection helper command. */
+export const SELECT_REPLIES: { [C in SelectCommand]: z.ZodType<SelectReplies[C]> } = {
+  inspect: InspectReply,
+  prepare: PrepareReply,
+  run: FinishedReply,
+  select: SelectReply,
+  replicate: ReplicateReply,
+};
