@@ -159,7 +159,7 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
       results: input.results,
     });
     if (dataset.total === 0) {
-      // (issue 4) A pool and nothing labelled yet: the start of an active-learning campaign. Only
+      // A pool and nothing labelled yet: the start of an active-learning campaign. Only
       // the selection runs (the unfitted shape of the config, or initialPotential when given);
       // nothing is trained. Generations that failed here before this path existed replay as they ran.
       if (input.pool !== null && patched('selection-only-without-data')) {
@@ -189,7 +189,7 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
     }
     const trainingData = { trainPath: dataset.trainPath, testPath: dataset.testPath, sha256: dataset.sha256 };
 
-    // (issue 4) The structures to label next are chosen from input.pool after training, with the
+    // The structures to label next are chosen from input.pool after training, with the
     // new potential and its active set, so they are the ones this generation's potential
     // extrapolates on. Generations that started before this change selected here, before
     // training, with the potential they started from: patched() keeps them replaying that way.
@@ -244,7 +244,7 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
     // The UI's stage column follows this step too; patched() keeps generations that were
     // already past this point when the line was added replaying as they ran.
     if (patched('stage-active-set')) setStage('active-set');
-    // (issue 4) The new potential's active set: pace_activeset writes the .asi beside the .yace,
+    // The new potential's active set: pace_activeset writes the .asi beside the .yace,
     // on the training host that holds the files; too little data leaves it null with a warning.
     artifact = {
       ...(await trainingHost.computeActiveSet({
