@@ -1,5 +1,5 @@
 /**
- * Selection goals (issue 4): wall time and peak memory of selectActiveSet beside pace_select
+ * Selection goals: wall time and peak memory of selectActiveSet beside pace_select
  * called directly on the same pool and potential, in the same run (target: within 1.1x), for a
  * pool of 2,000 EMT-labelled 32-atom structures with n = 50, and for a big pool (20,000) whose
  * peak memory must stay under the configured limit. Runs the real pacemaker when one is found

@@ -39,7 +39,7 @@ function assertConsistent(r: ActiveSetSelection, n: number): void {
   assert.ok(r.indices.every((i) => i >= 0 && i < r.poolSize));
 }
 
-test("the seed's selection: a pool of 10 random structures, n=2, gives exactly 2 (generation 0, unfitted potential, simulator)", async () => {
+test('a pool of 10 random structures with n=2 gives exactly 2 (generation 0, unfitted potential, simulator)', async () => {
   const toolchain = simulatorToolchain();
   const dir = await mkdtemp(join(tmpdir(), 'mlip-sel-'));
   const r = await selectActiveSet({ pool: await pool(dir, 10, toolchain), n: 2, potential: null, config: config(), workDir: join(dir, 'w'), toolchain });

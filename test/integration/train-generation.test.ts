@@ -54,7 +54,7 @@ async function trainTwoStructures(toolchain: Toolchain, campaign: string): Promi
   }
 }
 
-test("the seed's mock training: 2 structures through the workflow give a .yace and an artifact with valid paths (simulator)", async () => {
+test('training on 2 structures through the workflow gives a .yace and an artifact with valid paths (simulator)', async () => {
   const toolchain = simulatorToolchain();
   const artifact = await trainTwoStructures(toolchain, 'skeleton-sim');
   await assertValidArtifact(artifact, toolchain);
@@ -64,7 +64,7 @@ test("the seed's mock training: 2 structures through the workflow give a .yace a
   assert.match(input, /maxiter: 10/);
 });
 
-test('the same mock training against the real pacemaker, when one is installed', async (t) => {
+test('the same training against the real pacemaker, when one is installed', async (t) => {
   const toolchain = await realPacemakerOrSkip(t);
   if (!toolchain) return;
   const artifact = await trainTwoStructures(toolchain, 'skeleton-real');
