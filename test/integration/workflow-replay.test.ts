@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 const { temporal } = proto;
-import { bundleWorkflows } from '../../src/temporal/worker.js';
+import { bundleWorkflowSources } from '../../app/worker.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 
 const DIR = join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
@@ -16,7 +16,7 @@ let bundle: WorkflowBundleOption;
 
 before(async () => {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  bundle = await bundleWorkflows();
+  bundle = await bundleWorkflowSources();
 });
 
 test('every recorded history (loop, generation 0, fine-tune, generation with a pool, and the pool generations recorded with older code) replays against the current workflow code', async () => {

@@ -17,6 +17,7 @@ import { findTemporalCli } from '../../src/temporal/dev-server.js';
 import { groupAlive } from '../../src/process/run-program.js';
 import { exists, sha256File } from '../../src/util/files.js';
 import { PotentialArtifact } from '../../src/domain/schemas.js';
+import { progressQuery } from '../../src/domain/messages.js';
 import type { GenerationArtifact } from '../../workflows/train-potential.js';
 import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
 import { until, alive, smallConfig } from '../helpers/wait.js';
@@ -98,7 +99,7 @@ test('a generation runs update dataset -> train, reports live progress, and is l
     assert.equal(done.testForceRmse, artifact.metrics.train.force_rmse_mev_per_a);
     const desc = await handle.describe();
     assert.match(String(desc.memo?.config), /Cu-Ni cutoff 5 Å, order 2, 5 functions\/element, max_epochs 12/);
-    const q = await handle.query<LiveProgress>('progress');
+    const q: LiveProgress = await handle.query(progressQuery);
     assert.equal(q.stage, 'done');
     assert.equal(q.iteration, 12);
 
