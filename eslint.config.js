@@ -78,6 +78,25 @@ export default tseslint.config(
     },
   },
   {
+    // Unit tests are pure: no processes, servers, network or disk (those tests go to test/process
+    // or, with a Temporal server, test/integration).
+    files: ['test/unit/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...['fs', 'fs/promises', 'child_process', 'net', 'http', 'https', 'http2', 'dgram', 'os', 'worker_threads', 'cluster']
+              .flatMap((m) => [m, `node:${m}`])
+              .map((name) => ({ name, message: 'Unit tests are pure: a test that needs the disk, a process or the network belongs in test/process.' })),
+            ...['execa', '@temporalio/testing', '@temporalio/worker', '@temporalio/client'].map((name) => ({ name, message: 'Unit tests are pure: this belongs in test/process or test/integration.' })),
+          ],
+          patterns: [{ group: ['**/helpers/stack.js', '**/helpers/real-pacemaker.js'], message: 'Unit tests start no server and run no pacemaker.' }],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },

@@ -1,8 +1,8 @@
 /**
  * Builds workers and client connections, for the dev stack and for any Temporal cluster.
  *
- * This module is library code and, like everything under src/, never imports activities/ or
- * workflows/ (they sit above the library and import it; the lint rules enforce the direction).
+ * This module is library code and, like everything under src, imports neither the activities
+ * nor the workflows (they sit above the library and import it; the lint rules keep it so).
  * What a worker runs comes in as a WorkerComposition, built by the composition root,
  * app/worker.ts: the one module that imports the activities and knows where the workflow code
  * is, from the TypeScript sources in a clone or the prebuilt bundle of an installed package.

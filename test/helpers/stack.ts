@@ -135,6 +135,7 @@ export async function startTestStack(): Promise<TestStack> {
     },
     async restartServer(downMs = 0) {
       await server.stop();
+      // The outage itself, not a wait: the server stays away this long while workers keep running.
       if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       server = await startDevServer(serverOpts);
       stack.server = server;

@@ -1,4 +1,4 @@
-// Replays recorded histories (test/fixtures/histories, recorded by workflow-loop.test.ts with
+// Replays recorded histories (test/fixtures/histories, recorded by active-learning-loop.test.ts with
 // MLIP_RECORD_HISTORIES=1) against the current workflow bundle: a change that would make a
 // running generation or loop non-deterministic fails here, before it reaches a cluster.
 import { before, test } from 'node:test';
@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 const { temporal } = proto;
-import { bundleWorkflowSources } from '../../app/worker.js';
-import { PROJECT_ROOT } from '../../src/paths.js';
+import { bundleWorkflowSources } from '../../../app/worker.js';
+import { PROJECT_ROOT } from '../../../src/paths.js';
 
 const DIR = join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
 let bundle: WorkflowBundleOption;
