@@ -12,6 +12,7 @@ import { registerTrainCommands } from './commands/train.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerSelectCommands } from './commands/select.js';
 import { registerStatusCommands } from './commands/status.js';
+import { registerSetupCommand } from './commands/setup.js';
 import type { WorkerComposition } from '../temporal/worker.js';
 
 // Worker chatter (state changes, retried attempts) stays out of the terminal unless asked for.
@@ -38,6 +39,7 @@ function buildProgram(composition: WorkerComposition): Command {
   registerDataCommands(program);
   registerSelectCommands(program);
   registerStatusCommands(program);
+  registerSetupCommand(program);
   return program;
 }
 

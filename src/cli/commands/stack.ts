@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadDevStackConfig } from '../../config/load.js';
-import { PROJECT_ROOT } from '../../paths.js';
+import { DEFAULT_STACK_FILE } from '../../paths.js';
 import { resolveToolchain, SIMULATOR_NOTICE } from '../../pacemaker/toolchain.js';
 import { createTrainerWorkers, type WorkerComposition, type WorkerRole } from '../../temporal/worker.js';
 import { CliInputError } from '../options.js';
@@ -13,7 +13,7 @@ import { startDevStack } from '../../temporal/dev-stack.js';
 import { runDemo } from '../demo.js';
 import { positiveInt, untilSignal } from '../options.js';
 
-export const DEFAULT_STACK = resolve(PROJECT_ROOT, 'temporal-dev.yml');
+export const DEFAULT_STACK = DEFAULT_STACK_FILE;
 
 /** `composition`: the activities and workflow code the started workers run (from app/cli.ts). */
 export function registerStackCommands(program: Command, composition: WorkerComposition): void {
