@@ -15,8 +15,6 @@ import {
   ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
-  defineQuery,
-  defineSignal,
   isCancellation,
   patched,
   proxyActivities,
@@ -27,27 +25,13 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { NON_RETRYABLE_TYPES } from '../src/errors.js';
-import { INITIAL_PROGRESS, type Stage, type TrainingProgress } from '../src/domain/progress.js';
+import { INITIAL_PROGRESS, type Stage } from '../src/domain/progress.js';
 import { describeIssues, type ActiveSetSelection } from '../src/domain/schemas.js';
 import type { GenerationArtifact, GenerationResult } from '../src/domain/generation-result.js';
 import { generationVersion } from '../src/domain/naming.js';
 import { headlineForceRmse, resolveTaskQueues, TrainPotentialWorkflowInput, type WorkflowTuning } from '../src/domain/workflow-input.js';
 import { SA_CAMPAIGN, SA_ELEMENTS, SA_GENERATION, SA_STAGE, SA_TEST_FORCE_RMSE } from '../src/domain/search-attributes.js';
-
-/**
- * What the workflow itself knows: the stage, the final metrics, whether a stop was asked for.
- * Iteration, loss, RMSE and ETA while pacemaker runs live in the training activity's heartbeat
- * details (no history events); src/client/train.ts readProgress merges the two.
- */
-export type WorkflowProgress = TrainingProgress & { stopRequested: boolean; version: string | null };
-
-export const progressQuery = defineQuery<WorkflowProgress>('progress');
-
-/** "Stop training now and keep the best potential so far" (also from the UI's Send Signal). */
-export interface StopTrainingRequest {
-  reason?: string;
-}
-export const stopTrainingSignal = defineSignal<[StopTrainingRequest?]>('stopTraining');
+import { progressQuery, stopTrainingSignal, type WorkflowProgress } from '../src/domain/messages.js';
 
 // A generation's result: the trained potential's artifact, or only a selection (see
 // src/domain/generation-result.ts); re-exported for the code that imported them from here.

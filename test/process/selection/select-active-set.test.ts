@@ -6,13 +6,13 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { BadInputError } from '../../src/errors.js';
-import { PacemakerTrainerConfig, type ActiveSetSelection } from '../../src/domain/schemas.js';
-import { labelEmt } from '../../src/dataset/emt.js';
-import { simulatorToolchain, type Toolchain } from '../../src/pacemaker/toolchain.js';
-import { selectActiveSet } from '../../src/selection/select-active-set.js';
-import { runPace, runSelectScript } from '../../src/selection/programs.js';
-import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
+import { BadInputError } from '../../../src/errors.js';
+import { PacemakerTrainerConfig, type ActiveSetSelection } from '../../../src/domain/schemas.js';
+import { labelEmt } from '../../../src/dataset/emt.js';
+import { simulatorToolchain, type Toolchain } from '../../../src/pacemaker/toolchain.js';
+import { selectActiveSet } from '../../../src/selection/select-active-set.js';
+import { runPace, runSelectScript } from '../../../src/selection/programs.js';
+import { realPacemakerOrSkip } from '../../helpers/real-pacemaker.js';
 
 const config = (functions = 5) =>
   PacemakerTrainerConfig.parse({ elements: ['Cu', 'Ni'], cutoff: 5.0, order: 2, functions_per_element: functions, evaluator: 'pyace' });

@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { simulatorToolchain, type Toolchain } from '../../src/pacemaker/toolchain.js';
-import { labelEmt } from '../../src/dataset/emt.js';
-import { startTraining } from '../../src/client/train.js';
-import { sha256File } from '../../src/util/files.js';
-import { PotentialArtifact, type TrainerConfigInput } from '../../src/domain/schemas.js';
-import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
+import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { simulatorToolchain, type Toolchain } from '../../../../src/pacemaker/toolchain.js';
+import { labelEmt } from '../../../../src/dataset/emt.js';
+import { startTraining } from '../../../../src/client/train.js';
+import { sha256File } from '../../../../src/util/files.js';
+import { PotentialArtifact, type TrainerConfigInput } from '../../../../src/domain/schemas.js';
+import { realPacemakerOrSkip } from '../../../helpers/real-pacemaker.js';
 
 let stack: TestStack;
 
