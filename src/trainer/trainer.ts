@@ -62,6 +62,24 @@ export interface TrainContext {
   resume?: ResumePoint;
   /** Workflow id + activity id + attempt: keys the pid file used to stop a stale pacemaker. */
   owner?: RunOwner;
+  /**
+   * s a pacemaker run may log nothing before it counts as stalled and is stopped (a retryable
+   * `Stalled` failure); 0 switches the watchdog off. Absent: 30 min, or 10 x the seconds per
+   * iteration once that is longer (see STALL_POLICIES).
+   */
+  stallTimeoutSeconds?: number | null;
+  /** The worker slot's GPU and threads: given to every program of the fit and recorded per run. */
+  resources?: RunResources;
+}
+
+/** What a worker's training slot gives a fit (see src/process/slots.ts). */
+export interface RunResources {
+  /** The one GPU the fit sees (`CUDA_VISIBLE_DEVICES`, as the worker's `--gpus` names it); null: not pinned. */
+  gpu: string | null;
+  /** Threads of each program (OpenMP, BLAS, TensorFlow's pools, pyace's workers); null: the programs' defaults. */
+  threads: number | null;
+  /** The environment that tells the programs so. */
+  env: Record<string, string>;
 }
 
 export interface StopContext {
