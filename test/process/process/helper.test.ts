@@ -68,13 +68,13 @@ test("exit 3 is the helper's special case: a locked dataset is retried, an unava
 test('a crash, a missing reply and a reply of the wrong shape are failures that say what happened', async () => {
   await assert.rejects(call('echo Traceback >&2; echo "KeyError: 7" >&2; exit 1'), (err: unknown) => {
     assert.ok(err instanceof ProgramFailedError && err.retryable);
-    assert.match(err.message, /^mlip_bridge\.py info exited with 1; last output:\nTraceback\nKeyError: 7\nfull output: .*helper\.log$/);
+    assert.match(err.message, /^mlip-dataset info exited with 1; last output:\nTraceback\nKeyError: 7\nfull output: .*helper\.log$/);
     return true;
   });
-  await assert.rejects(call('echo done'), (err: unknown) => err instanceof ProgramFailedError && /mlip_bridge\.py info exited with 0 but printed no JSON reply/.test(err.message));
+  await assert.rejects(call('echo done'), (err: unknown) => err instanceof ProgramFailedError && /mlip-dataset info exited with 0 but printed no JSON reply/.test(err.message));
   await assert.rejects(call(`echo '{"rows": "three"}'`), (err: unknown) => {
     assert.ok(err instanceof OutputMissingError);
-    assert.match(err.message, /mlip_bridge\.py info replied with a document this version does not understand:\n {2}reply\.rows: .*\(got "three"\)/);
+    assert.match(err.message, /mlip-dataset info replied with a document this version does not understand:\n {2}reply\.rows: .*\(got "three"\)/);
     return true;
   });
 });
