@@ -154,6 +154,7 @@ export function defaultStallWatch(program: GuardedProgram, override?: number | n
 
 /** "5 min 12 s", "48 s": a duration for a message. */
 export function formatDuration(seconds: number): string {
+  if (seconds < 10) return `${Number(seconds.toFixed(1))} s`;
   const s = Math.round(seconds);
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);

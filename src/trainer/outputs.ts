@@ -169,7 +169,7 @@ export async function fitFiles(dir: string): Promise<string[]> {
 /** The artifact of the potential in the generation folder, with the hashes of `files` (those present). */
 export async function assembleArtifact(
   o: OutputContext,
-  a: { identity: ArtifactIdentity; metrics: Metrics; files: readonly string[]; timings: PotentialArtifact['timings'] },
+  a: { identity: ArtifactIdentity; metrics: Metrics; files: readonly string[]; timings: PotentialArtifact['timings']; resources?: PotentialArtifact['resources'] },
 ): Promise<PotentialArtifact> {
   return PotentialArtifact.parse({
     path: join(o.dir, 'output_potential.yace'),
@@ -180,6 +180,7 @@ export async function assembleArtifact(
     simulated: o.toolchain.kind === 'simulator',
     trainerVersion: o.toolchain.version,
     timings: a.timings,
+    ...(a.resources ? { resources: a.resources } : {}),
   } satisfies PotentialArtifact);
 }
 

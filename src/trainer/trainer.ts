@@ -15,6 +15,7 @@ import type { CheckpointRef, TrainingProgress } from '../domain/progress.js';
 import type { PotentialArtifact } from '../domain/schemas.js';
 import type { AppendOrigin, DatasetManifest, DatasetSummary, TrainingData } from '../dataset/store.js';
 import type { Toolchain } from '../pacemaker/toolchain.js';
+import type { SlotResources } from '../process/slots.js';
 import type { RunOwner } from './stale-process.js';
 
 export interface Trainer {
@@ -68,19 +69,12 @@ export interface TrainContext {
    * iteration once that is longer (see STALL_POLICIES).
    */
   stallTimeoutSeconds?: number | null;
-  /** The worker slot's GPU and threads: given to every program of the fit and recorded per run. */
+  /** The worker slot's GPU and threads: given to every program of the fit, recorded per run and in the artifact. */
   resources?: RunResources;
 }
 
-/** What a worker's training slot gives a fit (see src/process/slots.ts). */
-export interface RunResources {
-  /** The one GPU the fit sees (`CUDA_VISIBLE_DEVICES`, as the worker's `--gpus` names it); null: not pinned. */
-  gpu: string | null;
-  /** Threads of each program (OpenMP, BLAS, TensorFlow's pools, pyace's workers); null: the programs' defaults. */
-  threads: number | null;
-  /** The environment that tells the programs so. */
-  env: Record<string, string>;
-}
+/** What a worker's training slot gives a fit (see planSlots). */
+export type RunResources = Pick<SlotResources, 'gpu' | 'threads' | 'env'>;
 
 export interface StopContext {
   signal?: AbortSignal;
