@@ -4,16 +4,14 @@
  * Pure apart from the clock, which is injected, so every rule is unit-tested without a process.
  *
  * A wedged GPU driver, a hung NFS mount or a deadlocked TensorFlow leave the program alive and
- * silent: only its output tells. The limits below come from real pacemaker logs (both
- * evaluators; measured figures in docs/cluster.md):
- * - tensorpot: 49 s from start to the first iteration (data loading 4 s, TensorFlow tracing
- *   and the first evaluations the rest), then 0.3-0.6 s per iteration, but 33 s of silence at
- *   the start of every further fit cycle (TensorFlow traces again);
- * - pyace: 67 s to the first iteration and about a minute per iteration, but a line of SciPy's
- *   progress (`Eval N: loss=...`) every second or less: its longest silence was 2.4 s.
- * The floor covers silences of that kind on fits far larger than those (bigger bases trace for
- * longer; a million atoms take minutes per evaluation); once iterations are logged, a multiple
- * of the observed time per iteration covers slow fits the floor would cut short.
+ * silent: only its output tells. The fit's floor comes from real pacemaker 0.2.7 runs through
+ * this runner (TensorFlow 2.15 on CPU; 2 cores shared with other jobs; docs/training.md has the
+ * table): tensorpot was silent for up to 97 s while TensorFlow traced its graph (at the start of
+ * every fit cycle) and logged its first iteration 182 s after start; pyace's longest silence was
+ * 10 s (SciPy's `Eval` lines come several times per iteration). The floor covers silences of
+ * that kind on fits far larger than those (bigger bases trace for longer; big datasets take
+ * minutes per evaluation); once iterations are logged, a multiple of the observed time per
+ * iteration covers slow fits the floor would cut short.
  */
 
 /** How long a program may be silent: `floorSeconds`, or `multiple` x its seconds per step when larger. */
@@ -25,11 +23,11 @@ export interface StallPolicy {
 }
 
 /**
- * The programs the watchdog guards, each with its default. The Python helpers print a line a
- * minute while they wait for the dataset lock, so their floor need not cover that wait.
+ * The programs the watchdog guards, each with its default. The dataset helper prints a line a
+ * minute while it waits for the dataset lock, so its floor need not cover that wait.
  */
 export const STALL_POLICIES = {
-  /** A fit: floor 30 min (54x the longest silence measured), else 10 x the seconds per iteration. */
+  /** A fit: floor 30 min (18x the longest silence measured), else 10 x the seconds per iteration. */
   pacemaker: { floorSeconds: 30 * 60, multiple: 10 },
   /** `pacemaker --no-fit` evaluating a stopped potential: start-up, data, two predictions. */
   'pacemaker --no-fit': { floorSeconds: 10 * 60, multiple: 0 },

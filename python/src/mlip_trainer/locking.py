@@ -51,7 +51,11 @@ def dataset_lock(lock_path: Path, timeout: float) -> Iterator[float]:
                 # A line now and then: the worker's stall watchdog takes a silent helper for a hung one.
                 noted = time.monotonic()
                 holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "unknown"
-                print(f"waiting for the dataset lock {lock_path} ({noted - started:.0f} s so far), held by {holder}", file=sys.stderr, flush=True)
+                print(
+                    f"waiting for the dataset lock {lock_path} ({noted - started:.0f} s so far), held by {holder}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             if time.monotonic() - started > timeout:
                 holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "unknown"
                 raise LockTimeout(

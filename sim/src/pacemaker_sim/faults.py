@@ -43,7 +43,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 #: What a worker's training slot sets: the GPU a run sees and its threads (see src/process/slots.ts).
 ENV_REPORTED = (
     "CUDA_VISIBLE_DEVICES",

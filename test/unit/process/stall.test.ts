@@ -72,7 +72,7 @@ test('a stalled run is a retryable Stalled failure naming its last line and how 
   assert.equal(err.retryable, true);
   assert.equal(err.type, 'Stalled');
   assert.deepEqual(err.details, { program: 'pacemaker', silentSeconds: 1900, limitSeconds: 1800, lastLine: 'Iteration:  #9', logFile: '/g/pacemaker.out' });
-  assert.match(err.message, /^pacemaker stalled: .*; last line: "Iteration:  #9"; last output:/);
+  assert.match(err.message, /^pacemaker stalled: .*; last line: "Iteration: {2}#9"; last output:/);
 });
 
 test('a SIGKILL not sent by the worker is the kernel out-of-memory kill; after a cancel, timeout or stall it is not', () => {
