@@ -229,7 +229,7 @@ export function describeEnd(res: RunResult, command?: readonly string[]): string
 export const KILLED_BY_KERNEL = {
   kind: 'OutOfMemory',
   retryable: true,
-  hint: 'killed by the kernel (SIGKILL, not sent by this worker), probably out of memory; a smaller backend.batch_size uses less',
+  hint: "killed by the kernel (SIGKILL, not sent by this worker): most often the kernel's out-of-memory killer or the batch system's memory limit; a fit retries with a smaller backend.batch_size",
 } as const;
 
 /** The recognised failure of a run, if any: a kill by the kernel, or a known pacemaker failure in its output. */

@@ -187,7 +187,7 @@ export class PacemakerTrainer implements Trainer {
   }
 
   async finaliseCheckpoint(data: TrainingData, ctx: StopContext = {}): Promise<EarlyStoppedArtifact> {
-    return finaliseFromCheckpoint(this.outputs(ctx.signal), this.identity(data));
+    return finaliseFromCheckpoint(this.outputs(ctx.signal, { ...this.opts.env, ...ctx.resources?.env }), this.identity(data));
   }
 
   /** What an artifact of this generation on `data` says it is. */

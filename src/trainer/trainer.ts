@@ -78,6 +78,8 @@ export type RunResources = Pick<SlotResources, 'gpu' | 'threads' | 'env'>;
 
 export interface StopContext {
   signal?: AbortSignal;
+  /** The worker slot's GPU and threads: `pacemaker --no-fit` evaluates on them, not on every GPU of the host. */
+  resources?: RunResources;
 }
 
 /** The artifact of a generation whose training was stopped early, and how it was stopped. */
