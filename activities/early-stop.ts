@@ -17,11 +17,19 @@ export interface FinaliseCheckpointInput {
 export function createEarlyStopActivities(deps: ActivityDeps) {
   return {
     async finaliseCheckpoint(input: FinaliseCheckpointInput): Promise<EarlyStoppedArtifact> {
-      return atBoundary(async () =>
-        trainerFor(deps, input.campaign, input.generation, input.config, input.parentVersion).finaliseCheckpoint(input.data, {
-          signal: Context.current().cancellationSignal,
-        }),
-      );
+      return atBoundary(async () => {
+        const signal = Context.current().cancellationSignal;
+        // Evaluating the stopped potential may start TensorFlow: on a slot's GPU, like a fit.
+        const lease = deps.slotPool ? await deps.slotPool.acquire(signal) : null;
+        try {
+          return await trainerFor(deps, input.campaign, input.generation, input.config, input.parentVersion).finaliseCheckpoint(input.data, {
+            signal,
+            ...(lease ? { resources: lease.resources } : {}),
+          });
+        } finally {
+          lease?.release();
+        }
+      });
     },
   };
 }

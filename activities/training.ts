@@ -8,6 +8,7 @@ import type { CheckpointRef, TrainingProgress } from '../src/domain/progress.js'
 import type { TrainingData } from '../src/dataset/store.js';
 import type { FineTuneMode } from '../src/domain/input-yaml.js';
 import { initialPotentialOf } from '../src/trainer/trainer.js';
+import type { SlotLease } from '../src/process/slots.js';
 import { atBoundary } from './boundary.js';
 import { trainerFor, type ActivityDeps } from './deps.js';
 
@@ -21,6 +22,8 @@ export interface TrainPotentialActivityInput {
   parentVersion: string | null;
   /** How to start from initialPotential: `continue` (-p, the default), `extend` or `reset`. */
   fineTune?: FineTuneMode;
+  /** s of silence before a fit counts as stalled (the workflow's tuning.stallTimeoutSeconds); absent: the default. */
+  stallTimeoutSeconds?: number;
 }
 
 /** The `backend.batch_size` in the previous attempt's last heartbeat (reduced after out-of-memory exits). */
@@ -60,7 +63,10 @@ export function createTrainingActivities(deps: ActivityDeps) {
         const beat = () => ctx.heartbeat(latest);
         beat();
         const timer = setInterval(beat, deps.heartbeatEveryMs ?? 5_000);
+        // This host's GPU and threads for the fit, held until it ends.
+        let lease: SlotLease | null = null;
         try {
+          lease = deps.slotPool ? await deps.slotPool.acquire(ctx.cancellationSignal) : null;
           return await trainer.train(input.data, start, {
             signal: ctx.cancellationSignal,
             resume: { checkpoint: resume, batchSize: heartbeatedBatchSize(info.heartbeatDetails) },
@@ -68,8 +74,11 @@ export function createTrainingActivities(deps: ActivityDeps) {
             onProgress: (p) => {
               latest = p;
             },
+            ...(input.stallTimeoutSeconds !== undefined ? { stallTimeoutSeconds: input.stallTimeoutSeconds } : {}),
+            ...(lease ? { resources: lease.resources } : {}),
           });
         } finally {
+          lease?.release();
           clearInterval(timer);
           // The newest checkpoint (a failed run's last copy) goes out before the attempt ends.
           beat();

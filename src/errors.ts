@@ -9,6 +9,7 @@ export type FailureType =
   | 'ProgramFailed'
   | 'OutputMissing'
   | 'OutOfMemory'
+  | 'Stalled'
   | 'Cancelled';
 
 export abstract class TrainerError extends Error {
@@ -59,6 +60,21 @@ export class OutOfMemoryError extends TrainerError {
   constructor(message: string, retryable = true) {
     super(message);
     this.retryable = retryable;
+  }
+}
+
+/**
+ * A program wrote no line of output for longer than its limit and was killed (its whole
+ * process group): a hung driver, file system or deadlock. Retryable: the retry resumes.
+ */
+export class StalledError extends TrainerError {
+  readonly type = 'Stalled' as const;
+  readonly retryable = true;
+  constructor(
+    message: string,
+    readonly details: { program: string; silentSeconds: number; limitSeconds: number; lastLine: string | null; logFile: string },
+  ) {
+    super(message);
   }
 }
 

@@ -208,6 +208,7 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
           initialPotential: input.initialPotential,
           parentVersion: input.parentVersion,
           ...(input.fineTune !== undefined ? { fineTune: input.fineTune } : {}),
+          ...(input.tuning.stallTimeoutSeconds !== undefined ? { stallTimeoutSeconds: input.tuning.stallTimeoutSeconds } : {}),
         }),
       );
     } catch (err) {

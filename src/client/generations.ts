@@ -54,7 +54,7 @@ export async function describeGeneration(handle: WorkflowHandle): Promise<Genera
     pendingActivities: (desc.raw.pendingActivities ?? []).map((a) => ({
       type: a.activityType?.name ?? '?',
       attempt: a.attempt ?? 1,
-      lastFailure: a.lastFailure?.message ?? null,
+      lastFailure: failureMessage(a.lastFailure),
     })),
   };
   if (status === 'COMPLETED') out.result = await handle.result();
@@ -96,4 +96,20 @@ export async function listGenerations(client: Client, o: { campaign?: string; st
 /** Asks the workflow to stop pacemaker now and keep the newest checkpoint as the potential. */
 export async function stopTrainingEarly(handle: WorkflowHandle, reason?: string): Promise<void> {
   await handle.signal(stopTrainingSignal, reason ? { reason } : {});
+}
+
+/**
+ * The message of an activity's last failure. The server replaces a failure above its size limit
+ * (a program's failure quotes its last lines of output) by "Failure exceeds size limit." with the
+ * original as its cause: the original is what says what happened.
+ */
+export function failureMessage(f: FailureLike | null | undefined): string | null {
+  let cur = f;
+  while (cur?.message === 'Failure exceeds size limit.' && cur.cause) cur = cur.cause;
+  return cur?.message ?? null;
+}
+
+interface FailureLike {
+  message?: string | null;
+  cause?: FailureLike | null;
 }

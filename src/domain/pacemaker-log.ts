@@ -99,7 +99,9 @@ export function parseMetricsTable(text: string): Record<string, number>[] {
 export const KNOWN_FAILURES: readonly { kind: string; pattern: RegExp; retryable: boolean; hint: string }[] = [
   {
     kind: 'OutOfMemory',
-    pattern: /ResourceExhaustedError|OOM when allocating|MemoryError|out of memory/i,
+    // TensorFlow's allocator (tensorpot), Python's, and the C++ runtime's (pyace, or TensorFlow
+    // outside its allocator: `std::bad_alloc`, then an abort): each as the real program writes it.
+    pattern: /ResourceExhaustedError|OOM when allocating|MemoryError|out of memory|std::bad_alloc/i,
     retryable: true,
     hint: 'pacemaker ran out of memory; a smaller backend.batch_size uses less',
   },

@@ -294,6 +294,12 @@ export const PotentialArtifact = z.object({
   activeSetWarning: z.string().nullable().optional(),
   /** Structures selected from the input's pool for labelling. */
   selection: ActiveSetSelection.nullable().optional(),
+  /**
+   * Where the fit that finished ran: the worker's host, the GPU its training slot pinned it to
+   * (null: not pinned) and its threads per program (null: the programs' defaults). Every run's
+   * are in the generation's runs.jsonl.
+   */
+  resources: z.object({ host: z.string(), gpu: z.string().nullable(), threads: z.number().int().positive().nullable() }).optional(),
   /** Wall time of the programs themselves, s: what orchestration overhead is measured against. */
   timings: z.object({
     pacemakerSeconds: z.number(),

@@ -38,6 +38,13 @@ export const WorkflowTuning = z
     heartbeatTimeoutSeconds: z.number().min(1).max(3600).default(120),
     /** s; the longest a single training attempt may run (7 days). */
     trainingTimeoutSeconds: z.number().min(10).default(7 * 24 * 3600),
+    /**
+     * s a training program may write no line of output before it counts as stalled (hung GPU
+     * driver, file system, deadlock): its process group is killed and the attempt fails
+     * retryably (`Stalled`), resuming from the checkpoint. 0 switches the watchdog off. Absent:
+     * 30 min, or 10 x the observed seconds per iteration once that is longer.
+     */
+    stallTimeoutSeconds: z.number().min(0).optional(),
   })
   .strict();
 export type WorkflowTuning = z.infer<typeof WorkflowTuning>;

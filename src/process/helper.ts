@@ -11,6 +11,7 @@ import { describeIssues } from '../domain/schemas.js';
 import { BadInputError, OutputMissingError, ProgramFailedError } from '../errors.js';
 import { pythonHelper } from '../paths.js';
 import { programFailure, runProgram, type RunResult } from './run-program.js';
+import { defaultStallWatch } from './stall.js';
 
 export type HelperName = 'dataset' | 'select';
 
@@ -57,8 +58,8 @@ const Unavailable = z.object({ unavailable: z.string() });
 const MAX_PROBLEMS_SHOWN = 50;
 
 interface HelperTraits {
-  /** The program its failures name. */
-  program: string;
+  /** The program its failures name (and whose stall watchdog default applies). */
+  program: 'mlip-dataset' | 'mlip-select';
   /** The error for exit 3, from the reply; null when the reply is not that case's. */
   exit3(reply: unknown, logFile: string): Error | null;
   /** Whether a cancelled run may be retried (see FailureContext.retryCancelled). */
@@ -121,6 +122,7 @@ export async function runHelper<T>(call: HelperCall<T>): Promise<T & { programSe
     ...(call.timeoutMs !== undefined ? { timeoutMs: call.timeoutMs } : {}),
     ...(call.signal ? { signal: call.signal } : {}),
     ...(call.onSpawn ? { onSpawn: call.onSpawn } : {}),
+    stall: defaultStallWatch(traits.program),
   });
   const label = `${traits.program} ${call.command}`;
   const reply = lastLineJson(res);

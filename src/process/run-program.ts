@@ -1,16 +1,18 @@
 /**
  * The one way this project runs an external program: an argument array (never a shell string),
  * its own working directory, every output line appended to a log file, a timeout, a cancel
- * signal, and the whole process group killed on stop (SIGTERM, then SIGKILL); and the one
- * mapping of how it ended (cancelled, timed out, not started, exit code, a recognised pacemaker
- * failure) to this project's error kinds.
+ * signal, a stall watchdog (no new line for longer than a limit: see stall.ts), and the whole
+ * process group killed on stop (SIGTERM, then SIGKILL); and the one mapping of how it ended
+ * (cancelled, timed out, stalled, killed by the kernel, not started, exit code, a recognised
+ * pacemaker failure) to this project's error kinds.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { execa } from 'execa';
 import { recogniseFailure } from '../domain/pacemaker-log.js';
-import { OutOfMemoryError, ProgramFailedError } from '../errors.js';
+import { OutOfMemoryError, ProgramFailedError, StalledError } from '../errors.js';
+import { formatDuration, type StallReport, type StallWatch } from './stall.js';
 
 export interface RunOptions {
   /** argv[0] and the arguments that follow it. */
@@ -30,6 +32,12 @@ export interface RunOptions {
   stdin?: string;
   /** Keep stdout in memory for `RunResult.stdout` (small outputs only, e.g. a JSON answer). */
   captureStdout?: boolean;
+  /**
+   * The stall watchdog: the program is stopped like a timed-out one when it writes no output
+   * for longer than the watch's limit. Absent: no watchdog (every program of pacemaker's and
+   * every helper passes its default; see STALL_POLICIES).
+   */
+  stall?: StallWatch;
 }
 
 export interface RunResult {
@@ -42,6 +50,8 @@ export interface RunResult {
   tail: string[];
   /** Captured stdout when `captureStdout` was set, else ''. */
   stdout: string;
+  /** Set when the stall watchdog stopped the program. */
+  stalled?: StallReport | null;
 }
 
 const TAIL_LINES = 40;
@@ -72,6 +82,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
 
   let timedOut = false;
   let cancelled = false;
+  let stalled: StallReport | null = null;
   let killTimer: NodeJS.Timeout | undefined;
   const killGroup = () => {
     if (child.pid === undefined) return;
@@ -92,6 +103,16 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         }, opts.timeoutMs)
       : undefined;
 
+  const watch = opts.stall;
+  watch?.reset();
+  const watchdog = watch
+    ? setInterval(() => {
+        if (stalled || cancelled || timedOut) return;
+        stalled = watch.check();
+        if (stalled) killGroup();
+      }, watch.checkEveryMs())
+    : undefined;
+
   if (child.pid !== undefined) await opts.onSpawn?.(child.pid);
 
   const pump = (stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr') =>
@@ -100,6 +121,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
       let partial = '';
       stream.setEncoding('utf8');
       stream.on('data', (chunk: string) => {
+        watch?.heard();
         log.write(chunk);
         if (name === 'stdout' && opts.captureStdout) stdoutParts.push(chunk);
         // SciPy's progress ends its records with a bare \r: treat it as a line end too.
@@ -115,6 +137,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     });
   const emit = (line: string, name: 'stdout' | 'stderr') => {
     if (line.trim() === '') return;
+    watch?.heard(line);
     const tail = tails[name];
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.shift();
@@ -123,10 +146,11 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
 
   const [result] = await Promise.all([child, pump(child.stdout, 'stdout'), pump(child.stderr, 'stderr')]);
   clearTimeout(timeout);
+  clearInterval(watchdog);
   clearTimeout(killTimer);
   opts.signal?.removeEventListener('abort', onAbort);
   // The leader may be gone while its children live on: make sure the group is gone too.
-  if (child.pid !== undefined && (cancelled || timedOut)) {
+  if (child.pid !== undefined && (cancelled || timedOut || stalled)) {
     signalGroup(child.pid, 'SIGKILL');
     const until = Date.now() + 3000;
     while (groupAlive(child.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
@@ -138,6 +162,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     signal: result.signal ?? null,
     timedOut,
     cancelled,
+    stalled,
     durationMs: Date.now() - started,
     tail: tails.stderr.length > 0 ? tails.stderr : tails.stdout,
     stdout: stdoutParts.join(''),
@@ -191,26 +216,47 @@ const MESSAGE_TAIL_LINES = 15;
 export function describeEnd(res: RunResult, command?: readonly string[]): string {
   if (res.cancelled) return 'was cancelled';
   if (res.timedOut) return `timed out after ${Math.round(res.durationMs / 1000)} s`;
+  if (res.stalled) return `stalled: no output for ${formatDuration(res.stalled.silentSeconds)} (limit ${formatDuration(res.stalled.limitSeconds)}), so its process group was killed`;
   if (res.exitCode === null && res.signal === null) return `could not be started${command?.[0] !== undefined ? ` (${command[0]})` : ''}`;
   return `exited with ${res.exitCode ?? res.signal}`;
 }
 
 /**
- * The error for a run that did not exit 0: OutOfMemory when its output shows pacemaker's (or
- * Python's) out-of-memory failure, else ProgramFailed, retryable unless a recognised failure
- * says otherwise. The message says how it ended, names a recognised failure with its hint, and
- * quotes the last lines of output and where the rest is.
+ * A SIGKILL this worker did not send (it sends one only after a cancel, a timeout or a stall):
+ * the kernel's out-of-memory killer, or a batch system's memory limit, ends a program so. Named,
+ * and treated like TensorFlow's out-of-memory error: retried with a smaller batch.
  */
-export function programFailure(res: RunResult, o: FailureContext, command?: readonly string[]): OutOfMemoryError | ProgramFailedError {
-  const stopped = res.cancelled || res.timedOut;
-  const known = stopped || o.recognise === false ? null : recogniseFailure(res.tail.join('\n'));
+export const KILLED_BY_KERNEL = {
+  kind: 'OutOfMemory',
+  retryable: true,
+  hint: "killed by the kernel (SIGKILL, not sent by this worker): most often the kernel's out-of-memory killer or the batch system's memory limit; a fit retries with a smaller backend.batch_size",
+} as const;
+
+/** The recognised failure of a run, if any: a kill by the kernel, or a known pacemaker failure in its output. */
+function recognised(res: RunResult, o: FailureContext): { kind: string; retryable: boolean; hint: string } | null {
+  if (res.cancelled || res.timedOut || res.stalled) return null;
+  if (res.signal === 'SIGKILL') return KILLED_BY_KERNEL;
+  return o.recognise === false ? null : recogniseFailure(res.tail.join('\n'));
+}
+
+/**
+ * The error for a run that did not exit 0: Stalled when the watchdog stopped it; OutOfMemory
+ * when its output shows pacemaker's (TensorFlow's, Python's) out-of-memory failure or the kernel
+ * killed it; else ProgramFailed, retryable unless a recognised failure says otherwise. The
+ * message says how it ended, names a recognised failure with its hint, and quotes the last lines
+ * of output and where the rest is.
+ */
+export function programFailure(res: RunResult, o: FailureContext, command?: readonly string[]): OutOfMemoryError | ProgramFailedError | StalledError {
+  const known = recognised(res, o);
   const label = o.label ?? o.program;
+  const stall = res.stalled ? `; last line: ${res.stalled.lastLine === null ? '(none)' : JSON.stringify(res.stalled.lastLine)}` : '';
   const message =
-    `${label} ${describeEnd(res, command)}${o.doing !== undefined ? ` ${o.doing}` : ''}${known ? ` [${known.kind}: ${known.hint}]` : ''}; ` +
+    `${label} ${describeEnd(res, command)}${o.doing !== undefined ? ` ${o.doing}` : ''}${known ? ` [${known.kind}: ${known.hint}]` : ''}${stall}; ` +
     `last output:\n${res.tail.slice(-MESSAGE_TAIL_LINES).join('\n')}\nfull output: ${o.logFile}`;
   const retryable = known ? known.retryable : !res.cancelled || o.retryCancelled !== false;
-  const err =
-    known?.kind === 'OutOfMemory'
+  const err = res.stalled
+    ? new StalledError(message, { program: o.program, ...res.stalled, logFile: o.logFile })
+    : known?.kind === 'OutOfMemory'
       ? new OutOfMemoryError(message)
       : new ProgramFailedError(message, { program: o.program, exitCode: res.exitCode, signal: res.signal, logFile: o.logFile, known: known?.kind ?? null }, retryable);
   const last = res.tail.at(-1);

@@ -4,10 +4,11 @@
  * failures mapped to this project's error kinds.
  */
 import { join } from 'node:path';
-import type { OutOfMemoryError, ProgramFailedError } from '../errors.js';
+import type { OutOfMemoryError, ProgramFailedError, StalledError } from '../errors.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { runHelper } from '../process/helper.js';
 import { programFailure, runProgram, type RunResult } from '../process/run-program.js';
+import { defaultStallWatch, type GuardedProgram } from '../process/stall.js';
 import { helperEnv, type PacemakerProgram, type Toolchain } from '../pacemaker/toolchain.js';
 import { SELECT_REPLIES, type SelectCommand, type SelectReplies } from './replies.js';
 
@@ -32,6 +33,14 @@ export interface PaceRun extends RunResult {
   logFile: string;
 }
 
+/** The stall watchdog's default for each program the selection runs (`pacemaker` only as `--dry-run`). */
+const STALL_POLICY_OF: Record<PacemakerProgram, GuardedProgram> = {
+  pacemaker: 'pacemaker --no-fit',
+  pace_yaml2yace: 'pace_yaml2yace',
+  pace_activeset: 'pace_activeset',
+  pace_select: 'pace_select',
+};
+
 /** Runs one of pacemaker's programs; returns the result whatever the exit code. */
 export async function runPace(
   ctx: StepContext,
@@ -49,12 +58,13 @@ export async function runPace(
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     ...(onLine ? { onLine } : {}),
     ...(ctx.onSpawn ? { onSpawn: (pid: number) => ctx.onSpawn?.(pid, program) } : {}),
+    stall: defaultStallWatch(STALL_POLICY_OF[program]),
   });
   return { ...res, logFile };
 }
 
 /** The error for a failed run, with the last lines of its output and where the rest is. */
-export function failureOf(program: string, res: PaceRun): OutOfMemoryError | ProgramFailedError {
+export function failureOf(program: string, res: PaceRun): OutOfMemoryError | ProgramFailedError | StalledError {
   // Selection stops its own programs when their partner failed: such a stop is not retried.
   return programFailure(res, { program, logFile: res.logFile, retryCancelled: false });
 }

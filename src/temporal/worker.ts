@@ -12,6 +12,8 @@ import { Connection, Client } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { Toolchain } from '../pacemaker/toolchain.js';
 import { trainingQueueFor } from '../domain/workflow-input.js';
+import { availableParallelism } from 'node:os';
+import { planSlots, SlotPool } from '../process/slots.js';
 
 /** What a worker host gives its activities: injected, so tests bring their own. */
 export interface ActivityDeps {
@@ -22,6 +24,8 @@ export interface ActivityDeps {
   env?: Record<string, string>;
   /** Heartbeat period while a program runs. */
   heartbeatEveryMs?: number;
+  /** The host's training slots (GPU and threads of each concurrent fit); absent: fits are not pinned. */
+  slotPool?: SlotPool;
 }
 
 /** The workflow code a worker registers: sources to bundle at start, or a bundle built before. */
@@ -96,6 +100,10 @@ export interface TrainerWorkerOptions extends ConnectOptions, ActivityDeps {
   maxConcurrentActivityTaskExecutions?: number;
   /** Trainings at once on this host: one per GPU (or per node for CPU fits). */
   trainingSlots?: number;
+  /** GPUs handed out one per training slot (see planSlots); empty or absent: fits are not pinned. */
+  gpus?: readonly string[];
+  /** Threads of each fit; absent: the host's cores (its batch job's CPU set) / training slots. */
+  cpusPerSlot?: number | null;
   /** How long running activities get to stop cleanly on shutdown. */
   shutdownGraceTime?: string;
   /**
@@ -108,6 +116,8 @@ export interface TrainerWorkerOptions extends ConnectOptions, ActivityDeps {
 export interface TrainerWorkers {
   /** One Worker per polled queue, sharing one connection. */
   workers: Worker[];
+  /** The training slots its fits take their GPU and threads from. */
+  slotPool: SlotPool;
   /** The queues polled, in the order of `workers`. */
   queues: string[];
   connection: NativeConnection;
@@ -121,10 +131,13 @@ export async function createTrainerWorkers(opts: TrainerWorkerOptions): Promise<
   const cfg = envConnectConfig(opts);
   const roles = opts.roles ?? ['data', 'training'];
   if (roles.length === 0 && !opts.hostQueue) throw new Error('a worker needs at least one role or a host queue');
-  const connection = await NativeConnection.connect(cfg.connectionOptions);
-  const activities = opts.composition.createActivities(opts);
   const dataSlots = opts.maxConcurrentActivityTaskExecutions ?? 2;
   const trainingSlots = opts.trainingSlots ?? 1;
+  // Planned before connecting: more slots than GPUs is refused without touching the server.
+  const slotPool =
+    opts.slotPool ?? new SlotPool(planSlots({ slots: trainingSlots, gpus: opts.gpus ?? [], cores: availableParallelism(), cpusPerSlot: opts.cpusPerSlot ?? null }));
+  const connection = await NativeConnection.connect(cfg.connectionOptions);
+  const activities = opts.composition.createActivities({ ...opts, slotPool });
   const common = {
     connection,
     namespace: cfg.namespace,
@@ -156,6 +169,7 @@ export async function createTrainerWorkers(opts: TrainerWorkerOptions): Promise<
   }
   return {
     workers,
+    slotPool,
     queues: plan.map((p) => p.taskQueue),
     connection,
     async run() {

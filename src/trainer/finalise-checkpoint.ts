@@ -30,6 +30,7 @@ import type { EarlyStopInfo } from '../domain/generation-result.js';
 import { parseMetricsTable } from '../domain/pacemaker-log.js';
 import type { ErrorMetrics } from '../domain/schemas.js';
 import { oneLineSummary, runOrFail } from '../process/run-program.js';
+import { defaultStallWatch } from '../process/stall.js';
 import { exists, writeFileAtomic } from '../util/files.js';
 import { findCheckpoint } from './checkpoint.js';
 import { FitTracker, START_POSITION, withFitCycles, type FitCheckpoint } from './fit-position.js';
@@ -285,6 +286,7 @@ async function evaluateStopped(o: OutputContext): Promise<Evaluation> {
     cwd: evalDir,
     logFile: join(evalDir, 'pacemaker.out'),
     timeoutMs: STOP_EVALUATION_TIMEOUT_MS,
+    stall: defaultStallWatch('pacemaker --no-fit'),
     ...(o.env ? { env: o.env } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });

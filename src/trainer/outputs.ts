@@ -11,6 +11,7 @@ import { PotentialArtifact, type ErrorMetrics, type PacemakerTrainerConfig } fro
 import { runBridge } from '../dataset/bridge.js';
 import type { Toolchain } from '../pacemaker/toolchain.js';
 import { runOrFail } from '../process/run-program.js';
+import { defaultStallWatch } from '../process/stall.js';
 import { canonicalJson, exists, existingFileRefs, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
 
 /** Where and with what a generation's outputs are made. */
@@ -77,6 +78,7 @@ export async function convertPotential(o: OutputContext, doing?: string): Promis
     cwd: o.dir,
     logFile: join(o.dir, 'pace_yaml2yace.out'),
     timeoutMs: 10 * 60_000,
+    stall: defaultStallWatch('pace_yaml2yace'),
     ...(o.env ? { env: o.env } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
@@ -167,7 +169,7 @@ export async function fitFiles(dir: string): Promise<string[]> {
 /** The artifact of the potential in the generation folder, with the hashes of `files` (those present). */
 export async function assembleArtifact(
   o: OutputContext,
-  a: { identity: ArtifactIdentity; metrics: Metrics; files: readonly string[]; timings: PotentialArtifact['timings'] },
+  a: { identity: ArtifactIdentity; metrics: Metrics; files: readonly string[]; timings: PotentialArtifact['timings']; resources?: PotentialArtifact['resources'] },
 ): Promise<PotentialArtifact> {
   return PotentialArtifact.parse({
     path: join(o.dir, 'output_potential.yace'),
@@ -178,6 +180,7 @@ export async function assembleArtifact(
     simulated: o.toolchain.kind === 'simulator',
     trainerVersion: o.toolchain.version,
     timings: a.timings,
+    ...(a.resources ? { resources: a.resources } : {}),
   } satisfies PotentialArtifact);
 }
 

@@ -5,6 +5,7 @@
  * (run-pacemaker.ts), journal it (run-journal.ts), and make the outputs (outputs.ts).
  */
 import { mkdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { OutOfMemoryError, OutputMissingError } from '../errors.js';
@@ -90,6 +91,9 @@ export class PacemakerTrainer implements Trainer {
     }
     const runKey = sha256Text(canonicalJson({ datasetSha256: identity.datasetSha256, configSha256: identity.configSha256, parentSha, mode }));
     const owner = ctx.owner ?? LOCAL_OWNER;
+    // The slot's GPU and thread settings go to every program of the fit, over the host's own.
+    const env = { ...this.opts.env, ...ctx.resources?.env };
+    const resources = { host: hostname(), gpu: ctx.resources?.gpu ?? null, threads: ctx.resources?.threads ?? null };
     // pacemaker runs in the generation folder: it gets absolute data paths.
     const input = { ...data, trainPath: resolve(data.trainPath), testPath: data.testPath !== null ? resolve(data.testPath) : null };
 
@@ -123,15 +127,16 @@ export class PacemakerTrainer implements Trainer {
       const { args, logStart } = await writeRunInputs(dir, plan, checkpoint);
       await journal.append({
         event: 'start', run, attempt: owner.attempt, args, maxiter: plan.maxiter, offset: plan.offset, batchSize, runKey, logStart,
-        kind: plan.kind, start: plan.start, ladder: plan.ladder,
+        kind: plan.kind, start: plan.start, ladder: plan.ladder, ...resources,
         resumedFrom: checkpoint ? `${checkpoint.path} (iteration ${checkpoint.iteration})` : null,
       });
       report.update({ stage: 'training', run, batchSize, checkpoint });
       const outcome = await runPacemaker({
         dir, toolchain: this.opts.toolchain, owner, plan, run, args, runKey, batchSize, checkpoint, report,
-        ...(this.opts.env ? { env: this.opts.env } : {}),
+        env,
         ...(this.opts.trainingTimeoutMs !== undefined ? { timeoutMs: this.opts.trainingTimeoutMs } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
+        ...(ctx.stallTimeoutSeconds !== undefined ? { stallTimeoutSeconds: ctx.stallTimeoutSeconds } : {}),
       });
 
       if (!outcome.ok) {
@@ -165,7 +170,7 @@ export class PacemakerTrainer implements Trainer {
     await journal.absorbLastRun(Infinity);
 
     report.update({ stage: 'converting' });
-    const out = this.outputs(ctx.signal);
+    const out = this.outputs(ctx.signal, env);
     const conversionMs = await convertPotential(out);
     const { metrics, metricsSeconds } = await collectMetrics(out);
     const artifact = await assembleArtifact(out, {
@@ -174,6 +179,7 @@ export class PacemakerTrainer implements Trainer {
       metrics: acrossRuns(metrics, final.offset),
       files: await fitFiles(dir),
       timings: { pacemakerSeconds: pacemakerMs / 1000, conversionSeconds: conversionMs / 1000, metricsSeconds },
+      resources,
     });
     await writeArtifact(dir, artifact);
     report.update({ stage: 'done' });
@@ -181,7 +187,7 @@ export class PacemakerTrainer implements Trainer {
   }
 
   async finaliseCheckpoint(data: TrainingData, ctx: StopContext = {}): Promise<EarlyStoppedArtifact> {
-    return finaliseFromCheckpoint(this.outputs(ctx.signal), this.identity(data));
+    return finaliseFromCheckpoint(this.outputs(ctx.signal, { ...this.opts.env, ...ctx.resources?.env }), this.identity(data));
   }
 
   /** What an artifact of this generation on `data` says it is. */
@@ -189,11 +195,11 @@ export class PacemakerTrainer implements Trainer {
     return { version: this.version, parentVersion: this.opts.parentVersion ?? null, datasetSha256: data.sha256, configSha256: configSha256(this.opts.config) };
   }
 
-  private outputs(signal: AbortSignal | undefined): OutputContext {
+  private outputs(signal: AbortSignal | undefined, env = this.opts.env): OutputContext {
     return {
       dir: this.generationDir,
       toolchain: this.opts.toolchain,
-      ...(this.opts.env ? { env: this.opts.env } : {}),
+      ...(env ? { env } : {}),
       ...(signal ? { signal } : {}),
     };
   }

@@ -36,6 +36,10 @@ export interface RunRecord {
   ladder?: boolean;
   exitCode?: number | null;
   failure?: string | null;
+  /** The host the run ran on, the GPU it saw (null: not pinned) and its threads (null: the programs' defaults). */
+  host?: string;
+  gpu?: string | null;
+  threads?: number | null;
   /** After an out-of-memory exit: the `backend.batch_size` the next run uses. */
   nextBatchSize?: number;
   at: string;

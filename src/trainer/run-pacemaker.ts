@@ -1,8 +1,10 @@
 /**
  * Running pacemaker for one planned run: its input files written, the program started with its
  * process group recorded in the pid file (so a later attempt can stop it if this worker dies),
- * its interim potential copied to a checkpoint as it changes, and its log lines turned into
- * progress. Executes a plan (see planRun); decides nothing about the next run.
+ * its interim potential copied to a checkpoint as it changes, its log lines turned into
+ * progress, and its silence watched (a run that logs nothing for longer than the stall limit is
+ * stopped; a long silence is reported as "no progress"). Executes a plan (see planRun); decides
+ * nothing about the next run.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +12,7 @@ import yaml from 'js-yaml';
 import { INITIAL_PROGRESS, advanceProgress, type TrainingProgress } from '../domain/progress.js';
 import type { Toolchain } from '../pacemaker/toolchain.js';
 import { runOrFail } from '../process/run-program.js';
+import { noProgressSeconds, STALL_POLICIES, stallLimitSeconds, StallWatch } from '../process/stall.js';
 import { writeFileAtomic } from '../util/files.js';
 import { CheckpointKeeper } from './checkpoint.js';
 import { withFitCycles, type FitCheckpoint } from './fit-position.js';
@@ -74,6 +77,8 @@ export interface PacemakerRun {
   /** The inputs the checkpoints belong to (see CheckpointRef.runKey). */
   runKey: string;
   batchSize: number;
+  /** s of silence allowed (a site's tuning.stallTimeoutSeconds; 0: no watchdog); absent: pacemaker's default. */
+  stallTimeoutSeconds?: number | null;
   /** The checkpoint the run resumes from; newer ones replace it as pacemaker writes them. */
   checkpoint: FitCheckpoint | null;
   report: TrainingReport;
@@ -97,6 +102,8 @@ export async function runPacemaker(r: PacemakerRun): Promise<RunOutcome> {
   });
   keeper.start();
   const started = Date.now();
+  // 0: no watchdog at all (not even its timer), as a site may ask and the benchmark compares.
+  const stall = r.stallTimeoutSeconds === 0 ? null : pacemakerStallWatch(report, r.stallTimeoutSeconds);
   let ended: { ok: true; durationMs: number } | { ok: false; error: unknown };
   try {
     const res = await runOrFail({
@@ -123,8 +130,10 @@ export async function runPacemaker(r: PacemakerRun): Promise<RunOutcome> {
           checkpoint: keeper.latest,
           run: r.run,
           batchSize: r.batchSize,
+          silentSeconds: null,
         });
       },
+      ...(stall ? { stall } : {}),
     });
     ended = { ok: true, durationMs: res.durationMs };
   } catch (error) {
@@ -134,4 +143,21 @@ export async function runPacemaker(r: PacemakerRun): Promise<RunOutcome> {
   const latest = await keeper.finish();
   if (pid > 0) await removePidFile(dir, pid);
   return { ...ended, latest };
+}
+
+/**
+ * The watchdog of a fit: pacemaker's floor, or 10 x the seconds per iteration observed so far
+ * (or the site's limit); while a silence runs longer than ordinary, the report carries it.
+ */
+function pacemakerStallWatch(report: TrainingReport, override: number | null | undefined): StallWatch {
+  return new StallWatch({
+    limitSeconds: () => stallLimitSeconds(STALL_POLICIES.pacemaker, report.current.secondsPerIteration, override),
+    onCheck: (silent, limit) => {
+      const quiet = noProgressSeconds(silent, limit, report.current.secondsPerIteration);
+      const shown = quiet === null ? null : Math.round(quiet);
+      if (shown !== (report.current.silentSeconds ?? null) || limit !== report.current.stallLimitSeconds) {
+        report.update({ silentSeconds: shown, stallLimitSeconds: limit });
+      }
+    },
+  });
 }

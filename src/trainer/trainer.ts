@@ -15,6 +15,7 @@ import type { CheckpointRef, TrainingProgress } from '../domain/progress.js';
 import type { PotentialArtifact } from '../domain/schemas.js';
 import type { AppendOrigin, DatasetManifest, DatasetSummary, TrainingData } from '../dataset/store.js';
 import type { Toolchain } from '../pacemaker/toolchain.js';
+import type { SlotResources } from '../process/slots.js';
 import type { RunOwner } from './stale-process.js';
 
 export interface Trainer {
@@ -62,10 +63,23 @@ export interface TrainContext {
   resume?: ResumePoint;
   /** Workflow id + activity id + attempt: keys the pid file used to stop a stale pacemaker. */
   owner?: RunOwner;
+  /**
+   * s a pacemaker run may log nothing before it counts as stalled and is stopped (a retryable
+   * `Stalled` failure); 0 switches the watchdog off. Absent: 30 min, or 10 x the seconds per
+   * iteration once that is longer (see STALL_POLICIES).
+   */
+  stallTimeoutSeconds?: number | null;
+  /** The worker slot's GPU and threads: given to every program of the fit, recorded per run and in the artifact. */
+  resources?: RunResources;
 }
+
+/** What a worker's training slot gives a fit (see planSlots). */
+export type RunResources = Pick<SlotResources, 'gpu' | 'threads' | 'env'>;
 
 export interface StopContext {
   signal?: AbortSignal;
+  /** The worker slot's GPU and threads: `pacemaker --no-fit` evaluates on them, not on every GPU of the host. */
+  resources?: RunResources;
 }
 
 /** The artifact of a generation whose training was stopped early, and how it was stopped. */

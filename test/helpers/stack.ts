@@ -25,6 +25,8 @@ export interface StartWorkerOptions {
   roles?: WorkerRole[];
   hostQueue?: string;
   trainingSlots?: number;
+  gpus?: string[];
+  cpusPerSlot?: number;
 }
 
 export interface TestStack {
@@ -35,7 +37,7 @@ export interface TestStack {
   bundle: WorkflowBundleOption;
   startWorker(o: StartWorkerOptions): Promise<RunningWorker>;
   /** `node bin/mlip-trainer.js worker ...` as its own process (own process group), for SIGKILL tests. */
-  spawnWorkerProcess(o: { taskQueue: string; workspaceRoot: string; env?: Record<string, string>; logName: string }): Promise<ChildProcess>;
+  spawnWorkerProcess(o: { taskQueue: string; workspaceRoot: string; env?: Record<string, string>; logName: string; args?: string[] }): Promise<ChildProcess>;
   /** Stops the server and starts it again on the same port and SQLite file (workers reconnect). */
   restartServer(downMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -112,7 +114,7 @@ export async function startTestStack(): Promise<TestStack> {
       const log = createWriteStream(join(dir, `${o.logName}.log`));
       const child = spawn(
         process.execPath,
-        [join(PROJECT_ROOT, 'bin', 'mlip-trainer.js'), 'worker', '--address', server.address, '--task-queue', o.taskQueue, '--workspace', o.workspaceRoot, '--pacemaker', 'simulator', '--heartbeat-seconds', '0.5'],
+        [join(PROJECT_ROOT, 'bin', 'mlip-trainer.js'), 'worker', '--address', server.address, '--task-queue', o.taskQueue, '--workspace', o.workspaceRoot, '--pacemaker', 'simulator', '--heartbeat-seconds', '0.5', ...(o.args ?? [])],
         { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } },
       );
       child.stdout?.pipe(log);

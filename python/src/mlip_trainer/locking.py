@@ -8,6 +8,7 @@ import json
 import os
 import random
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ from pathlib import Path
 
 #: How long an updater waits for another one's lock, s.
 DEFAULT_LOCK_TIMEOUT = 20 * 60.0
+#: How often a waiting updater says so on stderr, s.
+WAIT_NOTE_SECONDS = 60.0
 
 
 class LockTimeout(Exception):
@@ -34,6 +37,7 @@ def dataset_lock(lock_path: Path, timeout: float) -> Iterator[float]:
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
     started = time.monotonic()
+    noted = started
     try:
         delay = 0.02
         while True:
@@ -43,6 +47,15 @@ def dataset_lock(lock_path: Path, timeout: float) -> Iterator[float]:
             except OSError as exc:
                 if exc.errno not in (errno.EACCES, errno.EAGAIN):
                     raise
+            if time.monotonic() - noted >= WAIT_NOTE_SECONDS:
+                # A line now and then: the worker's stall watchdog takes a silent helper for a hung one.
+                noted = time.monotonic()
+                holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "unknown"
+                print(
+                    f"waiting for the dataset lock {lock_path} ({noted - started:.0f} s so far), held by {holder}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             if time.monotonic() - started > timeout:
                 holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "unknown"
                 raise LockTimeout(

@@ -13,6 +13,10 @@ Iteration numbers count the iterations this process ran, 1-based, across fit cyc
                                    ``evaluator: tensorpot`` and ``batch_size_reduction`` not false,
                                    pacemaker's own recovery is simulated (batch size divided by
                                    1.618 until it fits, then the fit runs); otherwise exit 1.
+  PACEMAKER_SIM_KILLED_ABOVE_BATCH=b  backend.batch_size > b: at iteration 2 the process is killed
+                                   with SIGKILL and no message, as the kernel's out-of-memory killer
+                                   (or a batch system's memory limit) ends a CPU fit that does not
+                                   fit in memory.
   PACEMAKER_SIM_EARLY_STOP_CRASH=1 with fit.min_relative_train_loss_per_iter or
                                    fit.early_stopping_patience set, crash after iteration 1 the
                                    way pacemaker did with scipy 1.10 (traceback, exit 1, no output
@@ -20,6 +24,10 @@ Iteration numbers count the iterations this process ran, 1-based, across fit cyc
   PACEMAKER_SIM_ITER_LOG=FILE      append ``iteration <n>`` per completed iteration, n counting on
                                    from ``sim_state.iterations_done`` of a ``-p`` potential.
   PACEMAKER_SIM_PIDFILE=FILE       write this process's pid at start.
+  PACEMAKER_SIM_ENV_LOG=FILE       append one JSON line per start: the pid, the arguments and the
+                                   environment settings a worker's training slot gives a run
+                                   (ENV_REPORTED), so GPU pinning and thread counts are checked
+                                   without a GPU.
   PACEMAKER_SIM_FAULT_ONCE=FILE    crash, hang and exit-code faults fire only while FILE does not
                                    exist, and create it when they fire: a retried run of the same
                                    environment then runs clean (as a node that crashed once).
@@ -28,10 +36,23 @@ SIGTERM keeps Python's default action (the process ends at once).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+#: What a worker's training slot sets: the GPU a run sees and its threads (see src/process/slots.ts).
+ENV_REPORTED = (
+    "CUDA_VISIBLE_DEVICES",
+    "TF_FORCE_GPU_ALLOW_GROWTH",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
 
 
 def _env_number(env: Mapping[str, str], name: str, kind: Callable[[str], Any]) -> Any:
@@ -53,9 +74,11 @@ class Faults:
     iter_seconds: float = 0.0
     exit_code: int | None = None
     oom_above_batch: int | None = None
+    killed_above_batch: int | None = None
     early_stop_crash: bool = False
     iter_log: str | None = None
     pidfile: str | None = None
+    env_log: str | None = None
     once_file: str | None = None
 
     def fire_once(self) -> None:
@@ -79,7 +102,17 @@ class Faults:
             iter_seconds=_env_number(env, "PACEMAKER_SIM_ITER_SECONDS", float) or 0.0,
             exit_code=_env_number(env, "PACEMAKER_SIM_EXIT_CODE", int),
             oom_above_batch=_env_number(env, "PACEMAKER_SIM_OOM_ABOVE_BATCH", int),
+            killed_above_batch=_env_number(env, "PACEMAKER_SIM_KILLED_ABOVE_BATCH", int),
             early_stop_crash=env.get("PACEMAKER_SIM_EARLY_STOP_CRASH", "") not in ("", "0"),
             iter_log=env.get("PACEMAKER_SIM_ITER_LOG") or None,
             pidfile=env.get("PACEMAKER_SIM_PIDFILE") or None,
+            env_log=env.get("PACEMAKER_SIM_ENV_LOG") or None,
         )
+
+    def report_env(self, env: Mapping[str, str], argv: Sequence[str]) -> None:
+        """Appends what this run saw to PACEMAKER_SIM_ENV_LOG (one JSON line), when set."""
+        if not self.env_log:
+            return
+        seen = {name: env.get(name) for name in ENV_REPORTED}
+        with open(self.env_log, "a") as handle:
+            handle.write(json.dumps({"pid": os.getpid(), "argv": list(argv), "env": seen}) + "\n")

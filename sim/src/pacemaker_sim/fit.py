@@ -9,6 +9,8 @@ exactly as pacemaker computes them.
 from __future__ import annotations
 
 import math
+import os
+import signal
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -188,6 +190,9 @@ class SimulatedFit:
             faults.fire_once()
             while True:
                 time.sleep(3600)
+        killed_above = faults.killed_above_batch
+        if killed_above is not None and k == 2 and int(self.s.backend_config.get("batch_size", 10)) > killed_above:
+            os.kill(os.getpid(), signal.SIGKILL)
         if faults.crash_at_iter is not None and k == faults.crash_at_iter:
             faults.fire_once()
             raise RuntimeError(f"simulated crash at iteration {k}")

@@ -1,4 +1,5 @@
 /** Commands that run Temporal pieces: the embedded dev stack, workers, the demo. */
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadDevStackConfig } from '../../config/load.js';
@@ -6,6 +7,7 @@ import { DEFAULT_STACK_FILE } from '../../paths.js';
 import { resolveToolchain, SIMULATOR_NOTICE } from '../../pacemaker/toolchain.js';
 import { createTrainerWorkers, type WorkerComposition, type WorkerRole } from '../../temporal/worker.js';
 import { CliInputError } from '../options.js';
+import { parseGpus, planSlots, SlotPool, type SlotResources } from '../../process/slots.js';
 import { connectClient } from '../../temporal/worker.js';
 import { checkSearchAttributes } from '../../temporal/search-attributes.js';
 import { ToolchainMissingError } from '../../errors.js';
@@ -78,6 +80,15 @@ export function registerStackCommands(program: Command, composition: WorkerCompo
       1,
     )
     .option(
+      '--gpus <list>',
+      "GPUs handed out one per training slot, e.g. 0,1,2,3 ('none': no pinning; default: CUDA_VISIBLE_DEVICES, else none)",
+    )
+    .option(
+      '--cpus-per-slot <n>',
+      "threads of each fit (TensorFlow's pools, OpenMP/BLAS); default: this host's cores / training slots",
+      (v) => positiveInt('--cpus-per-slot', v),
+    )
+    .option(
       '--heartbeat-seconds <s>',
       'heartbeat period of running programs, s (keep it well below the workflow heartbeat timeout)',
       (v) => positiveNumber('--heartbeat-seconds', v),
@@ -94,8 +105,13 @@ export function registerStackCommands(program: Command, composition: WorkerCompo
         pacemaker: string;
         maxConcurrent: number;
         trainingSlots: number;
+        gpus?: string;
+        cpusPerSlot?: number;
         heartbeatSeconds: number;
       }) => {
+        // Checked before anything starts: more slots than GPUs is refused with the counts.
+        const gpus = parseGpus(o.gpus, process.env.CUDA_VISIBLE_DEVICES);
+        const slots = planSlots({ slots: o.trainingSlots, gpus, cores: availableParallelism(), cpusPerSlot: o.cpusPerSlot ?? null });
         const toolchain = await resolveToolchain(o.pacemaker);
         if (toolchain.kind === 'simulator') console.log(SIMULATOR_NOTICE);
         if (o.role !== 'training') await requireSearchAttributes(o);
@@ -110,12 +126,14 @@ export function registerStackCommands(program: Command, composition: WorkerCompo
           toolchain,
           maxConcurrentActivityTaskExecutions: o.maxConcurrent,
           trainingSlots: o.trainingSlots,
+          slotPool: new SlotPool(slots),
           heartbeatEveryMs: Math.round(o.heartbeatSeconds * 1000),
           maxHeartbeatThrottleInterval: `${Math.max(1, Math.round(o.heartbeatSeconds * 2))}s`,
         });
         console.log(
           `worker polling ${workers.queues.map((q) => `'${q}'`).join(', ')} with ${toolchain.kind === 'simulator' ? 'the pacemaker SIMULATOR' : `pacemaker ${toolchain.version}`} (pid ${process.pid})`,
         );
+        if (o.role !== 'data') console.log(`training slots: ${describeSlots(slots)}`);
         const stop = () => workers.shutdown();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
@@ -134,6 +152,14 @@ export function registerStackCommands(program: Command, composition: WorkerCompo
     .action(async (o: { keep?: boolean; count: number }) => {
       await runDemo({ keep: o.keep ?? false, count: o.count, stackFile: DEFAULT_STACK, composition });
     });
+}
+
+/** `2 x (GPU 0 | GPU 1), 8 threads each`, `1, not pinned to a GPU, 2 threads`: what the worker says at start. */
+function describeSlots(slots: readonly SlotResources[]): string {
+  const threads = slots[0]?.threads;
+  const each = threads === null || threads === undefined ? "the programs' default threads" : `${threads} thread${threads === 1 ? '' : 's'} each`;
+  const gpus = slots.every((s) => s.gpu === null) ? 'not pinned to a GPU' : slots.map((s) => `GPU ${s.gpu}`).join(' | ');
+  return `${slots.length} (${gpus}), ${each}`;
 }
 
 function parseRole(v: string): 'all' | WorkerRole {

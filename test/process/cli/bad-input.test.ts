@@ -70,3 +70,16 @@ for (const [label, args, expected] of [
     assert.match(r.stderr, expected);
   });
 }
+
+test('a worker with more training slots than GPUs is refused before it connects, naming both counts', async () => {
+  const r = await cli({}, (dir) => ['worker', '--workspace', dir, '--pacemaker', 'simulator', '--role', 'training', '--training-slots', '4', '--gpus', '0,1']);
+  assert.equal(r.exitCode, 2, r.stderr);
+  assert.match(r.stderr, /--training-slots 4 needs 4 GPUs \(one per training slot\), but only 2 are given \(0,1\)/);
+  // CUDA_VISIBLE_DEVICES, as a batch scheduler sets it, is the default.
+  const fromEnv = await execa('node', [BIN, 'worker', '--workspace', tmpdir(), '--pacemaker', 'simulator', '--role', 'training', '--training-slots', '3'], {
+    reject: false,
+    env: { TEMPORAL_ADDRESS: '127.0.0.1:1', CUDA_VISIBLE_DEVICES: '2,3' },
+  });
+  assert.equal(fromEnv.exitCode, 2, fromEnv.stderr);
+  assert.match(fromEnv.stderr, /--training-slots 3 needs 3 GPUs \(one per training slot\), but only 2 are given \(2,3\)/);
+});

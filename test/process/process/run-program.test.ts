@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runProgram, groupAlive } from '../../../src/process/run-program.js';
+import { runProgram, groupAlive, programFailure } from '../../../src/process/run-program.js';
+import { StallWatch } from '../../../src/process/stall.js';
+import { OutOfMemoryError, StalledError } from '../../../src/errors.js';
 
 async function fakeProgram(dir: string, name: string, body: string): Promise<string> {
   const p = join(dir, name);
@@ -33,7 +35,9 @@ test('runProgram runs in the given working directory', async () => {
 
 test("carriage-return records (SciPy's Eval lines) are separate lines", async () => {
   const dir = await mkdtemp(join(tmpdir(), 'run-'));
-  const prog = await fakeProgram(dir, 'cr', String.raw`printf 'Eval 1: loss=3Eval 2: loss=2done
+  const prog = await fakeProgram(dir, 'cr', String.raw`printf 'Eval 1: loss=3
+Eval 2: loss=2
+done
 '`);
   const lines: string[] = [];
   await runProgram({ command: [prog], cwd: dir, logFile: join(dir, 'log.txt'), onLine: (l) => lines.push(l) });
@@ -80,4 +84,55 @@ test('a timeout stops the program and says so', async () => {
 test('bad options are refused naming the option and value', async () => {
   await assert.rejects(runProgram({ command: ['true'], cwd: tmpdir(), logFile: join(tmpdir(), 'x.log'), timeoutMs: -1 }), /`timeoutMs` to be a positive number, got `-1`/);
   await assert.rejects(runProgram({ command: [], cwd: tmpdir(), logFile: join(tmpdir(), 'x.log') }), /`command` must not be empty/);
+});
+
+test('the stall watchdog kills a silent program and its whole group; the Stalled failure names the last line and the silence', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'run-'));
+  // Talks, then hangs with a grandchild alive, as a wedged fit with a data-loader process would.
+  const prog = await fakeProgram(dir, 'hangs', `echo "iteration 9 loss 0.1"; sleep 300 & echo "child:$!"; sleep 300`);
+  let pgid = 0;
+  let grandchild = 0;
+  const stall = new StallWatch({ limitSeconds: 0.5 });
+  const r = await runProgram({
+    command: [prog],
+    cwd: dir,
+    logFile: join(dir, 'log.txt'),
+    killGraceMs: 500,
+    stall,
+    onSpawn: (pid) => {
+      pgid = pid;
+    },
+    onLine: (l) => {
+      if (l.startsWith('child:')) grandchild = Number(l.slice(6));
+    },
+  });
+  assert.ok(r.stalled, 'stopped by the watchdog');
+  assert.equal(r.stalled.lastLine, `child:${grandchild}`);
+  assert.ok(r.stalled.silentSeconds > 0.5, `silent ${r.stalled.silentSeconds} s`);
+  assert.equal(groupAlive(pgid), false, 'process group still alive');
+  assert.throws(() => process.kill(grandchild, 0), /ESRCH/);
+  const err = programFailure(r, { program: 'pacemaker', logFile: join(dir, 'log.txt') });
+  assert.ok(err instanceof StalledError);
+  assert.equal(err.retryable, true);
+  assert.match(err.message, /^pacemaker stalled: no output for [\d.]+ s \(limit 0.5 s\), so its process group was killed; last line: "child:\d+"/);
+  assert.equal(err.details.lastLine, `child:${grandchild}`);
+});
+
+test('the stall watchdog leaves a program alone while it writes lines, however long it runs', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'run-'));
+  // 40 lines 0.1 s apart: 4 s in all, longer than the limit, but never 2 s silent.
+  const prog = await fakeProgram(dir, 'talks', 'i=0; while [ $i -lt 40 ]; do echo "line $i"; i=$((i+1)); sleep 0.1; done');
+  const r = await runProgram({ command: [prog], cwd: dir, logFile: join(dir, 'log.txt'), stall: new StallWatch({ limitSeconds: 2 }) });
+  assert.equal(r.exitCode, 0);
+  assert.equal(r.stalled, null);
+});
+
+test('a SIGKILL the worker did not send is named as the kernel out-of-memory kill and is an OutOfMemory failure', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'run-'));
+  const prog = await fakeProgram(dir, 'oomkilled', 'echo "iteration 1"; kill -9 $$');
+  const r = await runProgram({ command: [prog], cwd: dir, logFile: join(dir, 'log.txt') });
+  assert.equal(r.signal, 'SIGKILL');
+  const err = programFailure(r, { program: 'pacemaker', logFile: join(dir, 'log.txt') });
+  assert.ok(err instanceof OutOfMemoryError);
+  assert.match(err.message, /exited with SIGKILL \[OutOfMemory: killed by the kernel/);
 });

@@ -1,6 +1,7 @@
 // Fine-tune and resume against a REAL pacemaker (MLIP_PACEMAKER=/path/bin or pacemaker on PATH).
 // Without one these print `skipped: no pacemaker` and skip. Small on purpose: a few EMT Cu/Ni
-// structures, 10 functions per element, pyace evaluator (about 10-20 s per fit on 2 cores).
+// structures, 10 functions per element, pyace evaluator (about 10-20 s per fit on 2 cores); the
+// interrupted-and-resumed fit runs with tensorpot too when the installation has TensorFlow.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { parseMetricsTable } from '../../../src/domain/pacemaker-log.js';
 import type { TrainingProgress } from '../../../src/domain/progress.js';
 import { ProgramFailedError } from '../../../src/errors.js';
 import { makeCampaign } from './helpers.js';
-import { realPacemakerOrSkip } from '../../helpers/real-pacemaker.js';
+import { EVALUATORS, realPacemakerOrSkip, realPacemakerWith } from '../../helpers/real-pacemaker.js';
 import { labelEmt } from '../../../src/dataset/emt.js';
 
 const REAL = { functions_per_element: 10, order: 2, evaluator: 'pyace' as const, test_size: 0 };
@@ -66,38 +67,40 @@ test("real pacemaker: a fine-tune on new data starts from the parent's fitted st
   assert.match(await readFile(artifact.potentialYaml, 'utf8'), /inner_cutoff_type: zbl/);
 });
 
-test('real pacemaker: a run interrupted half-way and resumed ends within the same RMSE as an uninterrupted one', async (t) => {
-  const toolchain = await realPacemaker(t);
-  if (!toolchain) return;
-  const maxEpochs = 12;
-  const c = await makeCampaign(toolchain, 6, 12);
-  const straight = await c.trainer({ config: { ...REAL, max_epochs: maxEpochs } }).train(c.data, null, { owner });
+for (const evaluator of EVALUATORS) {
+  test(`real pacemaker, evaluator ${evaluator}: a run interrupted half-way and resumed ends within the same RMSE as an uninterrupted one`, async (t) => {
+    const toolchain = await realPacemakerWith(t, evaluator);
+    if (!toolchain) return;
+    const maxEpochs = 12;
+    const c = await makeCampaign(toolchain, 6, 12);
+    const straight = await c.trainer({ config: { ...REAL, evaluator, max_epochs: maxEpochs } }).train(c.data, null, { owner });
 
-  const abort = new AbortController();
-  let last: TrainingProgress | null = null;
-  const interrupted = c.trainer({ generation: 1, config: { ...REAL, max_epochs: maxEpochs } });
-  await assert.rejects(
-    interrupted.train(c.data, null, {
-      owner,
-      signal: abort.signal,
-      onProgress: (p) => {
-        last = p;
-        if ((p.checkpoint?.iteration ?? 0) >= maxEpochs / 2) abort.abort();
-      },
-    }),
-    ProgramFailedError,
-  );
-  const checkpoint = (last as TrainingProgress | null)?.checkpoint ?? null;
-  assert.ok(checkpoint, 'a checkpoint was kept before the interruption');
-  const resumed = await c.trainer({ generation: 1, config: { ...REAL, max_epochs: maxEpochs } }).train(c.data, null, { owner: { ...owner, attempt: 2 }, resume: { checkpoint } });
-  const s = straight.metrics.train;
-  const r = resumed.metrics.train;
-  console.log(
-    `real pacemaker, ${maxEpochs} iterations: uninterrupted E ${s.energy_rmse_mev_per_atom.toFixed(2)} meV/at F ${s.force_rmse_mev_per_a.toFixed(2)} meV/Å; ` +
-      `interrupted at ${checkpoint.iteration} and resumed: E ${r.energy_rmse_mev_per_atom.toFixed(2)} meV/at F ${r.force_rmse_mev_per_a.toFixed(2)} meV/Å`,
-  );
-  assert.equal(r.iterations, maxEpochs);
-  // BFGS restarts without its Hessian estimate, so the paths differ; the end point must not be worse by more than 25 %.
-  assert.ok(r.force_rmse_mev_per_a <= 1.25 * s.force_rmse_mev_per_a, `force RMSE ${r.force_rmse_mev_per_a} vs ${s.force_rmse_mev_per_a}`);
-  assert.ok(r.energy_rmse_mev_per_atom <= 1.25 * s.energy_rmse_mev_per_atom + 1, `energy RMSE ${r.energy_rmse_mev_per_atom} vs ${s.energy_rmse_mev_per_atom}`);
-});
+    const abort = new AbortController();
+    let last: TrainingProgress | null = null;
+    const interrupted = c.trainer({ generation: 1, config: { ...REAL, evaluator, max_epochs: maxEpochs } });
+    await assert.rejects(
+      interrupted.train(c.data, null, {
+        owner,
+        signal: abort.signal,
+        onProgress: (p) => {
+          last = p;
+          if ((p.checkpoint?.iteration ?? 0) >= maxEpochs / 2) abort.abort();
+        },
+      }),
+      ProgramFailedError,
+    );
+    const checkpoint = (last as TrainingProgress | null)?.checkpoint ?? null;
+    assert.ok(checkpoint, 'a checkpoint was kept before the interruption');
+    const resumed = await c.trainer({ generation: 1, config: { ...REAL, evaluator, max_epochs: maxEpochs } }).train(c.data, null, { owner: { ...owner, attempt: 2 }, resume: { checkpoint } });
+    const s = straight.metrics.train;
+    const r = resumed.metrics.train;
+    console.log(
+      `real pacemaker, ${evaluator}, ${maxEpochs} iterations: uninterrupted E ${s.energy_rmse_mev_per_atom.toFixed(2)} meV/at F ${s.force_rmse_mev_per_a.toFixed(2)} meV/Å; ` +
+        `interrupted at ${checkpoint.iteration} and resumed: E ${r.energy_rmse_mev_per_atom.toFixed(2)} meV/at F ${r.force_rmse_mev_per_a.toFixed(2)} meV/Å`,
+    );
+    assert.equal(r.iterations, maxEpochs);
+    // BFGS restarts without its Hessian estimate, so the paths differ; the end point must not be worse by more than 25 %.
+    assert.ok(r.force_rmse_mev_per_a <= 1.25 * s.force_rmse_mev_per_a, `force RMSE ${r.force_rmse_mev_per_a} vs ${s.force_rmse_mev_per_a}`);
+    assert.ok(r.energy_rmse_mev_per_atom <= 1.25 * s.energy_rmse_mev_per_atom + 1, `energy RMSE ${r.energy_rmse_mev_per_atom} vs ${s.energy_rmse_mev_per_atom}`);
+  });
+}

@@ -113,6 +113,7 @@ def pacemaker_main(argv: Sequence[str]) -> int:
     faults = Faults.from_env(os.environ)
     if faults.pidfile:
         Path(faults.pidfile).write_text(str(os.getpid()))
+    faults.report_env(os.environ, argv)
     args = pacemaker_parser().parse_args(argv)
     if args.version:
         print("pacemaker/pyace version: {}".format(SIM_VERSION))

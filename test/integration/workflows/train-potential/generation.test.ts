@@ -11,7 +11,7 @@ import { labelEmt } from '../../../../src/dataset/emt.js';
 import { startTraining } from '../../../../src/client/train.js';
 import { sha256File } from '../../../../src/util/files.js';
 import { PotentialArtifact, type TrainerConfigInput } from '../../../../src/domain/schemas.js';
-import { realPacemakerOrSkip } from '../../../helpers/real-pacemaker.js';
+import { EVALUATORS, realPacemakerWith, type Evaluator } from '../../../helpers/real-pacemaker.js';
 
 let stack: TestStack;
 
@@ -22,9 +22,9 @@ after(async () => {
   await stack?.stop();
 });
 
-const config = (maxEpochs = 10): TrainerConfigInput => ({
+const config = (maxEpochs = 10, evaluator: Evaluator = 'pyace'): TrainerConfigInput => ({
   engine: 'pacemaker',
-  pacemaker: { elements: ['Cu', 'Ni'], cutoff: 5.0, order: 2, functions_per_element: 5, max_epochs: maxEpochs, evaluator: 'pyace', test_size: 0 },
+  pacemaker: { elements: ['Cu', 'Ni'], cutoff: 5.0, order: 2, functions_per_element: 5, max_epochs: maxEpochs, evaluator, test_size: 0 },
 });
 
 async function assertValidArtifact(a: PotentialArtifact, toolchain: Toolchain): Promise<void> {
@@ -40,14 +40,15 @@ async function assertValidArtifact(a: PotentialArtifact, toolchain: Toolchain): 
   assert.ok(a.metrics.train.force_rmse_mev_per_a >= 0);
 }
 
-async function trainTwoStructures(toolchain: Toolchain, campaign: string): Promise<PotentialArtifact> {
+async function trainTwoStructures(toolchain: Toolchain, campaign: string, evaluator: Evaluator = 'pyace'): Promise<PotentialArtifact> {
   const taskQueue = `q-${campaign}`;
   const workspaceRoot = join(stack.dir, 'workspace');
-  const w = await stack.startWorker({ taskQueue, workspaceRoot, toolchain });
+  // One training slot with one thread: the slot's settings reach pacemaker and TensorFlow.
+  const w = await stack.startWorker({ taskQueue, workspaceRoot, toolchain, cpusPerSlot: 1 });
   try {
     const results = join(stack.dir, `${campaign}.jsonl`);
     await labelEmt({ out: results, count: 2, elements: ['Cu', 'Ni'], seed: 1, python: toolchain.python });
-    const handle = await startTraining(stack.client, { campaign, generation: 0, config: config(), results: [results] }, taskQueue);
+    const handle = await startTraining(stack.client, { campaign, generation: 0, config: config(10, evaluator), results: [results] }, taskQueue);
     return (await handle.result()) as PotentialArtifact;
   } finally {
     await w.stop();
@@ -64,12 +65,17 @@ test('training on 2 structures through the workflow gives a .yace and an artifac
   assert.match(input, /maxiter: 10/);
 });
 
-test('the same training against the real pacemaker, when one is installed', async (t) => {
-  const toolchain = await realPacemakerOrSkip(t);
-  if (!toolchain) return;
-  const artifact = await trainTwoStructures(toolchain, 'skeleton-real');
-  await assertValidArtifact(artifact, toolchain);
-});
+for (const evaluator of EVALUATORS) {
+  test(`the same training against the real pacemaker with evaluator ${evaluator}, when one is installed (tensorpot: when it has TensorFlow)`, async (t) => {
+    const toolchain = await realPacemakerWith(t, evaluator);
+    if (!toolchain) return;
+    const artifact = await trainTwoStructures(toolchain, `skeleton-real-${evaluator}`, evaluator);
+    await assertValidArtifact(artifact, toolchain);
+    assert.match(await readFile(join(artifact.path, '..', 'input.yaml'), 'utf8'), new RegExp(`evaluator: ${evaluator}`));
+    assert.equal(artifact.resources?.threads, 1);
+    console.log(`real pacemaker, ${evaluator}: ${artifact.timings.pacemakerSeconds.toFixed(1)} s in pacemaker, train F RMSE ${artifact.metrics.train.force_rmse_mev_per_a.toFixed(2)} meV/Å`);
+  });
+}
 
 test('a results file with NaN forces fails the workflow as non-retryable BadInput and leaves the dataset byte-identical', async () => {
   const toolchain = simulatorToolchain();
