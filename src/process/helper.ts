@@ -106,6 +106,8 @@ export interface HelperCall<T> {
   signal?: AbortSignal;
   timeoutMs?: number;
   onSpawn?: (pid: number) => void;
+  /** s of silence before the stall watchdog stops it; default: its program's policy in `STALL_POLICIES`. */
+  stallLimitSeconds?: number;
 }
 
 /** The helper's reply to `command`, checked by its schema, plus how long the Python process ran. */
@@ -122,7 +124,7 @@ export async function runHelper<T>(call: HelperCall<T>): Promise<T & { programSe
     ...(call.timeoutMs !== undefined ? { timeoutMs: call.timeoutMs } : {}),
     ...(call.signal ? { signal: call.signal } : {}),
     ...(call.onSpawn ? { onSpawn: call.onSpawn } : {}),
-    stall: defaultStallWatch(traits.program),
+    stall: defaultStallWatch(traits.program, call.stallLimitSeconds),
   });
   const label = `${traits.program} ${call.command}`;
   const reply = lastLineJson(res);

@@ -22,6 +22,8 @@ export interface StepContext {
   signal?: AbortSignal;
   /** Called with the pid of every program started, e.g. to sample its memory. */
   onSpawn?: (pid: number, program: string) => void;
+  /** s of silence before the stall watchdog stops a program; default: each program's policy in `STALL_POLICIES`. */
+  stallLimitSeconds?: number;
 }
 
 /** pace_activeset's "too few atoms for the basis" failure: a state of the data, not a fault. */
@@ -58,7 +60,7 @@ export async function runPace(
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     ...(onLine ? { onLine } : {}),
     ...(ctx.onSpawn ? { onSpawn: (pid: number) => ctx.onSpawn?.(pid, program) } : {}),
-    stall: defaultStallWatch(STALL_POLICY_OF[program]),
+    stall: defaultStallWatch(STALL_POLICY_OF[program], ctx.stallLimitSeconds),
   });
   return { ...res, logFile };
 }

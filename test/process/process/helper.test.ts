@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { InProcessUnavailableError, runHelper, type HelperName } from '../../../src/process/helper.js';
-import { BadInputError, OutputMissingError, ProgramFailedError } from '../../../src/errors.js';
+import { BadInputError, OutputMissingError, ProgramFailedError, StalledError } from '../../../src/errors.js';
 
 /** A stand-in for Python that ignores the helper it is given and answers with `body`. */
 async function fakePython(body: string): Promise<{ python: string; dir: string }> {
@@ -77,4 +77,21 @@ test('a crash, a missing reply and a reply of the wrong shape are failures that 
     assert.match(err.message, /mlip-dataset info replied with a document this version does not understand:\n {2}reply\.rows: .*\(got "three"\)/);
     return true;
   });
+});
+
+test('a helper silent past its stall limit is stopped and fails retryably as Stalled, naming the helper and its last line', async () => {
+  for (const helper of ['dataset', 'select'] as const) {
+    const { python, dir } = await fakePython(`echo "reading pool.extxyz"; exec sleep 300`);
+    const run = runHelper({ helper, python, command: 'info', args: [], reply: Reply, logFile: join(dir, 'helper.log'), cwd: dir, stallLimitSeconds: 0.5 });
+    await assert.rejects(run, (err: unknown) => {
+      assert.ok(err instanceof StalledError, `${helper}: ${String(err)}`);
+      assert.equal(err.retryable, true);
+      assert.equal(err.details.program, helper === 'dataset' ? 'mlip-dataset' : 'mlip-select');
+      assert.equal(err.details.lastLine, 'reading pool.extxyz');
+      assert.equal(err.details.limitSeconds, 0.5);
+      assert.ok(err.details.silentSeconds > 0.5, `silent ${err.details.silentSeconds} s`);
+      assert.match(err.message, /stalled: no output for .*last line: "reading pool\.extxyz"/);
+      return true;
+    });
+  }
 });
