@@ -4,11 +4,16 @@ calculator and writes them as CalculationResult JSONL, the format every results 
 Labels are what an active-learning loop pays for, so labelling is idempotent and durable:
 - one labeller at a time per output (an fcntl lock: a retried attempt waits for a run its killed
   worker left behind instead of labelling the same structures beside it);
-- a structure whose structure hash (species, positions, cell, pbc) is already in the output is
-  skipped, so a retry, or the same selection sent twice, never labels it again;
+- a structure whose structure hash (species, positions, cell, pbc) is already in the output, or
+  in any result file of the campaign's other generations (``ledger``), is skipped, so a retry,
+  the same selection sent twice, or a structure selected again later, is never labelled again;
 - the output is rewritten whole after every structure (temporary file, fsync, rename), so a kill
   loses at most the structure being computed, and never leaves a torn or duplicated record;
 - every calculation is appended to an audit log (one JSON line each: when, which, how long).
+
+With ``pool`` and ``remaining``, the pool without the structures just chosen is written to
+``remaining`` (atomically, and the same for the same inputs): what the next selection chooses
+from, so a closed loop never selects a labelled structure again.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlip_trainer.atomic_io import load_dataset, write_atomically
+from mlip_trainer.atomic_io import load_dataset, save_dataset, write_atomically
 from mlip_trainer.errors import BadInput, Problem
 from mlip_trainer.labelling.calculators import Calculator, calculator_named
 from mlip_trainer.locking import dataset_lock
@@ -119,6 +124,38 @@ def _record_structure_hash(record: dict[str, Any]) -> str:
     return structure_hash(s["symbols"], s["positions"], s["cell"], s["pbc"])
 
 
+def _ledger_hashes(ledger: Path, out: Path) -> set[str]:
+    """Structure hashes of every result file (``generation_*/*.json[l]``) under `ledger` but `out`."""
+    hashes: set[str] = set()
+    if not ledger.is_dir():
+        return hashes
+    for file in sorted(ledger.glob("generation_*/*.json*")):
+        if file.resolve() == out.resolve() or not file.name.endswith((".json", ".jsonl")):
+            continue
+        text = file.read_text(encoding="utf-8").strip()
+        if not text:
+            continue
+        try:
+            records = json.loads(text) if file.name.endswith(".json") else [json.loads(x) for x in text.splitlines() if x.strip()]
+            hashes.update(_record_structure_hash(r) for r in (records if isinstance(records, list) else [records]))
+        except (json.JSONDecodeError, KeyError, TypeError):
+            # Not CalculationResults (another stage's file): the dataset update validates it, not us.
+            continue
+    return hashes
+
+
+def write_remaining_pool(pool: str, chosen: list[Candidate], remaining: str) -> dict[str, Any]:
+    """The pool without the chosen structures (matched by structure hash), written to `remaining`
+    with the pool's own columns; the same inputs always give the same bytes."""
+    file = Path(pool)
+    frame = load_dataset(file) if file.name.endswith(POOL_SUFFIXES) else read_pool(pool)
+    taken = {atoms_hash(atoms) for _, atoms, _ in chosen}
+    keep = [atoms_hash(atoms) not in taken for atoms in frame["ase_atoms"]]
+    rest = frame[keep].reset_index(drop=True)
+    sha = save_dataset(rest, remaining)
+    return {"path": remaining, "rows": len(rest), "removed": len(frame) - len(rest), "sha256": sha}
+
+
 def label_one(atoms: Any, calc: Any, name: str) -> dict[str, Any]:
     """A CalculationResult of `atoms` from `calc` (stress only for periodic cells with a volume)."""
     atoms = atoms.copy()
@@ -158,10 +195,19 @@ def label_structures(
     log: str,
     lock_timeout: float,
     seconds_per_structure: float = 0.0,
+    ledger: str | None = None,
+    pool: str | None = None,
+    remaining: str | None = None,
 ) -> dict[str, Any]:
-    """Labels the structures of `structures` (at `indices`, or all) not yet in `out` with the
-    registry's `calculator`; see the module's notes on idempotency. `seconds_per_structure`
-    adds a wait before each calculation, standing in for DFT's cost in tests and demos."""
+    """Labels the structures of `structures` (at `indices`, or all) not yet in `out` (nor under
+    `ledger`) with the registry's `calculator`; see the module's notes on idempotency.
+    `seconds_per_structure` adds a wait before each calculation, standing in for DFT's cost in
+    tests and demos."""
+    if (pool is None) != (remaining is None):
+        raise BadInput(
+            "pool and remaining go together",
+            [Problem(-1, "--pool" if pool is None else "--remaining", "(missing)", "give both or neither")],
+        )
     spec = calculator_named(calculator)
     chosen = _choose(read_candidates(structures), indices)
     _check_elements(chosen, spec)
@@ -172,10 +218,11 @@ def label_structures(
     with dataset_lock(Path(lock), lock_timeout) as waited:
         records = _existing(out_path)
         done = {_record_structure_hash(r) for r in records}
+        elsewhere = _ledger_hashes(Path(ledger), out_path) if ledger is not None else set()
         calc = None
         for position, atoms, name in chosen:
             digest = atoms_hash(atoms)
-            if digest in done:
+            if digest in done or digest in elsewhere:
                 skipped.append(position)
                 continue
             if seconds_per_structure > 0:
@@ -200,6 +247,7 @@ def label_structures(
                     "pid": os.getpid(),
                 },
             )
+        rest = write_remaining_pool(pool, chosen, remaining) if pool is not None and remaining is not None else None
     return {
         "out": str(out_path),
         "calculator": spec.name,
@@ -208,4 +256,5 @@ def label_structures(
         "records": len(records),
         "lockWaitSeconds": round(waited, 3),
         "seconds": round(time.monotonic() - started, 3),
+        "remaining": rest,
     }
