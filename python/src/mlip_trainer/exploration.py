@@ -120,7 +120,7 @@ _RECIPES: dict[str, tuple[Callable[[Rng, Sequence[str]], Any], tuple[float, floa
     "surface": (_surface, (300.0, 600.0), 4, 10),
     "compressed": (lambda rng, el: _bulk(rng, el, rng.uniform(0.90, 0.95)), (300.0, 300.0), 4, 10),
     "stretched": (lambda rng, el: _bulk(rng, el, rng.uniform(1.05, 1.10)), (300.0, 300.0), 4, 10),
-    "high-t": (lambda rng, el: _bulk(rng, el), (1200.0, 1600.0), 4, 20),
+    "high-t": (_bulk, (1200.0, 1600.0), 4, 20),
     "cluster": (_cluster, (300.0, 800.0), 4, 10),
 }
 

@@ -22,7 +22,6 @@ from mlip_trainer.store.index import save_state
 from mlip_trainer.store.manifest import build_manifest, now
 
 
-
 def synthesize_dataset(out: str, count: int, natoms: int, seed: int, test_fraction: float) -> dict[str, Any]:
     """Benchmark data: `count` random Cu/Ni structures with random energies and forces, written
     as a dataset with index and manifest, as `append` would leave them. Not physical: for timing."""

@@ -2,7 +2,7 @@
 machine-learned reference, a cheap DFT code with an ASE interface) joins with one entry.
 
 The TypeScript side keeps the same names and elements (src/domain/labeller.ts) to check a
-workflow's input before anything runs; `mlip-label calculators` prints this registry and a test
+workflow's input before anything runs; `mlip-dataset calculators` prints this registry and a test
 holds the two equal.
 """
 

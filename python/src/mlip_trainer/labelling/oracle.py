@@ -136,7 +136,11 @@ def _ledger_hashes(ledger: Path, out: Path) -> set[str]:
         if not text:
             continue
         try:
-            records = json.loads(text) if file.name.endswith(".json") else [json.loads(x) for x in text.splitlines() if x.strip()]
+            records = (
+                json.loads(text)
+                if file.name.endswith(".json")
+                else [json.loads(x) for x in text.splitlines() if x.strip()]
+            )
             hashes.update(_record_structure_hash(r) for r in (records if isinstance(records, list) else [records]))
         except (json.JSONDecodeError, KeyError, TypeError):
             # Not CalculationResults (another stage's file): the dataset update validates it, not us.
