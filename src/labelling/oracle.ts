@@ -6,6 +6,7 @@
  * after every structure, and one labeller at a time holds the output's lock (a retry waits for
  * the program its killed worker left running instead of labelling beside it).
  */
+import { BadInputError } from '../errors.js';
 import { runBridge } from '../dataset/bridge.js';
 import type { DatasetReplies } from '../dataset/replies.js';
 
@@ -15,6 +16,8 @@ export interface OracleOptions {
   /** CalculationResult .jsonl; records already there are kept. */
   out: string;
   calculator: string;
+  /** Positions in `structures` to label (default: all), e.g. a random draw from a pool. */
+  indices?: number[];
   /** Folder of `generation_*` result files whose structures are never labelled again. */
   ledger?: string;
   /** The pool the structures came from, and where to write it without them. */
@@ -35,6 +38,9 @@ export type OracleReply = DatasetReplies['label'] & { programSeconds: number };
 
 export async function labelWithOracle(o: OracleOptions): Promise<OracleReply> {
   const args = ['--structures', o.structures, '--out', o.out, '--calculator', o.calculator, '--lock', o.lock, '--log', o.log];
+  // An empty list would read as "all" on the command line.
+  if (o.indices !== undefined && o.indices.length === 0) throw new BadInputError('indices: empty; give at least one position, or none to label all');
+  if (o.indices !== undefined) args.push('--indices', o.indices.join(','));
   if (o.ledger !== undefined) args.push('--ledger', o.ledger);
   if (o.pool !== undefined) args.push('--pool', o.pool);
   if (o.remaining !== undefined) args.push('--remaining', o.remaining);
