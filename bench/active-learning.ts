@@ -23,7 +23,8 @@
  * MLIP_BENCH_AL_FUNCTIONS [8] functions per element, MLIP_BENCH_AL_TOOLCHAIN [auto: the real
  * pacemaker when found, else the simulator; or `simulator`], MLIP_BENCH_AL_EVALUATOR [pyace;
  * or tensorpot], MLIP_BENCH_AL_OUT [a temporary folder] for the SVGs and the JSON of every point,
- * MLIP_BENCH_AL_CACHE [$TMPDIR/mlip-bench-al-cache] where pools are kept between runs.
+ * MLIP_BENCH_AL_CACHE [$TMPDIR/mlip-bench-al-cache] where pools are kept between runs,
+ * MLIP_BENCH_AL_STRATEGIES [select,random; add `mixed` for half selection, half random].
  */
 import { copyFile, mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -128,7 +129,14 @@ interface Shared {
   testSet: string;
 }
 
-async function runCampaign(sh: Shared, strategy: 'select' | 'random', seed: number | null): Promise<Campaign> {
+/**
+ * `select`: selectActiveSet picks all n. `random`: n drawn uniformly. `mixed`: selectActiveSet
+ * picks half, the rest drawn uniformly from what is left (batch diversity: the redundant
+ * majority keeps a share of the labels the extrapolation grade would give to outliers).
+ */
+type Strategy = 'select' | 'random' | 'mixed';
+
+async function runCampaign(sh: Shared, strategy: Strategy, seed: number | null): Promise<Campaign> {
   const { toolchain, s } = sh;
   const name = seed === null ? strategy : `${strategy}-${seed}`;
   const dir = join(sh.root, name);
@@ -193,25 +201,29 @@ async function runCampaign(sh: Shared, strategy: 'select' | 'random', seed: numb
       python: toolchain.python,
       logFile: join(dir, 'oracle.log'),
     };
-    let reply;
-    if (strategy === 'select') {
+    const selected = strategy === 'random' ? 0 : strategy === 'select' ? s.n : Math.ceil(s.n / 2);
+    if (selected > 0) {
       const withAsi = await attachActiveSet(artifact, { data: [data.trainPath], toolchain });
       const sel = await selectActiveSet({
         pool,
-        n: s.n,
+        n: selected,
         potential: artifact.potentialYaml,
         activeSet: withAsi.activeSet?.path ?? null,
         workDir: join(dir, 'selections', version),
         toolchain,
       });
       point.chosenBy = sel.counts;
-      reply = await labelWithOracle({ ...oracle, structures: sel.selected.path });
-    } else {
-      reply = await labelWithOracle({ ...oracle, structures: pool, indices: draw(poolRows, s.n, random) });
+      const reply = await labelWithOracle({ ...oracle, structures: sel.selected.path, remaining: join(dir, `pool-${g + 1}-selected.pckl.gzip`) });
+      if (reply.remaining === null) throw new Error('the oracle wrote no remaining pool');
+      pool = reply.remaining.path;
+      poolRows = reply.remaining.rows;
     }
-    if (reply.remaining === null) throw new Error('the oracle wrote no remaining pool');
-    pool = reply.remaining.path;
-    poolRows = reply.remaining.rows;
+    if (selected < s.n) {
+      const reply = await labelWithOracle({ ...oracle, pool, structures: pool, indices: draw(poolRows, s.n - selected, random) });
+      if (reply.remaining === null) throw new Error('the oracle wrote no remaining pool');
+      pool = reply.remaining.path;
+      poolRows = reply.remaining.rows;
+    }
   }
   return { strategy, seed, points };
 }
@@ -288,7 +300,9 @@ export async function activeLearningBench(): Promise<void> {
   const who = simulated ? 'pacemaker SIMULATOR' : `REAL pacemaker ${toolchain.version}, ${s.evaluator} evaluator`;
   const t0 = performance.now();
   const shared = await prepare(toolchain, s);
+  const strategies = (process.env.MLIP_BENCH_AL_STRATEGIES ?? 'select,random').split(',');
   const campaigns: Campaign[] = [await runCampaign(shared, 'select', null)];
+  if (strategies.includes('mixed')) campaigns.push(await runCampaign(shared, 'mixed', 1));
   for (let k = 0; k < s.seeds; k++) campaigns.push(await runCampaign(shared, 'random', k + 1));
   const minutes = (performance.now() - t0) / 60_000;
   report(campaigns, shared, who, simulated, minutes, shared.poolCategories);
@@ -332,6 +346,10 @@ function report(campaigns: Campaign[], sh: Shared, who: string, simulated: boole
       ]),
     ),
   );
+  const mixed = campaigns.find((c) => c.strategy === 'mixed');
+  if (mixed) {
+    console.log(`\nmixed (half selection, half random; batch diversity): test F ${mixed.points.map((p) => `${p.labels}: ${p.forceRmse.toFixed(1)}`).join(', ')}; E ${mixed.points.map((p) => p.energyRmse.toFixed(1)).join(', ')}`);
+  }
   const finalRandom = rf.at(-1)!;
   const reach = labelsToReach(select.points.map((p) => ({ labels: p.labels, y: p.forceRmse })), finalRandom.y);
   const ratio = reach === null ? null : reach / finalRandom.x;
@@ -389,10 +407,12 @@ async function writePlots(campaigns: Campaign[], out: string, who: string, simul
     ['forceRmse', 'active-learning-force.svg', 'test force RMSE, meV/Å'],
     ['energyRmse', 'active-learning-energy.svg', 'test energy RMSE, meV/atom'],
   ] as const) {
+    const mixed = campaigns.find((c) => c.strategy === 'mixed');
     const series: Series[] = [
       { name: 'selection', colour: '#1f77b4', points: select.points.map((p) => ({ x: p.labels, y: p[key] })) },
+      ...(mixed ? [{ name: 'mixed (half random)', colour: '#2ca02c', points: mixed.points.map((p) => ({ x: p.labels, y: p[key] })) }] : []),
       { name: 'random (mean, min-max)', colour: '#d62728', dashed: true, points: randomCurve(campaigns, key) },
     ];
-    await writeFile(join(out, file), linePlot({ title: `${label} vs labels: ${who}${note}`, xLabel: 'labels used', yLabel: label, series, yFromZero: true }));
+    await writeFile(join(out, file), linePlot({ title: `${label} vs labels used${note}`, subtitle: who, xLabel: 'labels used', yLabel: label, series, yFromZero: true }));
   }
 }

@@ -13,6 +13,8 @@ export interface Series {
 
 export interface PlotOptions {
   title: string;
+  /** A smaller second line under the title. */
+  subtitle?: string;
   xLabel: string;
   yLabel: string;
   series: Series[];
@@ -38,7 +40,7 @@ export function ticks(lo: number, hi: number, count = 6): number[] {
 export function linePlot(o: PlotOptions): string {
   const W = o.width ?? 720;
   const H = o.height ?? 420;
-  const m = { left: 70, right: 180, top: 40, bottom: 55 };
+  const m = { left: 70, right: 180, top: 45, bottom: 55 };
   const pts = o.series.flatMap((s) => s.points);
   const xs = pts.map((p) => p.x);
   const ys = pts.flatMap((p) => [p.y, p.low ?? p.y, p.high ?? p.y]).filter(Number.isFinite);
@@ -51,8 +53,9 @@ export function linePlot(o: PlotOptions): string {
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2 - m.right / 2}" y="22" text-anchor="middle" font-size="14">${esc(o.title)}</text>`,
+    `<text x="${(m.left + W - m.right) / 2}" y="18" text-anchor="middle" font-size="14">${esc(o.title)}</text>`,
   ];
+  if (o.subtitle) parts.push(`<text x="${(m.left + W - m.right) / 2}" y="33" text-anchor="middle" font-size="11" fill="#555">${esc(o.subtitle)}</text>`);
   for (const t of ticks(x0, x1)) {
     parts.push(`<line x1="${sx(t)}" y1="${H - m.bottom}" x2="${sx(t)}" y2="${m.top}" stroke="#eee"/>`);
     parts.push(`<text x="${sx(t)}" y="${H - m.bottom + 16}" text-anchor="middle">${t}</text>`);

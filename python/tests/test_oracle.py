@@ -151,3 +151,10 @@ def test_the_exploration_pool_has_every_category_and_a_balanced_labelled_test_se
     assert again["pool"]["sha256"] == answer["pool"]["sha256"]
     code, bad, _ = run_dataset(capsys, "exploration-pool", "--out", str(tmp_path / "x.pckl.gzip"), "--count", "3")
     assert code == 2 and bad["error"]["problems"][0]["field"] == "--count"
+
+
+def test_every_pool_frame_is_fully_periodic_or_fully_open(tmp_path: Path) -> None:
+    """pacemaker's neighbour lists take nothing in between (a slab must be periodic with vacuum)."""
+    exploration_pool(str(tmp_path / "p.pckl.gzip"), None, 30, 0, 5, ["Cu", "Ni"], 0.5)
+    pool = load_dataset(tmp_path / "p.pckl.gzip")
+    assert all(all(a.pbc) or not any(a.pbc) for a in pool["ase_atoms"])

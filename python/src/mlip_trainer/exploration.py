@@ -63,6 +63,9 @@ def _surface(rng: Rng, elements: Sequence[str]) -> Any:
 
     build = fcc100 if rng.random() < 0.5 else fcc111
     atoms = build("Cu", size=(2, 2, 4), a=3.6, vacuum=5.0)
+    # A slab in a periodic box (vacuum along z), as DFT codes take it: pacemaker's neighbour
+    # lists accept only fully periodic or fully open cells.
+    atoms.pbc = True
     atoms = _alloy(atoms, rng, elements)
     lattice = _lattice(atoms.get_chemical_symbols())
     atoms.set_cell(atoms.cell * (lattice / 3.6), scale_atoms=True)
