@@ -138,7 +138,8 @@ export function registerStackCommands(program: Command, composition: WorkerCompo
     .option('--pool-size <n>', 'with --loop: frames in the exploration pool', (v) => positiveInt('--pool-size', v), 120)
     .action(async (o: { keep?: boolean; count: number; loop?: boolean; generations: number; perGeneration: number; poolSize: number }) => {
       if (o.loop) {
-        // Where the campaign report plugs in once the CLI has one: pass `report` here.
+        // The campaign report plugs in here once the CLI has one, e.g.
+        // report: async ({ campaign, workspace }) => printReport(await reportCampaign({ campaign, workspace })),
         await runDemoLoop({
           keep: o.keep ?? false,
           stackFile: DEFAULT_STACK,
