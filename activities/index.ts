@@ -14,7 +14,7 @@ import type { ActivityDeps } from './deps.js';
 export type { ActivityDeps } from './deps.js';
 export type { UpdateDatasetInput } from './dataset.js';
 export type { TrainPotentialActivityInput } from './training.js';
-export type { CollectLabelledResultsInput } from './labelling.js';
+export type { CollectLabelledResultsInput, LabelSelectionInput, LabelSelectionResult } from './labelling.js';
 export type { FinaliseCheckpointInput } from './early-stop.js';
 export type { SelectActiveSetActivityInput, ComputeActiveSetActivityInput, InspectPoolActivityInput } from './selection.js';
 
@@ -22,7 +22,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createDatasetActivities(deps),
     ...createTrainingActivities(deps),
-    ...createLabellingActivities(),
+    ...createLabellingActivities(deps),
     ...createEarlyStopActivities(deps),
     ...createSelectionActivities(deps),
   };

@@ -9,6 +9,7 @@ import { selectionGoals } from './selection.js';
 import { trainingGoals } from './training.js';
 import { datasetAppend } from './dataset.js';
 import { stallWatchdogOverhead } from './stall.js';
+import { activeLearningBench } from './active-learning.js';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   orchestration: orchestrationOverhead,
@@ -21,9 +22,13 @@ const BENCHES: Record<string, () => Promise<void>> = {
   selection: selectionGoals,
   training: trainingGoals,
   dataset: datasetAppend,
+  'active-learning': activeLearningBench,
 };
+
+/** Long (tens of minutes with the real pacemaker): run only when named. */
+const ONLY_WHEN_NAMED = new Set(['active-learning']);
 
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(BENCHES)) {
-  if (wanted.length === 0 || wanted.includes(name)) await run();
+  if (wanted.length === 0 ? !ONLY_WHEN_NAMED.has(name) : wanted.includes(name)) await run();
 }

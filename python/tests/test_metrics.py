@@ -55,3 +55,24 @@ def test_a_missing_file_or_a_pickle_without_predictions_is_bad_input(tmp_path: P
     pd.DataFrame({"energy": [1.0]}).to_pickle(other, compression="gzip")
     with pytest.raises(BadInput, match="not a pacemaker prediction pickle"):
         prediction_errors(str(other))
+
+
+def test_by_category_splits_the_errors_by_the_name_before_its_first_slash(tmp_path: Path) -> None:
+    pred = tmp_path / "test_pred.pckl.gzip"
+    pd.DataFrame(
+        {
+            "name": ["bulk-md/0-0", "cluster/0-1", "bulk-md/1-0"],
+            "energy": [-1.0, -1.0, -1.0],
+            "energy_pred": [-1.0, -1.004, -1.0],
+            "NUMBER_OF_ATOMS": [1, 1, 1],
+            "forces": [np.zeros((1, 3))] * 3,
+            "forces_pred": [np.zeros((1, 3)), np.full((1, 3), 0.002), np.zeros((1, 3))],
+        }
+    ).to_pickle(pred, compression="gzip")
+    errors = prediction_errors(str(pred), by_category=True)
+    assert set(errors["categories"]) == {"bulk-md", "cluster"}
+    assert errors["categories"]["bulk-md"]["structures"] == 2
+    assert errors["categories"]["bulk-md"]["force_rmse_mev_per_a"] == pytest.approx(0.0)
+    assert errors["categories"]["cluster"]["force_rmse_mev_per_a"] == pytest.approx(2.0)
+    assert errors["categories"]["cluster"]["energy_rmse_mev_per_atom"] == pytest.approx(4.0)
+    assert "categories" not in prediction_errors(str(pred))

@@ -14,6 +14,8 @@ export interface BridgeOptions {
   logFile?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Extra environment for the helper (PYTHONPATH is kept after python/src). */
+  env?: Record<string, string>;
 }
 
 /** The helper's reply to `command`, checked by that command's schema, plus how long the Python process ran. */
@@ -32,5 +34,6 @@ export async function runBridge<C extends DatasetCommand>(
     cwd: process.cwd(),
     timeoutMs: opts.timeoutMs ?? 30 * 60_000,
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.env ? { env: opts.env } : {}),
   });
 }

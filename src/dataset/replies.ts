@@ -91,15 +91,44 @@ export const SynthesizeReply = z.object({ out: z.string(), count: z.number(), ..
 
 export const LabelEmtReply = z.object({ out: z.string(), count: z.number(), elements: z.array(z.string()), ...Usage });
 
-/** Errors of a pacemaker prediction pickle: meV/atom and meV/Å per force component. */
-export const PredMetricsReply = z.object({
+/** Errors of predictions: meV/atom and meV/Å per force component. */
+export const PredictionErrors = z.object({
   structures: z.number(),
   energy_rmse_mev_per_atom: z.number(),
   force_rmse_mev_per_a: z.number(),
   energy_mae_mev_per_atom: z.number(),
   force_mae_mev_per_a: z.number(),
+});
+export type PredictionErrors = z.infer<typeof PredictionErrors>;
+
+/** Errors of a pacemaker prediction pickle; with `--by-category`, per category of the names too. */
+export const PredMetricsReply = PredictionErrors.extend({
+  categories: z.record(z.string(), PredictionErrors).optional(),
   ...Usage,
 });
+
+/** What the oracle did: pool positions labelled now, and skipped (labelled before). */
+export const LabelReply = z.object({
+  out: z.string(),
+  calculator: z.string(),
+  labelled: z.array(z.number()),
+  skipped: z.array(z.number()),
+  /** Records in `out` afterwards. */
+  records: z.number(),
+  lockWaitSeconds: z.number(),
+  seconds: z.number(),
+  /** The pool without the chosen structures, when asked for. */
+  remaining: z.object({ path: z.string(), rows: z.number(), removed: z.number(), sha256: z.string() }).nullable(),
+  ...Usage,
+});
+
+export const CalculatorsReply = z.object({
+  calculators: z.array(z.object({ name: z.string(), elements: z.array(z.string()), description: z.string() })),
+  ...Usage,
+});
+
+const Written = z.object({ path: z.string(), rows: z.number(), categories: z.record(z.string(), z.number()), sha256: z.string() });
+export const ExplorationPoolReply = z.object({ pool: Written, test: Written.optional(), ...Usage });
 
 /** What each dataset helper command replies. */
 export interface DatasetReplies {
@@ -111,6 +140,9 @@ export interface DatasetReplies {
   'synthesize-results': z.infer<typeof SynthesizeReply>;
   'label-emt': z.infer<typeof LabelEmtReply>;
   'pred-metrics': z.infer<typeof PredMetricsReply>;
+  label: z.infer<typeof LabelReply>;
+  calculators: z.infer<typeof CalculatorsReply>;
+  'exploration-pool': z.infer<typeof ExplorationPoolReply>;
 }
 export type DatasetCommand = keyof DatasetReplies;
 
@@ -124,4 +156,7 @@ export const DATASET_REPLIES: { [C in DatasetCommand]: z.ZodType<DatasetReplies[
   'synthesize-results': SynthesizeReply,
   'label-emt': LabelEmtReply,
   'pred-metrics': PredMetricsReply,
+  label: LabelReply,
+  calculators: CalculatorsReply,
+  'exploration-pool': ExplorationPoolReply,
 };

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { SelectionPool, TrainPotentialInput, TrainerConfig } from './schemas.js';
+import { Labeller } from './labeller.js';
 
 /**
  * Task queues per capability. Absent fields derive from the workflow's own task queue `Q`:
@@ -69,10 +70,16 @@ export const ActiveLearningLoopInput = z
     /** meV/Å per component: stop once a generation's test force RMSE (train when no test set) is at or below it. */
     targetForceRmse: z.number().positive().nullable().default(null),
     /**
-     * Folder with prepared labelled results, `<labelledDir>/generation_NNN/*.json[l]`: the
-     * labelling stage (another project) writes them; this loop only reads them.
+     * Folder with labelled results, `<labelledDir>/generation_NNN/*.json[l]`. Without a
+     * labeller, the labelling stage (another project) writes them and this loop only reads
+     * them; with one, the loop writes its labels there too (beside any prepared files).
      */
     labelledDir: z.string().min(1),
+    /**
+     * Label each generation's selection in the loop itself (needs a pool): generation g+1
+     * labels what generation g selected, the next selection chooses from the pool without it.
+     */
+    labeller: Labeller.optional(),
     /** Potential YAML to fine-tune the first generation of this run from. */
     initialPotential: z.string().min(1).nullable().default(null),
     parentVersion: z.string().nullable().default(null),
@@ -88,14 +95,25 @@ export const ActiveLearningLoopInput = z
     history: z
       .array(
         z
-          .object({ version: z.string(), forceRmse: z.number().nullable(), path: z.string().nullable(), selected: z.string().optional() })
+          .object({
+            version: z.string(),
+            forceRmse: z.number().nullable(),
+            path: z.string().nullable(),
+            selected: z.string().optional(),
+            labelled: z.number().optional(),
+            pool: z.string().optional(),
+          })
           .strict(),
       )
       .default([]),
     /** Continue as new after this many generations even if the server does not suggest it (tests, tiny histories). */
     continueAsNewEvery: z.number().int().min(1).nullable().default(null),
   })
-  .strict();
+  .strict()
+  .refine((v) => v.labeller === undefined || (v.pool !== null && v.pool !== undefined), {
+    message: 'a labeller labels what the loop selects from a pool: give input.pool too',
+    path: ['labeller'],
+  });
 export type ActiveLearningLoopInput = z.infer<typeof ActiveLearningLoopInput>;
 export type ActiveLearningLoopInputRaw = z.input<typeof ActiveLearningLoopInput>;
 
@@ -107,12 +125,17 @@ export interface GenerationSummary {
   path: string | null;
   /** The structures selected from the pool for labelling (dataset pickle), when a pool was given. */
   selected?: string | undefined;
+  /** With a labeller: structures the oracle labelled for this generation (of the previous one's selection). */
+  labelled?: number | undefined;
+  /** With a labeller: the pool this generation selected from (the previous pool without what was labelled). */
+  pool?: string | undefined;
 }
 
 export interface ActiveLearningLoopResult {
   campaign: string;
   generations: GenerationSummary[];
-  stoppedBecause: 'target-reached' | 'max-generations';
+  /** `pool-exhausted`: a labeller labelled the whole pool; nothing is left to select. */
+  stoppedBecause: 'target-reached' | 'max-generations' | 'pool-exhausted';
   /** Potential YAML of the last generation: the next loop's initial potential. */
   lastPotentialYaml: string | null;
 }

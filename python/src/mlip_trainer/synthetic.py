@@ -14,14 +14,12 @@ import pandas as pd
 from mlip_trainer.atomic_io import write_atomically, write_json_atomically
 from mlip_trainer.errors import BadInput, Problem
 from mlip_trainer.frames import DATASET_COLUMNS
+from mlip_trainer.labelling.calculators import EMT_ELEMENTS
 from mlip_trainer.locking import DEFAULT_LOCK_TIMEOUT, dataset_lock
 from mlip_trainer.store.dataset import state_from_frame, with_split_columns, write_dataset_files
 from mlip_trainer.store.files import DatasetFiles
 from mlip_trainer.store.index import save_state
 from mlip_trainer.store.manifest import build_manifest, now
-
-#: The elements ASE's EMT calculator has parameters for.
-EMT_ELEMENTS = ("Al", "Cu", "Ag", "Au", "Ni", "Pd", "Pt")
 
 
 def synthesize_dataset(out: str, count: int, natoms: int, seed: int, test_fraction: float) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import { checkSearchAttributes } from '../../temporal/search-attributes.js';
 import { ToolchainMissingError } from '../../errors.js';
 import { startDevStack } from '../../temporal/dev-stack.js';
 import { runDemo } from '../demo.js';
+import { runDemoLoop } from '../demo-loop.js';
 import { positiveInt, untilSignal } from '../options.js';
 
 export const DEFAULT_STACK = DEFAULT_STACK_FILE;
@@ -149,7 +150,24 @@ export function registerStackCommands(program: Command, composition: WorkerCompo
     )
     .option('--keep', 'keep the server and worker running afterwards')
     .option('--count <n>', 'structures to label', (v) => positiveInt('--count', v), 40)
-    .action(async (o: { keep?: boolean; count: number }) => {
+    .option('--loop', 'a closed active-learning loop instead: select, label with the EMT oracle, fine-tune, three generations')
+    .option('--generations <n>', 'with --loop: generations', (v) => positiveInt('--generations', v), 3)
+    .option('--per-generation <n>', 'with --loop: structures labelled per generation', (v) => positiveInt('--per-generation', v), 8)
+    .option('--pool-size <n>', 'with --loop: frames in the exploration pool', (v) => positiveInt('--pool-size', v), 120)
+    .action(async (o: { keep?: boolean; count: number; loop?: boolean; generations: number; perGeneration: number; poolSize: number }) => {
+      if (o.loop) {
+        // The campaign report plugs in here once the CLI has one, e.g.
+        // report: async ({ campaign, workspace }) => printReport(await reportCampaign({ campaign, workspace })),
+        await runDemoLoop({
+          keep: o.keep ?? false,
+          stackFile: DEFAULT_STACK,
+          composition,
+          generations: o.generations,
+          perGeneration: o.perGeneration,
+          poolSize: o.poolSize,
+        });
+        return;
+      }
       await runDemo({ keep: o.keep ?? false, count: o.count, stackFile: DEFAULT_STACK, composition });
     });
 }

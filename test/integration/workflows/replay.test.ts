@@ -19,9 +19,10 @@ before(async () => {
   bundle = await bundleWorkflowSources();
 });
 
-test('every recorded history (loop, generation 0, fine-tune, generation with a pool, and the pool generations recorded with older code) replays against the current workflow code', async () => {
+test('every recorded history (loop, closed loop with the oracle, generation 0, fine-tune, generation with a pool, and the pool generations recorded with older code) replays against the current workflow code', async () => {
   const files = (await readdir(DIR)).filter((f) => f.endsWith('.pb')).sort();
   assert.deepEqual(files, [
+    'active-learning-loop-closed-oracle.pb',
     'active-learning-loop-first-run.pb',
     'train-potential-fine-tune.pb',
     'train-potential-generation-0.pb',
@@ -92,4 +93,13 @@ test('generations recorded before the pool check (a trained one and a selection-
   // And the one recorded with the current code checks the pool first.
   const current = temporal.api.history.v1.History.decode(await readFile(join(DIR, 'train-potential-with-pool.pb')));
   assert.deepEqual(scheduledActivities(current), ['inspectPool', 'updateDataset', 'trainPotential', 'computeActiveSet', 'selectActiveSet']);
+});
+
+test('the closed loop recorded with the oracle replays: generation 1 labels generation 0\'s selection before collecting its results', async () => {
+  const history = temporal.api.history.v1.History.decode(await readFile(join(DIR, 'active-learning-loop-closed-oracle.pb')));
+  assert.deepEqual(scheduledActivities(history), ['collectLabelledResults', 'labelSelection', 'collectLabelledResults']);
+  await Worker.runReplayHistory({ workflowBundle: bundle }, history, 'closed-oracle');
+  // The loop without a labeller, recorded before the oracle existed, schedules no labelling.
+  const open = temporal.api.history.v1.History.decode(await readFile(join(DIR, 'active-learning-loop-first-run.pb')));
+  assert.ok(!scheduledActivities(open).includes('labelSelection'));
 });

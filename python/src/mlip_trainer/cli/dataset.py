@@ -20,6 +20,9 @@ from typing import Any
 
 from mlip_trainer.cli.protocol import BAD_INPUT, JsonArgumentParser, comma_list, cpu_seconds, emit, peak_rss_mb
 from mlip_trainer.errors import BadInput, Problem, short_repr
+from mlip_trainer.exploration import exploration_pool
+from mlip_trainer.labelling.calculators import CALCULATORS
+from mlip_trainer.labelling.oracle import label_structures
 from mlip_trainer.locking import DEFAULT_LOCK_TIMEOUT, LockTimeout
 from mlip_trainer.metrics import prediction_errors
 from mlip_trainer.store.append import append_results
@@ -91,6 +94,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     pred = commands.add_parser("pred-metrics", help="RMSE/MAE of a pacemaker prediction pickle")
     pred.add_argument("--pred", required=True)
+    pred.add_argument(
+        "--by-category", action="store_true", help="also per category: the part of each name before its first '/'"
+    )
+
+    oracle = commands.add_parser("label", help="the oracle: label structures with a named calculator, idempotently")
+    oracle.add_argument("--structures", required=True, help="dataset pickle (a selection's) or results file")
+    oracle.add_argument("--out", required=True, help="CalculationResult .jsonl (records already there are kept)")
+    oracle.add_argument("--calculator", default="emt", help="registry name (mlip-dataset calculators)")
+    oracle.add_argument("--indices", help="comma-separated pool positions to label (default: all)")
+    oracle.add_argument("--lock", help="lock file (default: <out>.lock)")
+    oracle.add_argument("--log", help="audit log .jsonl, one line per calculation (default: <out>.audit)")
+    oracle.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT, help="s to wait for the lock")
+    oracle.add_argument("--seconds-per-structure", type=float, default=0.0, help="stand-in for DFT cost (tests)")
+    oracle.add_argument("--ledger", help="folder of generation_*/ result files: structures there are not labelled")
+    oracle.add_argument("--pool", help="the pool the structures were selected from (with --remaining)")
+    oracle.add_argument("--remaining", help="write the pool without the chosen structures here (.pckl.gzip)")
+
+    commands.add_parser("calculators", help="the calculators the oracle can label with")
+
+    explore = commands.add_parser("exploration-pool", help="a pool built as exploration makes them, and a test set")
+    explore.add_argument("--out", required=True, help="pool .pckl.gzip (unlabelled)")
+    explore.add_argument("--test-out", help="labelled test set .pckl.gzip, balanced across categories")
+    explore.add_argument("--count", type=int, default=2000)
+    explore.add_argument("--test-per-category", type=int, default=10)
+    explore.add_argument("--seed", type=int, default=0)
+    explore.add_argument("--elements", default="Cu,Ni")
+    explore.add_argument("--rare-fraction", type=float, default=0.06, help="share of the pool that is not bulk MD")
+    explore.add_argument("--calculator", default="emt")
     return parser
 
 
@@ -133,7 +164,34 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     if args.command == "label-emt":
         return label_emt(args.out, args.count, comma_list(args.elements), args.seed, args.atoms)
     if args.command == "pred-metrics":
-        return prediction_errors(args.pred)
+        return prediction_errors(args.pred, by_category=args.by_category)
+    if args.command == "label":
+        return label_structures(
+            args.structures,
+            args.out,
+            args.calculator,
+            [int(i) for i in comma_list(args.indices)] if args.indices else None,
+            args.lock or f"{args.out}.lock",
+            args.log or f"{args.out}.audit",
+            args.lock_timeout,
+            args.seconds_per_structure,
+            args.ledger,
+            args.pool,
+            args.remaining,
+        )
+    if args.command == "calculators":
+        return {"calculators": [c.describe() for c in CALCULATORS.values()]}
+    if args.command == "exploration-pool":
+        return exploration_pool(
+            args.out,
+            args.test_out,
+            args.count,
+            args.test_per_category,
+            args.seed,
+            comma_list(args.elements),
+            args.rare_fraction,
+            args.calculator,
+        )
     raise AssertionError(f"unhandled command {args.command}")
 
 

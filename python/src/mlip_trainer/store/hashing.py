@@ -39,6 +39,22 @@ def content_hash(
     return digest.hexdigest()
 
 
+def structure_hash(symbols: Sequence[str], positions: Any, cell: Any, pbc: Sequence[bool]) -> str:
+    """sha256 of a structure alone (species, positions, cell, pbc; rounded as content_hash rounds):
+    the identity of a pool candidate before and after it is labelled, whatever its labels."""
+    digest = hashlib.sha256(b"mlip-structure-v1\0")
+    digest.update(",".join(symbols).encode())
+    digest.update(bytes(bool(x) for x in pbc))
+    for part in (cell, positions):
+        digest.update(_quantise(part))
+    return digest.hexdigest()
+
+
+def atoms_hash(atoms: Any) -> str:
+    """structure_hash of an ase.Atoms."""
+    return structure_hash(atoms.get_chemical_symbols(), atoms.get_positions(), np.array(atoms.cell), atoms.pbc)
+
+
 def record_hash(record: dict[str, Any]) -> str:
     """The content hash of a CalculationResult record."""
     s = record["structure"]
