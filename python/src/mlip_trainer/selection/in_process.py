@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from mlip_trainer.errors import BadInput, Problem
+from mlip_trainer.readers.ase_files import parse_type_map
 from mlip_trainer.selection.fill import fill_selection
 from mlip_trainer.selection.pool import read_pool
 from mlip_trainer.selection.projections import check_elements, pyace_projector
@@ -19,7 +20,14 @@ class InProcessUnavailable(Exception):
 
 
 def select_in_process(
-    pool: str, potential: str, asi: str | None, n: int, out: str, batch_size: int, memory_limit: str
+    pool: str,
+    potential: str,
+    asi: str | None,
+    n: int,
+    out: str,
+    batch_size: int,
+    memory_limit: str,
+    type_map: str | None = None,
 ) -> dict[str, Any]:
     """The whole selection in one process: pace_select's choice by its own code, then the fill by
     gamma against the active set pace_select ended with, from the projections it already made."""
@@ -28,7 +36,7 @@ def select_in_process(
     started = time.monotonic()
     if not in_process_available():
         raise InProcessUnavailable("this pacemaker has no pyace.aceselect.select_structures_maxvol")
-    frame = read_pool(pool)
+    frame = read_pool(pool, parse_type_map(type_map))
     project, nfuncs = pyace_projector(potential)
     check_elements(frame, nfuncs, potential, pool)
     indices, inverses, grades, batched = pyace_in_process(frame, potential, asi, n, memory_limit, nfuncs)
