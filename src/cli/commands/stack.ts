@@ -5,13 +5,12 @@ import { loadDevStackConfig } from '../../config/load.js';
 import { PROJECT_ROOT } from '../../paths.js';
 import { resolveToolchain, SIMULATOR_NOTICE } from '../../pacemaker/toolchain.js';
 import { createTrainerWorkers, type WorkerRole } from '../../temporal/worker.js';
-import { CliInputError } from '../options.js';
-import { connectClient } from '../../temporal/worker.js';
 import { checkSearchAttributes } from '../../temporal/search-attributes.js';
 import { ToolchainMissingError } from '../../errors.js';
 import { startDevStack } from '../../temporal/dev-stack.js';
 import { runDemo } from '../demo.js';
-import { positiveInt, untilSignal } from '../options.js';
+import { addressOf, connectCli, connectionFailureReason, isConnectionFailure, ServerUnreachableError, unreachableMessage } from '../connect.js';
+import { CliInputError, MAX_SECONDS, outputFolder, positiveInt, positiveNumber, untilSignal } from '../options.js';
 
 export const DEFAULT_STACK = resolve(PROJECT_ROOT, 'temporal-dev.yml');
 
@@ -67,19 +66,19 @@ export function registerStackCommands(program: Command): void {
     .option(
       '--max-concurrent <n>',
       'dataset/selection activities run at once on this host',
-      (v) => positiveInt('--max-concurrent', v),
+      (v) => positiveInt('--max-concurrent', v, 1024),
       2,
     )
     .option(
       '--training-slots <n>',
       'trainings run at once on this host: one per GPU',
-      (v) => positiveInt('--training-slots', v),
+      (v) => positiveInt('--training-slots', v, 1024),
       1,
     )
     .option(
       '--heartbeat-seconds <s>',
       'heartbeat period of running programs, s (keep it well below the workflow heartbeat timeout)',
-      (v) => positiveNumber('--heartbeat-seconds', v),
+      (v) => positiveNumber('--heartbeat-seconds', v, MAX_SECONDS),
       5,
     )
     .action(
@@ -95,6 +94,8 @@ export function registerStackCommands(program: Command): void {
         trainingSlots: number;
         heartbeatSeconds: number;
       }) => {
+        if (o.taskQueue.trim() === '') throw new CliInputError('--task-queue must not be empty');
+        await outputFolder('--workspace', o.workspace);
         const toolchain = await resolveToolchain(o.pacemaker);
         if (toolchain.kind === 'simulator') console.log(SIMULATOR_NOTICE);
         if (o.role !== 'training') await requireSearchAttributes(o);
@@ -110,6 +111,9 @@ export function registerStackCommands(program: Command): void {
           trainingSlots: o.trainingSlots,
           heartbeatEveryMs: Math.round(o.heartbeatSeconds * 1000),
           maxHeartbeatThrottleInterval: `${Math.max(1, Math.round(o.heartbeatSeconds * 2))}s`,
+        }).catch((err: unknown) => {
+          if (isConnectionFailure(err)) throw new ServerUnreachableError(unreachableMessage(addressOf(o), connectionFailureReason(err)));
+          throw err;
         });
         console.log(
           `worker polling ${workers.queues.map((q) => `'${q}'`).join(', ')} with ${toolchain.kind === 'simulator' ? 'the pacemaker SIMULATOR' : `pacemaker ${toolchain.version}`} (pid ${process.pid})`,
@@ -128,7 +132,7 @@ export function registerStackCommands(program: Command): void {
       'set up the embedded stack, label ~40 Cu/Ni structures with EMT, train one generation',
     )
     .option('--keep', 'keep the server and worker running afterwards')
-    .option('--count <n>', 'structures to label', (v) => positiveInt('--count', v), 40)
+    .option('--count <n>', 'structures to label', (v) => positiveInt('--count', v, 100_000), 40)
     .action(async (o: { keep?: boolean; count: number }) => {
       await runDemo({ keep: o.keep ?? false, count: o.count, stackFile: DEFAULT_STACK });
     });
@@ -139,15 +143,10 @@ function parseRole(v: string): 'all' | WorkerRole {
   throw new CliInputError(`--role must be 'data', 'training' or 'all', got ${JSON.stringify(v)}`);
 }
 
-function positiveNumber(flag: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new CliInputError(`${flag} must be a positive number, got ${JSON.stringify(v)}`);
-  return n;
-}
 
 /** A workflow worker on a server without the search attributes would fail every workflow task: refuse to start. */
 async function requireSearchAttributes(o: { address?: string; namespace?: string }): Promise<void> {
-  const client = await connectClient({
+  const client = await connectCli({
     ...(o.address ? { address: o.address } : {}),
     ...(o.namespace ? { namespace: o.namespace } : {}),
   });
