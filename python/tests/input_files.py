@@ -2,8 +2,9 @@
 OUTCAR, vasprun.xml and LAMMPS dumps (which ASE does not write) are written as text, small but
 in the layout VASP and LAMMPS use, and read back by ASE.
 
-Also a command for the TypeScript tests: ``python input_files.py labelled|pool DIR`` writes one
-file of every format into DIR and prints ``{file name: structures}`` as JSON.
+Also a command for the TypeScript tests: ``python input_files.py labelled|pool|corrected DIR``
+writes one file of every format into DIR (``corrected``: a pacemaker pickle with only
+``energy_corrected``, ``old.pckl.gzip``) and prints ``{file name: structures}`` as JSON.
 """
 
 from __future__ import annotations
@@ -248,7 +249,16 @@ def write_pool(folder: Path) -> dict[str, int]:
     return counts
 
 
+def write_corrected(folder: Path, count: int = 12) -> dict[str, int]:
+    """A pacemaker dataset pickle with only energy_corrected (made with REFERENCE), as pacemaker's examples are."""
+    from mlip_trainer.atomic_io import save_dataset
+
+    folder.mkdir(parents=True, exist_ok=True)
+    save_dataset(dataset_frame(emt_frames(count, 41), corrected_only=True), folder / "old.pckl.gzip")
+    return {"old.pckl.gzip": count}
+
+
 if __name__ == "__main__":
     kind, target = sys.argv[1], Path(sys.argv[2])
-    written = write_labelled(target) if kind == "labelled" else write_pool(target)
-    print(json.dumps(written))
+    writers = {"labelled": write_labelled, "pool": write_pool, "corrected": write_corrected}
+    print(json.dumps(writers[kind](target)))

@@ -23,7 +23,7 @@ Runtime.install({
 const program = new Command()
   .name('mlip-trainer')
   .description('Train and fine-tune ACE potentials with pacemaker, durably, on Temporal')
-  .showHelpAfterError()
+  .showHelpAfterError('(add --help for usage)')
   // Usage errors (a bad choice, a missing option) exit 2 like every other bad input, not
   // commander's 1; subcommands registered below inherit this.
   .exitOverride();

@@ -10,7 +10,7 @@ import { resolveToolchain } from '../../pacemaker/toolchain.js';
 import { openDataset } from '../../trainer/factory.js';
 import { limitsOf } from '../../trainer/pacemaker-trainer.js';
 import type { TrainingDataset } from '../../trainer/trainer.js';
-import { CliInputError, nonNegativeInt, outputFile, positiveInt, positiveNumber } from '../options.js';
+import { CliInputError, nonNegativeInt, outputFile, outputFolder, positiveInt, positiveNumber } from '../options.js';
 import { DEFAULT_STACK } from './stack.js';
 
 interface StoreOptions {
@@ -34,6 +34,7 @@ async function openStore(
   if (!name.success) throw new CliInputError(`--campaign ${name.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(o.campaign)})`);
   const stack = await loadDevStackConfig(o.stack);
   const workspace = o.workspace !== undefined ? resolve(o.workspace) : stack.worker.workspace;
+  await outputFolder(o.workspace !== undefined ? '--workspace' : `worker.workspace of ${o.stack}`, workspace);
   const toolchain = await resolveToolchain(stack.worker.pacemaker);
   return openDataset(engine, {
     campaignDir: join(workspace, o.campaign),
