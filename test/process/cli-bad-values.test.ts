@@ -46,7 +46,7 @@ const CASES: [string, string[], number, RegExp][] = [
   ['label-emt --out a folder', ['label-emt', '--out', 'DIR/folder'], 2, /--out: is a directory; give a file name \(got ".*folder"\)/],
   ['dataset add a folder', ['dataset', 'add', 'DIR/folder', '--campaign', 'c', '--workspace', 'DIR/ws'], 2, /results file .*folder: is a directory, not a file/],
   ['dataset add a missing file', ['dataset', 'add', 'DIR/nope.extxyz', '--campaign', 'c', '--workspace', 'DIR/ws'], 2, /results file .*nope\.extxyz: file not found/],
-  ['dataset add an empty file', ['dataset', 'add', 'DIR/empty.jsonl', '--campaign', 'c', '--workspace', 'DIR/ws'], 2, /results file .*empty\.jsonl: is empty/],
+  ['dataset add an empty file', ['dataset', 'add', 'DIR/empty.jsonl', '--campaign', 'c', '--workspace', 'DIR/ws'], 2, /results file .*empty\.jsonl holds no results \(the file is empty\)/],
   ['dataset add binary garbage', ['dataset', 'add', 'DIR/garbage.bin', '--campaign', 'c', '--workspace', 'DIR/ws'], 2, /garbage\.bin: not a file format ASE reads/],
   ['dataset add deeply nested JSON', ['dataset', 'add', 'DIR/deep.json', '--campaign', 'c', '--workspace', 'DIR/ws'], 2, /deep\.json: results\[0\]: .*nested too deeply to show/],
   ['dataset add deeply nested JSONL', ['dataset', 'add', 'DIR/deep.jsonl', '--campaign', 'c', '--workspace', 'DIR/ws'], 2, /deep\.jsonl: .*(nested too deeply|not valid JSON)/],

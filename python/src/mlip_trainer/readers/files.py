@@ -39,4 +39,8 @@ def check_input_file(path: Path, what: str, index: int = -1) -> None:
     if not os.access(path, os.R_OK):
         raise bad("cannot be read (permission denied)")
     if path.stat().st_size == 0:
-        raise bad(f"is empty: it holds no {'structures' if what == 'pool' else 'results'}")
+        things = "structures" if what == "pool" else "results"
+        raise BadInput(
+            f"{what} {path} holds no {things} (the file is empty)",
+            [Problem(index, "(file)", str(path), "empty", str(path), None)],
+        )
