@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -260,5 +260,9 @@ def write_corrected(folder: Path, count: int = 12) -> dict[str, int]:
 
 if __name__ == "__main__":
     kind, target = sys.argv[1], Path(sys.argv[2])
-    writers = {"labelled": write_labelled, "pool": write_pool, "corrected": write_corrected}
+    writers: dict[str, Callable[[Path], dict[str, int]]] = {
+        "labelled": write_labelled,
+        "pool": write_pool,
+        "corrected": write_corrected,
+    }
     print(json.dumps(writers[kind](target)))

@@ -27,7 +27,13 @@ export const FinishedReply = z.object({
 });
 
 /** `select` adds whether pace_select could choose at all, and how long its own function ran (s). */
-export const SelectReply = FinishedReply.extend({ underDetermined: z.boolean(), paceSelectSeconds: z.number() });
+export const SelectReply = FinishedReply.extend({
+  underDetermined: z.boolean(),
+  paceSelectSeconds: z.number(),
+  /** The -mem pace_select ran with: the memory limit, or lower when the pool's neighbour lists would not fit in one shot. */
+  paceSelectMemoryLimit: z.string().optional(),
+  warnings: z.array(z.string()).default([]),
+});
 
 /** `replicate` (benchmarks): a big pool made from a small one. */
 export const ReplicateReply = z.object({ out: z.string(), rows: z.number(), sha256: z.string() });

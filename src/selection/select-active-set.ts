@@ -160,6 +160,7 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
       finished = r;
       paceSelectSeconds = r.paceSelectSeconds;
       if (r.underDetermined) warnings.push(UNDER_DETERMINED_WARNING);
+      warnings.push(...r.warnings);
     } catch (err) {
       if (!(err instanceof InProcessUnavailableError)) throw err;
       via = 'program';
