@@ -30,8 +30,8 @@ export const FinishedReply = z.object({
 export const SelectReply = FinishedReply.extend({
   underDetermined: z.boolean(),
   paceSelectSeconds: z.number(),
-  /** The -mem pace_select ran with: the memory limit, or lower when the pool's neighbour lists would not fit in one shot. */
-  paceSelectMemoryLimit: z.string().optional(),
+  /** Structures per chunk when the pool's neighbour lists did not fit the memory limit at once (null: the whole pool in one run). */
+  chunkStructures: z.number().nullable().optional(),
   warnings: z.array(z.string()).default([]),
 });
 

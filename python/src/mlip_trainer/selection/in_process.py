@@ -10,11 +10,12 @@ import numpy as np
 
 from mlip_trainer.errors import BadInput, Problem
 from mlip_trainer.readers.ase_files import parse_type_map
+from mlip_trainer.selection.chunked import chunked_in_process
 from mlip_trainer.selection.fill import fill_selection
 from mlip_trainer.selection.memory import (
+    chunk_structures,
     environment_bytes_per_atom,
     memory_limit_bytes,
-    pace_select_memory,
     resident_bytes,
 )
 from mlip_trainer.selection.pool import read_pool
@@ -49,8 +50,11 @@ def select_in_process(
     held = max(0, resident_bytes() - before)
     project, nfuncs = pyace_projector(potential)
     check_elements(frame, nfuncs, potential, pool)
-    used, warnings = _within_limit(frame, potential, nfuncs, memory_limit, held)
-    indices, inverses, grades, batched = pyace_in_process(frame, potential, asi, n, used, nfuncs)
+    chunk, warnings = _chunk(frame, potential, nfuncs, memory_limit, held)
+    if chunk is None:
+        indices, inverses, grades, batched = pyace_in_process(frame, potential, asi, n, memory_limit, nfuncs)
+    else:
+        indices, inverses, grades, batched = chunked_in_process(frame, potential, asi, n, memory_limit, nfuncs, chunk)
     select_seconds = time.monotonic() - started
     result = fill_selection(frame, indices, inverses, grades, project, nfuncs, asi, n, out, batch_size)
     result.update(
@@ -58,7 +62,7 @@ def select_in_process(
             "mode": "in-process",
             "batched": batched,
             "underDetermined": indices is None,
-            "paceSelectMemoryLimit": used,
+            "chunkStructures": chunk,
             "warnings": warnings,
             "paceSelectSeconds": select_seconds,
             "seconds": time.monotonic() - started,
@@ -67,27 +71,26 @@ def select_in_process(
     return result
 
 
-def _within_limit(
+def _chunk(
     frame: Any, potential: str, nfuncs: dict[str, int], memory_limit: str, held: int
-) -> tuple[str, list[str]]:
-    """pace_select's -mem, lowered when the pool's atomic environments would not fit in one shot
-    (see mlip_trainer.selection.memory), and the warning that says so."""
+) -> tuple[int | None, list[str]]:
+    """Structures per chunk when the pool's atomic environments would not fit the memory limit
+    (see mlip_trainer.selection.memory), else None; and the warning that says so."""
     limit = memory_limit_bytes(memory_limit)
     if limit is None:
-        return memory_limit, []
+        return None, []
+    from ase.data import chemical_symbols
     from pyace import ACEBBasisSet, BBasisConfiguration
 
     per_atom = environment_bytes_per_atom(list(frame["ase_atoms"]), ACEBBasisSet(BBasisConfiguration(potential)))
-    from ase.data import chemical_symbols
-
     per_z = np.bincount(np.concatenate([a.numbers for a in frame["ase_atoms"]]))
     counts = {chemical_symbols[z]: int(c) for z, c in enumerate(per_z) if c}
-    mem = pace_select_memory(limit, held, counts, nfuncs, per_atom, len(frame))
-    if mem is None:
-        return memory_limit, []
-    used = f"{max(1, mem >> 20)}MB"
+    chunk = chunk_structures(limit, held, counts, nfuncs, per_atom, len(frame))
+    if chunk is None:
+        return None, []
     environments = per_atom * sum(counts.values()) / (1 << 20)
-    return used, [
-        f"the pool's atomic environments ({environments:.0f} MB) and projections would not fit the memory limit"
-        f" {memory_limit} in one shot: pace_select ran with -mem {used}, in batches"
+    return chunk, [
+        f"the pool's atomic environments ({environments:.0f} MB, which pyace holds for every structure at once) would"
+        f" not fit the memory limit {memory_limit}: pace_select's selection ran on chunks of {chunk} structures,"
+        " then on the union of their choices"
     ]

@@ -1,20 +1,22 @@
 """The memory limit the selection keeps in process, the pool's neighbour lists included.
 
 pace_select decides between one shot and batches from the size of the pool's B-projections
-alone (``2 x projections + active set < -mem``). In one shot, pyace first turns every structure
-into an atomic environment (positions of the atoms and their periodic images, neighbour lists):
-with a 5 Å cutoff about 0.65 kB per atom, several times the projections of a small basis
-(measured with a real pacemaker: 100,000 structures of 32 atoms, 10 functions per element, took
-2.7 GB under ``-mem 2GB``). So the in-process selection counts them too, with the pool it has
-already read, and when one shot would not fit it hands pace_select a lower ``-mem`` under which
-pace_select itself chooses batches small enough to fit.
+alone (``2 x projections + active set < -mem``), but in both modes pyace first turns every
+structure of the pool into an atomic environment (positions of the atoms and their periodic
+images, neighbour lists): with a 5 Å cutoff about 0.65 kB per atom, several times the
+projections of a small basis. Measured with a real pacemaker: 100,000 structures of 32 atoms, 10
+functions per element, took 2.7 GB under ``-mem 2GB`` in one shot, and as much in batch mode.
+So the in-process selection counts them too, with the pool it has already read, and when they do
+not fit it runs pace_select's selection on chunks of the pool that do (see
+:mod:`mlip_trainer.selection.chunked`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
+
+from mlip_trainer.errors import BadInput, Problem
 
 #: pyace's atomic environments take more than the bytes they hold (vector growth, allocator):
 #: measured 0.65 kB per atom against 0.53 kB counted (32-atom fcc cells, 5 Å cutoff).
@@ -69,7 +71,7 @@ def environment_bytes_per_atom(atoms: Sequence[Any], bbasis: Any) -> float:
     return ENVIRONMENT_OVERHEAD * counted / real
 
 
-def pace_select_memory(
+def chunk_structures(
     limit: int,
     held: int,
     atoms_per_element: dict[str, int],
@@ -77,21 +79,24 @@ def pace_select_memory(
     environment_per_atom: float,
     structures: int,
 ) -> int | None:
-    """The ``-mem`` (bytes) to give pace_select so that everything fits in `limit`, or None when
-    one shot fits as it is. `held`: bytes this process already holds for the pool (the frame).
+    """Structures per chunk so that a chunk's environments and projections fit in `limit` beside
+    what this process already holds for the pool (`held`, bytes), or None when the whole pool fits.
 
-    One shot needs the environments of every atom, the projections twice (pace_select's own
-    count) plus once more for the fill's grades, and the active set; batches need those of one
-    batch. pace_select splits into ``2 x projections // (mem - active set)`` batches, so a
-    ``-mem`` of ``active set + 2 x projections / k`` gives k batches."""
+    A chunk needs the environments of its atoms, its projections twice (pace_select's own count)
+    and once more for the grades, and the active set. BadInput when the pool alone leaves no room."""
+    natoms = sum(atoms_per_element.values())
+    if environment_per_atom <= 0 or natoms == 0:
+        return None
     projections = sum(atoms_per_element.get(e, 0) * n * 8 for e, n in nfuncs.items())
     active_set = sum(n * n * 8 for n in nfuncs.values())
-    if environment_per_atom <= 0 or 2 * projections + active_set >= limit:
-        return None  # nothing known to add, or pace_select batches by itself
-    environments = environment_per_atom * sum(atoms_per_element.values())
     room = limit - held - active_set
-    if environments + 3 * projections <= room:
+    per_atom = environment_per_atom + 3 * projections / natoms
+    if per_atom * natoms <= room:
         return None
-    batches = math.ceil((environments + 2 * projections) / room) if room > 0 else structures
-    batches = min(max(batches, 2), max(structures, 2))
-    return active_set + max(1 << 20, (2 * projections) // batches)
+    if room <= 0:
+        raise BadInput(
+            f"memoryLimit: the pool itself takes {held >> 20} MB, more than the memory limit"
+            f" ({limit >> 20} MB); raise the limit",
+            [Problem(-1, "memoryLimit", f"{limit >> 20} MB", f"the pool takes {held >> 20} MB")],
+        )
+    return max(1, min(structures, int(room / per_atom / (natoms / structures))))
