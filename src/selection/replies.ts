@@ -30,8 +30,8 @@ export const FinishedReply = z.object({
 export const SelectReply = FinishedReply.extend({
   underDetermined: z.boolean(),
   paceSelectSeconds: z.number(),
-  /** Structures per chunk when the pool's neighbour lists did not fit the memory limit at once (null: the whole pool in one run). */
-  chunkStructures: z.number().nullable().optional(),
+  /** True when the pool's atomic environments would not fit the memory limit at once, so pyace made them one at a time (the same choice). */
+  environmentsOnDemand: z.boolean().optional(),
   warnings: z.array(z.string()).default([]),
 });
 

@@ -10,11 +10,11 @@ import numpy as np
 
 from mlip_trainer.errors import BadInput, Problem
 from mlip_trainer.readers.ase_files import parse_type_map
-from mlip_trainer.selection.chunked import chunked_in_process
 from mlip_trainer.selection.fill import fill_selection
+from mlip_trainer.selection.lazy_environments import environments_on_demand
 from mlip_trainer.selection.memory import (
-    chunk_structures,
     environment_bytes_per_atom,
+    environments_fit,
     memory_limit_bytes,
     resident_bytes,
 )
@@ -50,11 +50,12 @@ def select_in_process(
     held = max(0, resident_bytes() - before)
     project, nfuncs = pyace_projector(potential)
     check_elements(frame, nfuncs, potential, pool)
-    chunk, warnings = _chunk(frame, potential, nfuncs, memory_limit, held)
-    if chunk is None:
+    warnings = _environment_warnings(frame, potential, nfuncs, memory_limit, held)
+    if not warnings:
         indices, inverses, grades, batched = pyace_in_process(frame, potential, asi, n, memory_limit, nfuncs)
     else:
-        indices, inverses, grades, batched = chunked_in_process(frame, potential, asi, n, memory_limit, nfuncs, chunk)
+        with environments_on_demand():
+            indices, inverses, grades, batched = pyace_in_process(frame, potential, asi, n, memory_limit, nfuncs)
     select_seconds = time.monotonic() - started
     result = fill_selection(frame, indices, inverses, grades, project, nfuncs, asi, n, out, batch_size)
     result.update(
@@ -62,7 +63,7 @@ def select_in_process(
             "mode": "in-process",
             "batched": batched,
             "underDetermined": indices is None,
-            "chunkStructures": chunk,
+            "environmentsOnDemand": bool(warnings),
             "warnings": warnings,
             "paceSelectSeconds": select_seconds,
             "seconds": time.monotonic() - started,
@@ -71,26 +72,25 @@ def select_in_process(
     return result
 
 
-def _chunk(
+def _environment_warnings(
     frame: Any, potential: str, nfuncs: dict[str, int], memory_limit: str, held: int
-) -> tuple[int | None, list[str]]:
-    """Structures per chunk when the pool's atomic environments would not fit the memory limit
-    (see mlip_trainer.selection.memory), else None; and the warning that says so."""
+) -> list[str]:
+    """[] when the pool's atomic environments fit the memory limit all at once, as pyace makes
+    them (see mlip_trainer.selection.memory); else the warning that they are made on demand."""
     limit = memory_limit_bytes(memory_limit)
     if limit is None:
-        return None, []
+        return []
     from ase.data import chemical_symbols
     from pyace import ACEBBasisSet, BBasisConfiguration
 
     per_atom = environment_bytes_per_atom(list(frame["ase_atoms"]), ACEBBasisSet(BBasisConfiguration(potential)))
     per_z = np.bincount(np.concatenate([a.numbers for a in frame["ase_atoms"]]))
     counts = {chemical_symbols[z]: int(c) for z, c in enumerate(per_z) if c}
-    chunk = chunk_structures(limit, held, counts, nfuncs, per_atom, len(frame))
-    if chunk is None:
-        return None, []
+    if environments_fit(limit, held, counts, nfuncs, per_atom):
+        return []
     environments = per_atom * sum(counts.values()) / (1 << 20)
-    return chunk, [
-        f"the pool's atomic environments ({environments:.0f} MB, which pyace holds for every structure at once) would"
-        f" not fit the memory limit {memory_limit}: pace_select's selection ran on chunks of {chunk} structures,"
-        " then on the union of their choices"
+    return [
+        f"the pool's atomic environments ({environments:.0f} MB, which pyace makes for every structure before"
+        f" selecting) would not fit the memory limit {memory_limit}: they were made one structure at a time as"
+        " pace_select's code went over the pool (the same choice; batch mode's passes convert again)"
     ]

@@ -7,16 +7,14 @@ images, neighbour lists): with a 5 Å cutoff about 0.65 kB per atom, several tim
 projections of a small basis. Measured with a real pacemaker: 100,000 structures of 32 atoms, 10
 functions per element, took 2.7 GB under ``-mem 2GB`` in one shot, and as much in batch mode.
 So the in-process selection counts them too, with the pool it has already read, and when they do
-not fit it runs pace_select's selection on chunks of the pool that do (see
-:mod:`mlip_trainer.selection.chunked`).
+not fit, pyace makes them one at a time as its code reaches them (see
+:mod:`mlip_trainer.selection.lazy_environments`): the same choice, in the memory of one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-
-from mlip_trainer.errors import BadInput, Problem
 
 #: pyace's atomic environments take more than the bytes they hold (vector growth, allocator):
 #: measured 0.65 kB per atom against 0.53 kB counted (32-atom fcc cells, 5 Å cutoff).
@@ -71,32 +69,19 @@ def environment_bytes_per_atom(atoms: Sequence[Any], bbasis: Any) -> float:
     return ENVIRONMENT_OVERHEAD * counted / real
 
 
-def chunk_structures(
+def environments_fit(
     limit: int,
     held: int,
     atoms_per_element: dict[str, int],
     nfuncs: dict[str, int],
     environment_per_atom: float,
-    structures: int,
-) -> int | None:
-    """Structures per chunk so that a chunk's environments and projections fit in `limit` beside
-    what this process already holds for the pool (`held`, bytes), or None when the whole pool fits.
-
-    A chunk needs the environments of its atoms, its projections twice (pace_select's own count)
-    and once more for the grades, and the active set. BadInput when the pool alone leaves no room."""
+) -> bool:
+    """Whether the pool's atomic environments, made all at once as pyace makes them, fit in `limit`
+    beside what this process already holds for the pool (`held`, bytes), the pool's projections
+    (twice, pace_select's own count, and once more for the fill's grades) and the active set."""
     natoms = sum(atoms_per_element.values())
     if environment_per_atom <= 0 or natoms == 0:
-        return None
+        return True  # nothing known to count (e.g. the simulator's stand-in)
     projections = sum(atoms_per_element.get(e, 0) * n * 8 for e, n in nfuncs.items())
     active_set = sum(n * n * 8 for n in nfuncs.values())
-    room = limit - held - active_set
-    per_atom = environment_per_atom + 3 * projections / natoms
-    if per_atom * natoms <= room:
-        return None
-    if room <= 0:
-        raise BadInput(
-            f"memoryLimit: the pool itself takes {held >> 20} MB, more than the memory limit"
-            f" ({limit >> 20} MB); raise the limit",
-            [Problem(-1, "memoryLimit", f"{limit >> 20} MB", f"the pool takes {held >> 20} MB")],
-        )
-    return max(1, min(structures, int(room / per_atom / (natoms / structures))))
+    return held + environment_per_atom * natoms + 3 * projections + active_set <= limit
