@@ -10,7 +10,6 @@
 import {
   ApplicationFailure,
   continueAsNew,
-  defineQuery,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -28,13 +27,7 @@ import {
 } from '../src/domain/workflow-input.js';
 import { trainGenerationAsChild } from './child.js';
 import { isSelectionOnly } from '../src/domain/generation-result.js';
-
-export interface LoopProgress {
-  generation: number | null;
-  finished: GenerationSummary[];
-}
-
-export const loopProgressQuery = defineQuery<LoopProgress>('loopProgress');
+import { loopProgressQuery } from '../src/domain/messages.js';
 
 /** Generations kept in the input carried across continue-as-new: enough for the UI, bounded. */
 const HISTORY_KEPT = 20;

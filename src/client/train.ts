@@ -5,6 +5,7 @@ import { trainWorkflowId } from '../domain/naming.js';
 import type { TrainingProgress } from '../domain/progress.js';
 import type { GenerationResult } from '../domain/generation-result.js';
 import type { TrainPotentialWorkflowInputRaw } from '../domain/workflow-input.js';
+import { progressQuery, type WorkflowProgress } from '../domain/messages.js';
 
 export const TRAIN_WORKFLOW_TYPE = 'trainPotentialWorkflow';
 
@@ -32,7 +33,7 @@ export async function startTraining(
 export async function readProgress(handle: WorkflowHandle): Promise<LiveProgress | null> {
   let fromQuery: LiveProgress | null = null;
   try {
-    fromQuery = await handle.query<LiveProgress>('progress');
+    fromQuery = await handle.query(progressQuery);
   } catch {
     fromQuery = null;
   }
@@ -51,7 +52,7 @@ export async function readProgress(handle: WorkflowHandle): Promise<LiveProgress
 }
 
 /** The workflow's own view (stage, stop requested) merged with the last training heartbeat. */
-export type LiveProgress = TrainingProgress & { stopRequested: boolean; version: string | null };
+export type LiveProgress = WorkflowProgress;
 
 /**
  * The generation's result: its artifact, or a `selection-only` result when it had a pool and

@@ -114,8 +114,8 @@ function getPath(obj: unknown, path: string[]): unknown {
 }
 
 /**
- * The seed's PacemakerTrainerConfig. Field names follow the seed (snake_case, as in
- * pacemaker's own input.yaml) so a config file reads the same in Python and here.
+ * The specification's PacemakerTrainerConfig. Field names are the specification's (snake_case, as
+ * in pacemaker's own input.yaml) so a config file reads the same in Python and here.
  */
 export const PacemakerTrainerConfig = z
   .object({
@@ -312,7 +312,7 @@ export const ActiveSetSelection = z.object({
 });
 export type ActiveSetSelection = z.infer<typeof ActiveSetSelection>;
 
-/** The seed's PotentialArtifact, extended with what makes a potential traceable. */
+/** The specification's PotentialArtifact, extended with what makes a potential traceable. */
 export const PotentialArtifact = z.object({
   /** The `.yace` file, absolute path. */
   path: z.string(),
@@ -330,11 +330,11 @@ export const PotentialArtifact = z.object({
   simulated: z.boolean(),
   /** `pacemaker -v` or the simulator's version line. */
   trainerVersion: z.string(),
-  /** pace_activeset's `.asi` beside the `.yace` (issue 4); null when it could not be computed. */
+  /** pace_activeset's `.asi` beside the `.yace`; null when it could not be computed. */
   activeSet: FileRef.nullable().optional(),
   /** Why there is no active set (e.g. too few atoms for the basis: "under-determined"). */
   activeSetWarning: z.string().nullable().optional(),
-  /** Structures selected from the input's pool for labelling (issue 4). */
+  /** Structures selected from the input's pool for labelling. */
   selection: ActiveSetSelection.nullable().optional(),
   /** Wall time of the programs themselves, s: what orchestration overhead is measured against. */
   timings: z.object({
@@ -368,7 +368,7 @@ export const TrainPotentialInput = z
     /** Pacemaker potential YAML to fine-tune from. */
     initialPotential: z.string().min(1).nullable().default(null),
     parentVersion: z.string().nullable().default(null),
-    /** Candidates to select from for the next labelling round (issue 4); none by default. */
+    /** Candidates to select from for the next labelling round; none by default. */
     pool: SelectionPool.nullable().default(null),
     /** How to start from initialPotential; `continue` (-p) when absent. */
     fineTune: FineTuneMode.optional(),

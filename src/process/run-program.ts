@@ -167,9 +167,9 @@ export function groupAlive(pgid: number): boolean {
 
 /** How a failed run is named and judged in its error. */
 export interface FailureContext {
-  /** The program as the error details name it: `pacemaker`, `pace_select`, `mlip_select.py`. */
+  /** The program as the error details name it: `pacemaker`, `pace_select`, `mlip-select`. */
   program: string;
-  /** The program as the message names it (default `program`): `pacemaker --no-fit`, `mlip_select.py run`. */
+  /** The program as the message names it (default `program`): `pacemaker --no-fit`, `mlip-select run`. */
   label?: string;
   /** What the program was doing, after how it ended: `converting /g/interim_potential_1.yaml`. */
   doing?: string;

@@ -2,9 +2,9 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadDevStackConfig } from '../../config/load.js';
-import { PROJECT_ROOT } from '../../paths.js';
+import { DEFAULT_STACK_FILE } from '../../paths.js';
 import { resolveToolchain, SIMULATOR_NOTICE } from '../../pacemaker/toolchain.js';
-import { createTrainerWorkers, type WorkerRole } from '../../temporal/worker.js';
+import { createTrainerWorkers, type WorkerComposition, type WorkerRole } from '../../temporal/worker.js';
 import { checkSearchAttributes } from '../../temporal/search-attributes.js';
 import { ToolchainMissingError } from '../../errors.js';
 import { startDevStack } from '../../temporal/dev-stack.js';
@@ -12,9 +12,10 @@ import { runDemo } from '../demo.js';
 import { addressOf, connectCli, connectionFailureReason, isConnectionFailure, ServerUnreachableError, unreachableMessage } from '../connect.js';
 import { CliInputError, MAX_SECONDS, outputFolder, positiveInt, positiveNumber, untilSignal } from '../options.js';
 
-export const DEFAULT_STACK = resolve(PROJECT_ROOT, 'temporal-dev.yml');
+export const DEFAULT_STACK = DEFAULT_STACK_FILE;
 
-export function registerStackCommands(program: Command): void {
+/** `composition`: the activities and workflow code the started workers run (from app/cli.ts). */
+export function registerStackCommands(program: Command, composition: WorkerComposition): void {
   program
     .command('dev')
     .description(
@@ -22,7 +23,7 @@ export function registerStackCommands(program: Command): void {
     )
     .option('--config <file>', 'dev stack description', DEFAULT_STACK)
     .action(async (o: { config: string }) => {
-      const stack = await startDevStack(await loadDevStackConfig(o.config));
+      const stack = await startDevStack(await loadDevStackConfig(o.config), { composition });
       if (stack.toolchain.kind === 'simulator') console.log(SIMULATOR_NOTICE);
       console.log('running; Ctrl-C stops server and worker');
       await untilSignal();
@@ -100,6 +101,7 @@ export function registerStackCommands(program: Command): void {
         if (toolchain.kind === 'simulator') console.log(SIMULATOR_NOTICE);
         if (o.role !== 'training') await requireSearchAttributes(o);
         const workers = await createTrainerWorkers({
+          composition,
           ...(o.address ? { address: o.address } : {}),
           ...(o.namespace ? { namespace: o.namespace } : {}),
           taskQueue: o.taskQueue,
@@ -134,7 +136,7 @@ export function registerStackCommands(program: Command): void {
     .option('--keep', 'keep the server and worker running afterwards')
     .option('--count <n>', 'structures to label', (v) => positiveInt('--count', v, 100_000), 40)
     .action(async (o: { keep?: boolean; count: number }) => {
-      await runDemo({ keep: o.keep ?? false, count: o.count, stackFile: DEFAULT_STACK });
+      await runDemo({ keep: o.keep ?? false, count: o.count, stackFile: DEFAULT_STACK, composition });
     });
 }
 
@@ -142,7 +144,6 @@ function parseRole(v: string): 'all' | WorkerRole {
   if (v === 'all' || v === 'data' || v === 'training') return v;
   throw new CliInputError(`--role must be 'data', 'training' or 'all', got ${JSON.stringify(v)}`);
 }
-
 
 /** A workflow worker on a server without the search attributes would fail every workflow task: refuse to start. */
 async function requireSearchAttributes(o: { address?: string; namespace?: string }): Promise<void> {

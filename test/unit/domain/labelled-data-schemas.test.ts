@@ -10,7 +10,7 @@ test('a result has a total energy or, failing that, a corrected one', () => {
   assert.equal(CalculationResult.parse({ structure, energy_corrected: -0.2, forces: [[0, 0, 0]] }).energy_corrected, -0.2);
   const r = CalculationResult.safeParse({ structure, forces: [[0, 0, 0]] }, { reportInput: true });
   assert.equal(r.success, false);
-  assert.match(describeIssues(r.error!, 'results[0]'), /results\[0\]\.energy: expected a finite number \(eV\), or energy_corrected/);
+  assert.match(describeIssues(r.error, 'results[0]'), /results\[0\]\.energy: expected a finite number \(eV\), or energy_corrected/);
 });
 
 test('a type map maps LAMMPS types to elements, and a pool may carry one', () => {

@@ -33,7 +33,7 @@ test('a recognised pacemaker failure carries its kind, hint and retry policy; ou
   const oom = programFailure({ ...ended, tail: ['MemoryError: Unable to allocate 18.6 GiB'] }, { program: 'pacemaker', logFile: '/g/pacemaker.out' });
   assert.ok(oom instanceof OutOfMemoryError && oom.retryable);
   // A helper whose output is not pacemaker's is not matched against pacemaker's failures.
-  const helper = programFailure({ ...ended, tail: ['AttributeError: x'] }, { program: 'mlip_bridge.py', logFile: '/l', recognise: false });
+  const helper = programFailure({ ...ended, tail: ['AttributeError: x'] }, { program: 'mlip-dataset', logFile: '/l', recognise: false });
   assert.ok(helper instanceof ProgramFailedError && helper.details.known === null && helper.retryable);
 });
 
