@@ -123,3 +123,22 @@ def test_an_unlabelled_extxyz_pool_selects_exactly_n(
     selected = pd.read_pickle(out, compression="gzip")
     assert list(selected.index) == result["indices"] and list(selected.columns) == ["name", "ase_atoms"]
     assert list(selected["name"]) == [f"md.extxyz#{i}" for i in result["indices"]]
+
+
+def test_a_pickled_pool_whose_ase_atoms_are_not_structures_names_the_row(tmp_path: Path) -> None:
+    from ase import Atoms
+
+    path = tmp_path / "pool.pckl.gzip"
+    pd.DataFrame({"ase_atoms": [Atoms("Cu", cell=[3, 3, 3], pbc=True), "frame 2", Atoms()]}).to_pickle(
+        path, compression="gzip"
+    )
+    with pytest.raises(BadInput) as caught:
+        read_pool(str(path))
+    assert (
+        caught.value.message
+        == f"pool {path}: ase_atoms of row 1: expected an ase.Atoms (got 'frame 2'); 1 more row(s) like it"
+    )
+    assert [(p.record, p.reason) for p in caught.value.problems] == [
+        (1, "expected an ase.Atoms"),
+        (2, "a structure needs at least one atom"),
+    ]

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -169,3 +170,64 @@ def test_a_pickle_that_needs_pyace_says_so_and_what_to_do(tmp_path: Path) -> Non
     message = json.loads(process.stdout.splitlines()[-1])["error"]["message"]
     assert str(path) in message and "No module named 'pyace" in message
     assert "pacemaker installation's Python" in message and "MLIP_PACEMAKER" in message
+
+
+def _pickle(path: Path, **columns: list[Any]) -> Path:
+    import pandas as pd
+    from ase.build import bulk
+
+    rows = len(next(iter(columns.values())))
+    frame = {"name": [f"r{i}" for i in range(rows)], "ase_atoms": [bulk("Cu", "fcc", a=3.6, cubic=True)] * rows}
+    frame.update(columns)
+    pd.DataFrame(frame).to_pickle(path, compression="gzip")
+    return path
+
+
+FOUR = np.zeros((4, 3))
+
+
+@pytest.mark.parametrize(
+    ("columns", "field", "value", "reason"),
+    [
+        ({"energy": ["abc"], "forces": [FOUR]}, "energy", "'abc'", "expected a finite number (eV)"),
+        ({"energy": [float("nan")], "forces": [FOUR]}, "energy", "nan", "expected a finite number (eV)"),
+        ({"energy_corrected": ["x"], "forces": [FOUR]}, "energy_corrected", "'x'", "expected a finite number"),
+        ({"energy": [-1.0], "forces": [np.zeros((3, 3))]}, "forces", None, "expected 4 rows, got 3"),
+        ({"energy": [-1.0], "forces": [np.zeros((4, 2))]}, "forces", None, "a list of 3 numbers"),
+        ({"energy": [-1.0], "forces": ["zeros"]}, "forces", "'zeros'", "expected a list of 3-vectors, got str"),
+        ({"energy": [-1.0], "forces": [FOUR], "ase_atoms": ["not atoms"]}, "structure", "'not atoms'", "ase.Atoms"),
+    ],
+)
+def test_a_pickle_row_of_the_wrong_type_or_shape_names_row_field_and_value_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], columns: dict[str, list[Any]], field: str, value, reason: str
+) -> None:
+    dataset = tmp_path / "d.pckl.gzip"
+    code, result = append(capsys, dataset, write_jsonl(tmp_path / "ok.jsonl", [cu_record()]))
+    assert code == 0
+    before = dataset.read_bytes()
+    bad = _pickle(tmp_path / "bad.pckl.gzip", **columns)
+    code, result = append(capsys, dataset, bad)
+    assert code == 2
+    (problem,) = result["error"]["problems"]
+    assert (problem["file"], problem["record"], problem["field"]) == (str(bad), 0, field)
+    assert reason in problem["reason"]
+    if value is not None:
+        assert problem["value"] == value
+    assert dataset.read_bytes() == before, "the dataset is unchanged"
+
+
+def test_an_unknown_element_in_an_ase_file_is_named_with_the_frame(tmp_path: Path) -> None:
+    path = tmp_path / "bad.extxyz"
+    path.write_text('1\nLattice="3 0 0 0 3 0 0 0 3" Properties=species:S:1:pos:R:3 energy=-1.0 pbc="T T T"\nXx 0 0 0\n')
+    with pytest.raises(BadInput) as caught:
+        read_results_with_origins([str(path)])
+    assert caught.value.message == f"{path}: frame 0 has an unknown chemical symbol 'Xx'"
+
+
+def test_a_truncated_gzip_pickle_is_named_not_a_crash(tmp_path: Path) -> None:
+    whole = _pickle(tmp_path / "whole.pckl.gzip", energy=[-1.0], forces=[FOUR]).read_bytes()
+    path = tmp_path / "cut.pckl.gzip"
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(BadInput) as caught:
+        read_results_with_origins([str(path)])
+    assert f"{path} is not a gzip-pickled pandas DataFrame (EOFError" in caught.value.message

@@ -159,8 +159,10 @@ function lastLineJson(res: RunResult): unknown {
 }
 
 function badInputMessage(e: z.infer<typeof HelperError>['error']): string {
-  // A problem of a whole file (missing, a folder, unreadable, no type map) is what the message already says.
-  const all = (e.problems ?? []).filter((p) => !(p.index < 0 && (p.record ?? null) === null && p.file !== undefined && e.message.includes(p.file)));
+  // A problem of a whole file (missing, a folder, unreadable, no type map), or one the message
+  // already states with its file and reason (a frame ASE cannot read), is not repeated below it.
+  const said = (p: HelperProblem) => p.file !== undefined && e.message.includes(p.file) && (((p.record ?? null) === null && p.index < 0) || (p.reason !== undefined && e.message.includes(p.reason)));
+  const all = (e.problems ?? []).filter((p) => !said(p));
   const problems = all.slice(0, MAX_PROBLEMS_SHOWN).map((p) => `  ${describeProblem(p)}`);
   if (all.length > MAX_PROBLEMS_SHOWN) problems.push(`  ... and ${all.length - MAX_PROBLEMS_SHOWN} more`);
   return [e.message, ...problems].join('\n');

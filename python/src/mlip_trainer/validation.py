@@ -118,7 +118,11 @@ def known_symbols() -> frozenset[str]:
 
 def _structure_problems(index: int, structure: Any) -> list[Problem]:
     if not isinstance(structure, dict):
-        return [Problem(index, "structure", short_repr(structure), "expected an object")]
+        return [
+            Problem(
+                index, "structure", short_repr(structure), "expected an object (in a pickle, an ase.Atoms in ase_atoms)"
+            )
+        ]
     problems: list[Problem] = []
     symbols = structure.get("symbols")
     known = known_symbols()

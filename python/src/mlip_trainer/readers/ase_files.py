@@ -121,6 +121,13 @@ def ase_frames(path: Path, type_map: dict[int, str] | None = None) -> Iterator[A
         except StopIteration:
             break
         except Exception as exc:  # ASE raises many kinds on a malformed frame; all mean bad input
+            if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str):
+                # ASE's lookup of a chemical symbol it does not know.
+                reason = f"unknown chemical symbol {exc.args[0]!r}"
+                raise BadInput(
+                    f"{path}: frame {index} has an {reason}",
+                    [Problem(index, "symbols", repr(exc.args[0]), reason, str(path), index)],
+                ) from None
             raise BadInput(
                 f"{path}: ASE cannot read frame {index} as {fmt} ({type(exc).__name__}: {exc})",
                 [Problem(index, "(file)", str(path), f"{type(exc).__name__}: {exc}", str(path), index)],

@@ -74,6 +74,13 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
+def _cell(value: Any) -> Any:
+    """The cell as validation should see it: a float, or the value itself when it is no number
+    (a string, NaN), so the error shows what the pickle holds."""
+    number = _number(value)
+    return number if number is not None else (None if value is None else value)
+
+
 def _array(value: Any) -> Any:
     """A nested list for an array-like cell, None for a missing one."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -82,6 +89,15 @@ def _array(value: Any) -> Any:
         return np.asarray(value, dtype=np.float64).tolist()
     except (TypeError, ValueError):
         return value  # validation names it
+
+
+def _structure(atoms: Any) -> dict[str, Any]:
+    return {
+        "symbols": atoms.get_chemical_symbols(),
+        "positions": atoms.get_positions().tolist(),
+        "cell": np.array(atoms.cell).tolist(),
+        "pbc": [bool(x) for x in atoms.pbc],
+    }
 
 
 def pickle_records(frame: pd.DataFrame, path: Path) -> Iterator[dict[str, Any]]:
@@ -99,25 +115,23 @@ def pickle_records(frame: pd.DataFrame, path: Path) -> Iterator[dict[str, Any]]:
     columns = set(frame.columns)
     for position, (_, row) in enumerate(frame.iterrows()):
         atoms = row["ase_atoms"]
-        if not hasattr(atoms, "get_chemical_symbols"):
-            yield {"structure": None, "name": f"{path.name}#{position}"}
-            continue
         energy = _number(row["energy"]) if "energy" in columns else None
         record: dict[str, Any] = {
-            "structure": {
-                "symbols": atoms.get_chemical_symbols(),
-                "positions": atoms.get_positions().tolist(),
-                "cell": np.array(atoms.cell).tolist(),
-                "pbc": [bool(x) for x in atoms.pbc],
-            },
+            # Not an ase.Atoms: validation names the value the column holds.
+            "structure": _structure(atoms) if hasattr(atoms, "get_chemical_symbols") else atoms,
             "energy": energy,
             "forces": _array(row["forces"]),
         }
-        if energy is None and "energy_corrected" in columns:
-            corrected = _number(row["energy_corrected"])
-            if corrected is not None:
-                del record["energy"]
-                record["energy_corrected"] = corrected
+        corrected = _number(row["energy_corrected"]) if "energy_corrected" in columns else None
+        if energy is None and corrected is not None:
+            del record["energy"]
+            record["energy_corrected"] = corrected
+        elif energy is None and "energy" in columns:
+            # Neither is a number: validation reports what the row holds (NaN, a string, nothing).
+            record["energy"] = _cell(row["energy"])
+        elif energy is None:
+            del record["energy"]
+            record["energy_corrected"] = _cell(row["energy_corrected"])
         for column in ("stress", "virial"):
             if column in columns and (value := _array(row[column])) is not None:
                 record[column] = value

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mlip_trainer.atomic_io import save_dataset
-from mlip_trainer.errors import BadInput, Problem
+from mlip_trainer.errors import BadInput, Problem, short_repr
 from mlip_trainer.readers.ase_files import parse_type_map
 from mlip_trainer.readers.files import check_input_file, is_pickle
 from mlip_trainer.readers.pickles import load_pickle_frame
@@ -37,6 +37,7 @@ def read_pool(path: str, type_map: dict[int, str] | None = None) -> pd.DataFrame
     if is_pickle(file):
         check_input_file(file, "pool")
         frame = load_pickle_frame(file, "pool")
+        _check_pickled_structures(frame, path)
     else:
         names: list[str] = []
         atoms: list[Any] = []
@@ -47,6 +48,30 @@ def read_pool(path: str, type_map: dict[int, str] | None = None) -> pd.DataFrame
     if len(frame) == 0:
         raise _empty(path)
     return frame.reset_index(drop=True)
+
+
+def _check_pickled_structures(frame: pd.DataFrame, path: str) -> None:
+    """Every ase_atoms cell of a pickled pool is an ase.Atoms with atoms of known elements."""
+    problems: list[Problem] = []
+    for position, atoms in enumerate(frame["ase_atoms"]):
+        if not hasattr(atoms, "numbers") or not hasattr(atoms, "cell"):
+            reason = "expected an ase.Atoms"
+        elif len(atoms) == 0:
+            reason = "a structure needs at least one atom"
+        elif (np.asarray(atoms.numbers) <= 0).any():
+            reason = "atoms of no known element"
+        else:
+            continue
+        problems.append(Problem(position, "ase_atoms", short_repr(atoms), reason, path, position))
+        if len(problems) >= 50:
+            break
+    if problems:
+        first = problems[0]
+        raise BadInput(
+            f"pool {path}: ase_atoms of row {first.index}: {first.reason} (got {first.value})"
+            + (f"; {len(problems) - 1} more row(s) like it" if len(problems) > 1 else ""),
+            problems,
+        )
 
 
 def _summary(atoms: Iterable[Any]) -> dict[str, Any]:
