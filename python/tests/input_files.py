@@ -4,7 +4,7 @@ in the layout VASP and LAMMPS use, and read back by ASE.
 
 Also a command for the TypeScript tests: ``python input_files.py labelled|pool|corrected DIR``
 writes one file of every format into DIR (``corrected``: a pacemaker pickle with only
-``energy_corrected``, ``old.pckl.gzip``) and prints ``{file name: structures}`` as JSON.
+``energy_corrected``, ``old.pckl.gzip``; ``vasp-runs``: folders of OUTCARs) and prints ``{file name: structures}`` as JSON.
 """
 
 from __future__ import annotations
@@ -66,6 +66,12 @@ def outcar_text(atoms: Any) -> str:
     lines.append(" direct lattice vectors                 reciprocal lattice vectors")
     for a, b in zip(cell, np.linalg.inv(cell).T):
         lines.append("  " + " ".join(f"{x:12.9f}" for x in a) + "   " + " ".join(f"{x:12.9f}" for x in b))
+    if "stress" in atoms.calc.results:
+        # VASP prints stress in kB, xx yy zz xy yz zx, with the opposite sign (pace_collect needs it).
+        from ase.units import GPa
+
+        s = -np.asarray(atoms.calc.results["stress"]) / (0.1 * GPa)
+        lines += ["", "  in kB " + "".join(f"{x:12.5f}" for x in s[[0, 1, 2, 5, 3, 4]])]
     lines += ["", " POSITION                                       TOTAL-FORCE (eV/Angst)", " " + "-" * 83]
     for p, f in zip(atoms.positions, atoms.get_forces()):
         lines.append("     " + " ".join(f"{x:12.5f}" for x in p) + "     " + " ".join(f"{x:13.6f}" for x in f))
@@ -258,11 +264,24 @@ def write_corrected(folder: Path, count: int = 12) -> dict[str, int]:
     return {"old.pckl.gzip": count}
 
 
+def write_vasp_runs(folder: Path, count: int = 6) -> dict[str, int]:
+    """VASP calculation folders as a DFT campaign leaves them, ``calc_N/OUTCAR`` (with stress,
+    which ``pace_collect`` needs), for ``pace_collect -wd`` to gather."""
+    counts: dict[str, int] = {}
+    for i, atoms in enumerate(emt_frames(count, 43)):
+        run = folder / f"calc_{i}"
+        run.mkdir(parents=True, exist_ok=True)
+        (run / "OUTCAR").write_text(outcar_text(grouped(atoms)))
+        counts[f"calc_{i}/OUTCAR"] = 1
+    return counts
+
+
 if __name__ == "__main__":
     kind, target = sys.argv[1], Path(sys.argv[2])
     writers: dict[str, Callable[[Path], dict[str, int]]] = {
         "labelled": write_labelled,
         "pool": write_pool,
         "corrected": write_corrected,
+        "vasp-runs": write_vasp_runs,
     }
     print(json.dumps(writers[kind](target)))

@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { PROJECT_ROOT, PYTHON_SRC, VENV_PYTHON } from '../../src/paths.js';
 
 /** Writes the files of `kind` into `dir`; returns {file name: structures in it}. */
-export async function writeInputFiles(kind: 'labelled' | 'pool' | 'corrected', dir: string, python = VENV_PYTHON): Promise<Record<string, number>> {
+export async function writeInputFiles(kind: 'labelled' | 'pool' | 'corrected' | 'vasp-runs', dir: string, python = VENV_PYTHON): Promise<Record<string, number>> {
   const r = await execa(python, [join(PROJECT_ROOT, 'python', 'tests', 'input_files.py'), kind, dir], {
     env: { PYTHONPATH: PYTHON_SRC },
   });

@@ -58,6 +58,16 @@ async function sameLossAsPacemakerDirectly(toolchain: Toolchain): Promise<void> 
   for (const column of ['loss', 'rmse_epa', 'rmse_f_comp'] as const) assert.equal(ours[column], theirs[column], column);
   assert.equal(artifact.metrics.train.loss, theirs.loss);
 
+  // What pacemaker itself wrote of that data (fitting_data_info.pckl.gzip) reads back as the same
+  // 12 corrected-only results: the same content, so nothing new joins the campaign.
+  const written = join(direct, 'fitting_data_info.pckl.gzip');
+  const again = await trainer.updateDataset([written]);
+  assert.equal(again.added, 0, 'the structures pacemaker wrote are those already in the campaign');
+  assert.equal(again.duplicates, 12);
+  const fresh = await new PacemakerTrainer({ config, campaignDir: join(dir, 'fresh'), toolchain, generation: 0 }).updateDataset([written]);
+  assert.equal(fresh.added, 12);
+  assert.equal(fresh.fittedEnergy, 'energy_corrected');
+
   // The trap: with data.reference_energy set, pacemaker recomputes energy_corrected from energy.
   const trap = await pacemakerIn(toolchain, join(dir, 'trap'), { ...input, data: { filename: pickle, reference_energy: 'auto' } });
   assert.notEqual(trap.exitCode, 0);
