@@ -231,3 +231,26 @@ def test_a_truncated_gzip_pickle_is_named_not_a_crash(tmp_path: Path) -> None:
     with pytest.raises(BadInput) as caught:
         read_results_with_origins([str(path)])
     assert f"{path} is not a gzip-pickled pandas DataFrame (EOFError" in caught.value.message
+
+
+@pytest.mark.parametrize("energy", [float("nan"), float("inf")])
+def test_a_non_finite_energy_in_an_extxyz_frame_names_the_frame_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], energy: float
+) -> None:
+    from ase.io import write
+
+    frames = emt_frames(2, 3)
+    frames[1].calc.results["energy"] = energy
+    xyz = tmp_path / "md.extxyz"
+    write(xyz, frames, format="extxyz")
+    code, result = append(capsys, tmp_path / "d.pckl.gzip", xyz)
+    assert code == 2
+    (problem,) = result["error"]["problems"]
+    assert (problem["file"], problem["record"], problem["field"], problem["value"]) == (
+        str(xyz),
+        1,
+        "energy",
+        str(energy),
+    )
+    assert "expected a finite number (eV)" in problem["reason"]
+    assert not (tmp_path / "d.pckl.gzip").exists()
