@@ -2,9 +2,10 @@
 OUTCAR, vasprun.xml and LAMMPS dumps (which ASE does not write) are written as text, small but
 in the layout VASP and LAMMPS use, and read back by ASE.
 
-Also a command for the TypeScript tests: ``python input_files.py labelled|pool|corrected DIR``
-writes one file of every format into DIR (``corrected``: a pacemaker pickle with only
-``energy_corrected``, ``old.pckl.gzip``; ``vasp-runs``: folders of OUTCARs) and prints ``{file name: structures}`` as JSON.
+Also a command for the TypeScript tests: ``python input_files.py KIND DIR`` (KIND: labelled,
+pool, corrected or vasp-runs) writes one file of every format into DIR (``corrected``: a
+pacemaker pickle with only ``energy_corrected``, ``old.pckl.gzip``; ``vasp-runs``: folders of
+OUTCARs) and prints ``{file name: structures}`` as JSON.
 """
 
 from __future__ import annotations
