@@ -5,16 +5,20 @@
  */
 import { Context } from '@temporalio/activity';
 import { readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { BadInputError } from '../src/errors.js';
 import { generationVersion } from '../src/domain/naming.js';
 import type { Labeller } from '../src/domain/labeller.js';
 import { labelWithOracle } from '../src/labelling/oracle.js';
+import { isLabelledResultName, LABELLED_FILES_DESCRIPTION, LABELLED_MAX_DEPTH } from '../src/dataset/labelled-files.js';
 import { atBoundary } from './boundary.js';
 import { campaignDir, type ActivityDeps } from './deps.js';
 
 export interface CollectLabelledResultsInput {
-  /** `<labelledDir>/generation_NNN/*.json` or `*.jsonl`. */
+  /**
+   * `<labelledDir>/generation_NNN/`: every file of labelled results in it or its subfolders (see
+   * isLabelledResultName), read by the one reader of labelled data.
+   */
   labelledDir: string;
   generation: number;
   /**
@@ -61,18 +65,17 @@ export function createLabellingActivities(deps: ActivityDeps) {
     async collectLabelledResults(input: CollectLabelledResultsInput): Promise<string[]> {
       return atBoundary(async () => {
         const dir = join(resolve(input.labelledDir), generationVersion(input.generation));
-        let names: string[];
+        let files: string[];
         try {
-          names = await readdir(dir);
+          files = await labelledFilesUnder(dir);
         } catch (err) {
           if (input.allowNone && (err as NodeJS.ErrnoException).code === 'ENOENT') return [];
           throw new BadInputError(
             `labelledDir: no prepared results for ${generationVersion(input.generation)}: cannot read ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
           );
         }
-        const files = names.filter((n) => /\.jsonl?$/.test(n)).sort().map((n) => join(dir, n));
         if (files.length === 0 && input.allowNone) return [];
-        if (files.length === 0) throw new BadInputError(`labelledDir: ${dir} holds no .json or .jsonl result files`);
+        if (files.length === 0) throw new BadInputError(`labelledDir: ${dir} holds no result files (${LABELLED_FILES_DESCRIPTION})`);
         return files;
       });
     },
@@ -122,4 +125,20 @@ export function createLabellingActivities(deps: ActivityDeps) {
       });
     },
   };
+}
+
+/** Result files in `dir` and its subfolders (hidden ones skipped), sorted by their path below `dir`. */
+async function labelledFilesUnder(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (folder: string, depth: number): Promise<void> => {
+    for (const entry of await readdir(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory() && !entry.name.startsWith('.') && depth < LABELLED_MAX_DEPTH) await walk(path, depth + 1);
+      else if (entry.isFile() && isLabelledResultName(entry.name)) found.push(path);
+    }
+  };
+  await walk(dir, 0);
+  // Code-point order, not the locale's: the same list on every host.
+  const key = (f: string) => relative(dir, f);
+  return found.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }

@@ -62,6 +62,7 @@ export function createSelectionActivities(deps: ActivityDeps) {
         withHeartbeat(deps, (signal) =>
           inspectPool({
             pool: input.pool.path,
+            ...(input.pool.typeMap ? { typeMap: input.pool.typeMap } : {}),
             elements: input.config.pacemaker.elements,
             logFile: join(campaignDir(deps, input.campaign), 'selections', generationVersion(input.generation), 'inspect-pool.log'),
             toolchain: deps.toolchain,
@@ -77,6 +78,7 @@ export function createSelectionActivities(deps: ActivityDeps) {
         withHeartbeat(deps, (signal) =>
           selectActiveSet({
             pool: input.pool.path,
+            ...(input.pool.typeMap ? { typeMap: input.pool.typeMap } : {}),
             n: input.pool.n,
             memoryLimit: input.pool.memoryLimit,
             potential: input.potential,

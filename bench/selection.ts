@@ -10,7 +10,8 @@
  * MLIP_BENCH_SELECT_FUNCTIONS (functions per element of the potential, 10),
  * MLIP_BENCH_SELECT_TOOLCHAINS (`real,simulator`), MLIP_BENCH_SELECT_REPEATS (1; runs alternate
  * which side goes first), MLIP_BENCH_SELECT_BATCH_MEMORY (32MB: a third case, the big pool under
- * a limit that puts pace_select in batch mode; empty skips it).
+ * a limit that puts pace_select in batch mode; empty skips it), MLIP_BENCH_SELECT_ONLY (`stream`:
+ * only the streamed extended XYZ pools of selection-stream.ts, whose settings are there).
  */
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,60 +22,10 @@ import { resolveToolchain, simulatorToolchain, type Toolchain } from '../src/pac
 import { runPace, runSelectScript } from '../src/selection/programs.js';
 import { selectActiveSet } from '../src/selection/select-active-set.js';
 import { table } from './orchestration.js';
+import { timed, type Measured } from './memory.js';
+import { STREAM_HEADERS, STREAM_HEADROOM_MB, streamedPools } from './selection-stream.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-
-/**
- * Samples the resident memory of the processes it is told about every 100 ms (and their own
- * high-water marks), so a concurrent pair is measured as the sum it really costs.
- */
-class MemorySampler {
-  private readonly pids = new Set<number>();
-  private readonly hwm = new Map<number, number>();
-  peakTotalKb = 0;
-  private timer: NodeJS.Timeout | null = null;
-
-  track = (pid: number): void => {
-    this.pids.add(pid);
-    this.timer ??= setInterval(() => void this.sample(), 100);
-  };
-
-  private async sample(): Promise<void> {
-    let total = 0;
-    for (const pid of this.pids) {
-      try {
-        const status = await readFile(`/proc/${pid}/status`, 'utf8');
-        const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        total += rss;
-        this.hwm.set(pid, Math.max(this.hwm.get(pid) ?? 0, hwm));
-      } catch {
-        this.pids.delete(pid); // exited
-      }
-    }
-    this.peakTotalKb = Math.max(this.peakTotalKb, total);
-  }
-
-  /** MB: the larger of the sampled concurrent total and the largest single high-water mark. */
-  stop(): number {
-    if (this.timer) clearInterval(this.timer);
-    const single = Math.max(0, ...this.hwm.values());
-    return Math.max(this.peakTotalKb, single) / 1024;
-  }
-}
-
-interface Measured {
-  seconds: number;
-  peakMb: number;
-}
-
-async function timed(fn: (track: (pid: number) => void) => Promise<unknown>): Promise<Measured> {
-  const sampler = new MemorySampler();
-  const t0 = performance.now();
-  await fn(sampler.track);
-  const seconds = (performance.now() - t0) / 1000;
-  return { seconds, peakMb: sampler.stop() };
-}
 
 async function makePool(dir: string, toolchain: Toolchain, count: number, atoms: number): Promise<string> {
   const jsonl = join(dir, `pool-${count}.jsonl`);
@@ -111,6 +62,8 @@ export async function selectionGoals(): Promise<void> {
   const config = PacemakerTrainerConfig.parse({ elements: ['Cu', 'Ni'], cutoff: 5.0, order: 3, functions_per_element: functions, evaluator: 'pyace' });
   const rows: (string | number)[][] = [];
   const medians: (string | number)[][] = [];
+  const streamed: (string | number)[][] = [];
+  const onlyStream = process.env.MLIP_BENCH_SELECT_ONLY === 'stream';
   for (const { label, toolchain } of toolchains) {
     const dir = await mkdtemp(join(tmpdir(), 'mlip-bench-select-'));
     // The unfitted generation-0 potential of the config, made once, used by both sides.
@@ -138,7 +91,7 @@ export async function selectionGoals(): Promise<void> {
       { size: bigPool, mem: memoryLimit },
       // A limit below twice the pool's projections: pace_select works in batches.
       { size: bigPool, mem: batchMemory },
-    ].filter((c) => c.size > 0 && c.mem !== '');
+    ].filter((c) => c.size > 0 && c.mem !== '' && !onlyStream);
     for (const { size, mem } of cases) {
       const pool = await poolOf(size);
       const ratios: number[] = [];
@@ -186,7 +139,14 @@ export async function selectionGoals(): Promise<void> {
       const sorted = [...ratios].sort((a, b) => a - b);
       medians.push([label, String(size), mem, String(ratios.length), (sorted[Math.floor((sorted.length - 1) / 2)]! + sorted[Math.ceil((sorted.length - 1) / 2)]!) / 2]);
     }
+    streamed.push(...(await streamedPools({ label, toolchain, dir, smallPool, smallSize: poolSize, potential, n })));
   }
+  if (streamed.length > 0) {
+    console.log(`\nLarge pools streamed from extended XYZ (unlabelled ${atoms}-atom frames, rattled copies of the ${poolSize} EMT structures), selectActiveSet in process, n = ${n}; goal: peak RSS at most the memory limit + ${STREAM_HEADROOM_MB} MB, time per structure flat`);
+    console.log(table(STREAM_HEADERS, streamed));
+    console.log('Peak RSS: the selection process, sampled every 100 ms and its own high-water mark (VmHWM).');
+  }
+  if (onlyStream) return;
   console.log(`\nSelect active set: ${atoms}-atom EMT Cu/Ni structures, unfitted ${functions}-function/element potential (order 3), no .asi; target: selectActiveSet within 1.1x of pace_select; peak memory under the limit`);
   console.log(
     table(

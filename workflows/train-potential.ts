@@ -171,7 +171,13 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
         'BadInput',
       );
     }
-    const trainingData = { trainPath: dataset.trainPath, testPath: dataset.testPath, sha256: dataset.sha256 };
+    const trainingData = {
+      trainPath: dataset.trainPath,
+      testPath: dataset.testPath,
+      sha256: dataset.sha256,
+      // Structures known only by their corrected energy: pacemaker fits energy_corrected as stored.
+      ...(dataset.fittedEnergy === 'energy_corrected' ? { fittedEnergy: dataset.fittedEnergy } : {}),
+    };
 
     // The structures to label next are chosen from input.pool after training, with the
     // new potential and its active set, so they are the ones this generation's potential

@@ -66,7 +66,8 @@ def test_inspect_reports_rows_elements_and_atoms_of_a_results_file_and_of_a_pick
     [
         ("empty.jsonl", "", "holds no structures"),
         ("broken.pkl.gz", "not a pickle", "is not a gzip-pickled pandas DataFrame"),
-        ("pool.xyz", "2\n\nCu 0 0 0\nCu 1 1 1\n", "neither a results file"),
+        # An XYZ file is a pool now (any file of structures is); a file no reader knows is not.
+        ("pool.bin", "\x00\x01binary\xff", "not a file format ASE reads"),
         ("missing.jsonl", None, "file not found"),
     ],
 )

@@ -12,13 +12,18 @@ export async function loadYamlFile<S extends z.ZodType>(file: string, schema: S)
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new BadInputError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : `cannot read: ${code ?? String(err)}`;
+    throw new BadInputError(`${file}: ${reason}`);
   }
   let doc: unknown;
   try {
     doc = yaml.load(text, { filename: file });
   } catch (err) {
-    throw new BadInputError(`${file}: not valid YAML: ${(err as Error).message}`);
+    // One line: js-yaml's reason and position, without its snippet of the file.
+    const e = err as { reason?: string; mark?: { line: number; column: number }; message: string };
+    const where = e.mark ? ` at line ${e.mark.line + 1}, column ${e.mark.column + 1}` : '';
+    throw new BadInputError(`${file}: not valid YAML: ${e.reason ?? e.message.split('\n')[0]}${where}`);
   }
   const r = schema.safeParse(doc ?? {}, { reportInput: true });
   if (!r.success) throw new BadInputError(`${file}: invalid configuration:\n${describeIssues(r.error).replace(/^/gm, '  ')}`);

@@ -5,6 +5,13 @@
  */
 import { z } from 'zod';
 
+/** See DatasetState.fittedEnergy. */
+export const FittedEnergy = z.enum(['energy', 'energy_corrected']);
+export type FittedEnergy = z.infer<typeof FittedEnergy>;
+
+/** Single-atom reference energies, eV: one number for every element, or per element. */
+const ReferenceEnergy = z.union([z.number(), z.record(z.string(), z.number())]);
+
 /** Structures (or atoms) per side of the stable train/test split. */
 export const SplitCounts = z.object({ train: z.number(), test: z.number() });
 export type SplitCounts = z.infer<typeof SplitCounts>;
@@ -33,6 +40,14 @@ export const DatasetState = z.object({
   elements: z.array(z.string()),
   /** `data/manifest.json`: counts, version and history of appends. */
   manifestPath: z.string(),
+  /**
+   * What pacemaker fits as stored: `energy` (it corrects the total energies with the config's
+   * `reference_energy`) or `energy_corrected` (some structures are known only by their corrected
+   * energy: training passes no `data.reference_energy`). Absent in replies of older versions.
+   */
+  fittedEnergy: FittedEnergy.default('energy'),
+  /** The single-atom energies the dataset's `energy_corrected` values were made with, when known. */
+  referenceEnergy: ReferenceEnergy.nullable().default(null),
 });
 export type DatasetState = z.infer<typeof DatasetState>;
 
@@ -45,6 +60,14 @@ export const AppendReply = DatasetState.extend({
 });
 
 export const SummaryReply = DatasetState.extend({ ...Usage, rows: z.number(), natoms_total: z.number() });
+
+/** `check`: the results read and validated as `append` would, nothing written. */
+export const CheckReply = z.object({
+  records: z.number(),
+  /** Per file: its results, and how many of them are known only by their corrected energy. */
+  files: z.array(z.object({ path: z.string(), records: z.number(), correctedOnly: z.number() })),
+  ...Usage,
+});
 
 /** One update of the dataset, as recorded in the manifest; it also carries the caller's origin fields. */
 export const DatasetHistoryEntry = z.looseObject({
@@ -76,6 +99,9 @@ export const DatasetManifest = z.object({
   atoms: SplitCounts,
   elements: z.record(z.string(), z.object({ structures: SplitCounts, atoms: SplitCounts })),
   testFraction: z.number().nullable(),
+  fittedEnergy: FittedEnergy.default('energy'),
+  correctedOnly: z.number().default(0),
+  referenceEnergy: ReferenceEnergy.nullable().default(null),
   hash: z.object({ algorithm: z.string(), fields: z.array(z.string()), decimals: z.number() }),
   updated: z.string(),
   history: z.array(DatasetHistoryEntry),
@@ -133,6 +159,7 @@ export const ExplorationPoolReply = z.object({ pool: Written, test: Written.opti
 /** What each dataset helper command replies. */
 export interface DatasetReplies {
   append: z.infer<typeof AppendReply>;
+  check: z.infer<typeof CheckReply>;
   summary: z.infer<typeof SummaryReply>;
   info: z.infer<typeof InfoReply>;
   export: z.infer<typeof ExportReply>;
@@ -149,6 +176,7 @@ export type DatasetCommand = keyof DatasetReplies;
 /** The reply schema of every dataset helper command. */
 export const DATASET_REPLIES: { [C in DatasetCommand]: z.ZodType<DatasetReplies[C]> } = {
   append: AppendReply,
+  check: CheckReply,
   summary: SummaryReply,
   info: InfoReply,
   export: ExportReply,

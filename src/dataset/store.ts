@@ -7,14 +7,14 @@
  * early and talks to it.
  */
 import { extname, join } from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { exists } from '../util/files.js';
 import { readResultsFile } from './results-file.js';
 import { runBridge, type BridgeOptions } from './bridge.js';
-import { DatasetManifest, type DatasetState } from './replies.js';
+import { DatasetManifest, type DatasetReplies, type DatasetState, type FittedEnergy } from './replies.js';
 import { BadInputError } from '../errors.js';
 
-export type { DatasetHistoryEntry, DatasetManifest, SplitCounts } from './replies.js';
+export type { DatasetHistoryEntry, DatasetManifest, DatasetReplies, FittedEnergy, SplitCounts } from './replies.js';
 
 /** The files one training run reads, and the version of the data they hold. */
 export interface TrainingData {
@@ -24,13 +24,31 @@ export interface TrainingData {
   testPath: string | null;
   /** Version of the data: the dataset's content hash. */
   sha256: string;
+  /**
+   * `energy_corrected`: some structures are known only by their corrected energy, which pacemaker
+   * must fit as stored (input.yaml without `data.reference_energy`). Absent or `energy`: pacemaker
+   * corrects the total energies with the config's `reference_energy`.
+   */
+  fittedEnergy?: FittedEnergy;
 }
+
+/** Sanity limits of labelled data (see PacemakerTrainerConfig); absent: the helper's defaults. */
+export interface DataLimits {
+  /** eV/atom: |energy| / atoms above it is refused. */
+  maxEnergyPerAtom?: number;
+  /** eV/Å: any |force component| above it is refused. */
+  maxForce?: number;
+}
+
+/** Export formats: CalculationResult JSONL, extended XYZ, pacemaker's dataset pickle. */
+export type ExportFormat = 'extxyz' | 'jsonl' | 'pacemaker';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['extxyz', 'jsonl', 'pacemaker'];
 
 /**
  * The dataset after an update (`append`) or as it stands (`summary`, and when nothing was given
  * to append): the helper's reply, with how long its process ran.
  */
-export interface DatasetSummary extends TrainingData, DatasetState {
+export interface DatasetSummary extends Omit<TrainingData, 'fittedEnergy'>, DatasetState {
   /** Wall time of the helper process, s (0 when nothing ran). */
   programSeconds: number;
   /** Peak resident memory of the helper process, MB (0 when nothing ran). */
@@ -70,13 +88,19 @@ export interface DatasetStoreOptions {
    * no such column; pacemaker derives it from `data.reference_energy`.
    */
   referenceEnergy?: number | Record<string, number>;
+  limits?: DataLimits;
 }
 
 /** PacemakerTrainerConfig's default `test_size`, for stores opened without a config. */
 export const DEFAULT_TEST_FRACTION = 0.1;
 
-/** Extensions read as CalculationResult JSON; anything else is handed to ASE by the bridge. */
+/** Extensions read as CalculationResult JSON; anything else goes to the helper's one reader. */
 const JSON_EXTENSIONS = new Set(['.json', '.jsonl', '.ndjson']);
+/**
+ * JSON files up to this size are also checked here first, where zod names the JSON path of a bad
+ * field; larger ones only by the helper, which reads JSONL line by line.
+ */
+const PRECHECK_MAX_BYTES = 64 * 2 ** 20;
 
 export class DatasetStore {
   constructor(
@@ -96,19 +120,36 @@ export class DatasetStore {
    * input nothing is written; re-sending a batch adds nothing.
    */
   async appendFiles(files: readonly string[], elements?: readonly string[], origin: AppendOrigin = {}): Promise<DatasetSummary> {
-    // JSON is validated here too: zod's messages name the JSON path of the bad field.
-    for (const f of files) if (JSON_EXTENSIONS.has(extname(f).toLowerCase())) await readResultsFile(f, elements);
+    await precheckJson(files, elements);
     if (files.length === 0) return this.summary();
-    const args = ['--dataset', this.path];
-    for (const f of files) args.push('--results', f);
-    if (elements !== undefined) args.push('--elements', elements.join(','));
+    const args = ['--dataset', this.path, ...this.resultsArgs(files, elements)];
     const fraction = this.options.testFraction ?? (await this.recordedTestFraction());
     args.push('--test-fraction', String(fraction));
     if (this.options.lockTimeoutSeconds !== undefined) args.push('--lock-timeout', String(this.options.lockTimeoutSeconds));
     args.push('--origin', JSON.stringify(origin));
-    if (this.options.referenceEnergy !== undefined) args.push('--reference-energy', JSON.stringify(this.options.referenceEnergy));
     const r = await runBridge('append', args, this.bridge);
     return { ...r, path: this.path };
+  }
+
+  /**
+   * Reads and validates result files exactly as `appendFiles` would (the one reader: every format,
+   * every check, the sanity limits), writing nothing: what a command checks before it starts a
+   * generation whose workers will read the same files.
+   */
+  async checkFiles(files: readonly string[], elements?: readonly string[]): Promise<DatasetReplies['check']> {
+    await precheckJson(files, elements);
+    return runBridge('check', this.resultsArgs(files, elements), this.bridge);
+  }
+
+  private resultsArgs(files: readonly string[], elements: readonly string[] | undefined): string[] {
+    const args: string[] = [];
+    for (const f of files) args.push('--results', f);
+    if (elements !== undefined) args.push('--elements', elements.join(','));
+    if (this.options.referenceEnergy !== undefined) args.push('--reference-energy', JSON.stringify(this.options.referenceEnergy));
+    const limits = this.options.limits ?? {};
+    if (limits.maxEnergyPerAtom !== undefined) args.push('--max-energy-per-atom', String(limits.maxEnergyPerAtom));
+    if (limits.maxForce !== undefined) args.push('--max-force', String(limits.maxForce));
+    return args;
   }
 
   /** `manifest.json` beside the dataset. */
@@ -136,6 +177,8 @@ export class DatasetStore {
         sha256: '',
         elements: [],
         manifestPath: this.manifestPath,
+        fittedEnergy: 'energy',
+        referenceEnergy: null,
         programSeconds: 0,
         peakRssMb: 0,
       };
@@ -144,8 +187,8 @@ export class DatasetStore {
     return { ...s, path: this.path };
   }
 
-  /** Writes the dataset (or one side of the split) as extended XYZ or CalculationResult JSONL. */
-  async export(out: string, format: 'extxyz' | 'jsonl', split: 'all' | 'train' | 'test' = 'all'): Promise<{ rows: number; out: string }> {
+  /** Writes the dataset (or one side of the split) as extended XYZ, CalculationResult JSONL or a pacemaker pickle. */
+  async export(out: string, format: ExportFormat, split: 'all' | 'train' | 'test' = 'all'): Promise<{ rows: number; out: string }> {
     if (!(await exists(this.path))) throw new BadInputError(`dataset not found: ${this.path} (nothing has been added yet)`);
     const r = await runBridge('export', ['--dataset', this.path, '--out', out, '--format', format, '--split', split], this.bridge);
     return { rows: r.rows, out };
@@ -158,5 +201,19 @@ export class DatasetStore {
     } catch {
       return DEFAULT_TEST_FRACTION;
     }
+  }
+}
+
+/**
+ * JSON result files small enough are validated here first: zod's messages name the JSON path of a
+ * bad field. Everything (JSON included) is then read by the helper's one reader.
+ */
+async function precheckJson(files: readonly string[], elements: readonly string[] | undefined): Promise<void> {
+  for (const f of files) {
+    if (!JSON_EXTENSIONS.has(extname(f).toLowerCase())) continue;
+    const info = await stat(f).catch(() => null);
+    // Missing, a folder, too large: the helper says which, in its words.
+    if (info === null || !info.isFile() || info.size > PRECHECK_MAX_BYTES) continue;
+    await readResultsFile(f, elements);
   }
 }

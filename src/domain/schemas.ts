@@ -44,7 +44,12 @@ export const CalculationResult = z
   .object({
     structure: Structure,
     /** Total energy, eV. */
-    energy: Finite,
+    energy: Finite.optional(),
+    /**
+     * pacemaker's corrected energy (total energy minus single-atom reference energies), eV: read
+     * only when `energy` is absent (a result known only by its corrected energy).
+     */
+    energy_corrected: Finite.optional(),
     /** Forces, eV/Å, shape `[natoms, 3]`. */
     forces: z.array(Vec3),
     /** Stress, eV/Å³: Voigt `[6]` (xx yy zz yz xz xy) or `[3, 3]`. */
@@ -55,6 +60,9 @@ export const CalculationResult = z
     name: z.string().optional(),
   })
   .superRefine((r, ctx) => {
+    if (r.energy === undefined && r.energy_corrected === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['energy'], message: 'expected a finite number (eV), or energy_corrected', input: undefined });
+    }
     if (r.forces.length !== r.structure.symbols.length) {
       ctx.addIssue({
         code: 'custom',
@@ -137,6 +145,14 @@ export const PacemakerTrainerConfig = z
     reference_energy: z
       .union([z.literal('auto'), Finite, z.record(z.string(), Finite)])
       .default('auto'),
+    /**
+     * Sanity limit of labelled data, eV/atom: a result with |energy| / atoms above it is refused
+     * (DEFAULT_LIMITS when absent; all-electron total energies need more). Only decides which data
+     * is accepted, so it is not part of the config's identity (configSha256).
+     */
+    max_energy_per_atom_ev: Finite.refine((v) => v > 0, { error: 'must be > 0' }).optional(),
+    /** Sanity limit of labelled data, eV/Å: a result with any |force component| above it is refused. */
+    max_force_ev_per_a: Finite.refine((v) => v > 0, { error: 'must be > 0' }).optional(),
     /** Any other pacemaker input.yaml key, merged over the generated sections. */
     input: PacemakerInputOverrides.default({}),
   })
@@ -205,14 +221,40 @@ export type FileRef = z.infer<typeof FileRef>;
 export const MemoryLimit = z.string().regex(/^\d+(\.\d+)?(GB|MB)$/, 'must look like 8GB or 500MB');
 export const DEFAULT_SELECTION_MEMORY_LIMIT = '8GB';
 
+/** The sanity limits applied to labelled data when a config sets none. */
+export const DEFAULT_LIMITS = { max_energy_per_atom_ev: 1000, max_force_ev_per_a: 1000 } as const;
+
+/**
+ * LAMMPS atom type -> element, `{"1": "Cu", "2": "Ni"}`: LAMMPS files carry type numbers, and
+ * elements are never guessed from masses.
+ */
+export const TypeMap = z
+  .record(z.string().regex(/^[1-9]\d{0,5}$/, 'must be a LAMMPS atom type (1, 2, ...)'), ChemicalSymbolSchema)
+  .refine((m) => Object.keys(m).length > 0, { error: 'maps no type' });
+export type TypeMap = z.infer<typeof TypeMap>;
+
+/** `{"1": "Cu", "2": "Ni"}` -> `1=Cu,2=Ni`, as the selection helper takes it. */
+export function typeMapArgument(m: TypeMap): string {
+  return Object.entries(m)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([t, el]) => `${t}=${el}`)
+    .join(',');
+}
+
 /** Candidates to choose from for labelling: `n` structures picked from the pool file. */
 export const SelectionPool = z
   .object({
-    /** Results file (.json/.jsonl) or dataset pickle (.pckl.gzip/.pkl.gz) readable by the workers. */
+    /**
+     * Any file of structures readable by the workers, labelled or not: extended XYZ, ASE .traj,
+     * VASP POSCAR/CONTCAR/XDATCAR, LAMMPS dump or data (with `typeMap`), CIF, JSON/JSONL of
+     * Structure, or a dataset pickle.
+     */
     path: z.string().min(1),
     /** How many structures to select: exactly n when the pool holds at least n. */
     n: z.number().int().min(1, 'must be at least 1'),
     memoryLimit: MemoryLimit.default(DEFAULT_SELECTION_MEMORY_LIMIT),
+    /** For a LAMMPS pool: atom type -> element. */
+    typeMap: TypeMap.optional(),
   })
   .strict();
 export type SelectionPool = z.infer<typeof SelectionPool>;
@@ -352,7 +394,13 @@ export function describeIssues(error: z.ZodError, prefix = ''): string {
     .join('\n');
 }
 
-function shortRepr(v: unknown): string {
-  const s = typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v);
+/** A value as a short JSON-like text; deeply nested or cyclic values are cut, never overflow the stack. */
+export function shortRepr(v: unknown): string {
+  let s: string | undefined;
+  try {
+    s = typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v);
+  } catch {
+    s = Array.isArray(v) ? '[[[... (nested too deeply to show)' : '{... (nested too deeply to show)';
+  }
   return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }

@@ -14,8 +14,10 @@ export async function readPotentialShape(path: string, field: string): Promise<P
     doc = yaml.load(await readFile(path, 'utf8'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    // One line: js-yaml's reason without its snippet of the file.
+    const reason = (err as { reason?: string }).reason ?? (err as Error).message.split('\n')[0];
     throw new BadInputError(
-      code === 'ENOENT' ? `${field}: file not found: ${path}` : `${field}: cannot read ${path}: ${(err as Error).message}`,
+      code === 'ENOENT' ? `${field}: file not found: ${path}` : `${field}: cannot read ${path}: ${reason}`,
     );
   }
   const shape = describePotential(doc);

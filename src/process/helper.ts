@@ -163,7 +163,10 @@ function lastLineJson(res: RunResult): unknown {
 }
 
 function badInputMessage(e: z.infer<typeof HelperError>['error']): string {
-  const all = e.problems ?? [];
+  // A problem of a whole file (missing, a folder, unreadable, no type map), or one the message
+  // already states with its file and reason (a frame ASE cannot read), is not repeated below it.
+  const said = (p: HelperProblem) => p.file !== undefined && e.message.includes(p.file) && (((p.record ?? null) === null && p.index < 0) || (p.reason !== undefined && e.message.includes(p.reason)));
+  const all = (e.problems ?? []).filter((p) => !said(p));
   const problems = all.slice(0, MAX_PROBLEMS_SHOWN).map((p) => `  ${describeProblem(p)}`);
   if (all.length > MAX_PROBLEMS_SHOWN) problems.push(`  ... and ${all.length - MAX_PROBLEMS_SHOWN} more`);
   return [e.message, ...problems].join('\n');
@@ -171,6 +174,7 @@ function badInputMessage(e: z.infer<typeof HelperError>['error']): string {
 
 /** `file: results[3].forces: reason (got value)`, naming the record as the file numbers it. */
 export function describeProblem(p: HelperProblem): string {
+  if (p.file !== undefined && (p.record === null || p.record === undefined) && p.index < 0) return `${p.file}: ${p.reason ?? 'invalid'} (got ${p.value})`;
   const where = p.file !== undefined ? `${p.file}: results[${p.record ?? p.index}]` : p.index >= 0 ? `results[${p.index}]` : '';
   const field = where === '' ? p.field : `${where}.${p.field}`;
   return `${field}: ${p.reason ?? 'invalid'} (got ${p.value})`;

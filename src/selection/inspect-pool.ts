@@ -9,12 +9,17 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { BadInputError } from '../errors.js';
+import { typeMapArgument, type TypeMap } from '../domain/schemas.js';
 import { runSelectScript, type StepContext } from './programs.js';
 import type { SelectReplies } from './replies.js';
 
 export interface InspectPoolOptions extends StepContext {
-  /** Results file (.json/.jsonl) or dataset pickle (.pckl.gzip/.pkl.gz). */
+  /** Any file of structures, or a dataset pickle (see SelectionPool.path). */
   pool: string;
+  /** LAMMPS atom type -> element, for a LAMMPS pool. */
+  typeMap?: TypeMap;
+  /** Read only the first structures: a quick look (is it a pool at all), not the whole check. */
+  limit?: number;
   /** The elements the potential will have (the trainer config's `elements`). */
   elements: readonly string[];
   /** Where mlip-select's output goes. */
@@ -36,7 +41,7 @@ export async function inspectPool(o: InspectPoolOptions): Promise<PoolInspection
   const path = resolve(o.pool);
   const got = `(got ${JSON.stringify(o.pool)})`;
   try {
-    if (!(await stat(path)).isFile()) throw new BadInputError(`${field}: not a file ${got}`);
+    if (!(await stat(path)).isFile()) throw new BadInputError(`${field}: is a directory, not a file ${got}`);
     await access(path, constants.R_OK);
   } catch (err) {
     if (err instanceof BadInputError) throw err;
@@ -45,10 +50,14 @@ export async function inspectPool(o: InspectPoolOptions): Promise<PoolInspection
   }
   let found: SelectReplies['inspect'];
   try {
-    found = await runSelectScript(o, 'inspect', ['--pool', path], o.logFile);
+    const extra = [
+      ...(o.typeMap ? ['--type-map', typeMapArgument(o.typeMap)] : []),
+      ...(o.limit !== undefined ? ['--limit', String(o.limit)] : []),
+    ];
+    found = await runSelectScript(o, 'inspect', ['--pool', path, ...extra], o.logFile);
   } catch (err) {
     // read_pool's messages name the file and say what is wrong with it ("pool: X holds no structures").
-    if (err instanceof BadInputError) throw new BadInputError(`${field}: ${err.message.replace(/^pool: /, '')}`);
+    if (err instanceof BadInputError) throw new BadInputError(`${field}: ${err.message.replace(/^pool:? /, '')}`);
     throw err;
   }
   if (found.rows < 1) throw new BadInputError(`${field}: ${path} holds no structures`);

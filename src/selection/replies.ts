@@ -27,7 +27,13 @@ export const FinishedReply = z.object({
 });
 
 /** `select` adds whether pace_select could choose at all, and how long its own function ran (s). */
-export const SelectReply = FinishedReply.extend({ underDetermined: z.boolean(), paceSelectSeconds: z.number() });
+export const SelectReply = FinishedReply.extend({
+  underDetermined: z.boolean(),
+  paceSelectSeconds: z.number(),
+  /** True when the pool's atomic environments would not fit the memory limit at once, so pyace made them one at a time (the same choice). */
+  environmentsOnDemand: z.boolean().optional(),
+  warnings: z.array(z.string()).default([]),
+});
 
 /** `replicate` (benchmarks): a big pool made from a small one. */
 export const ReplicateReply = z.object({ out: z.string(), rows: z.number(), sha256: z.string() });

@@ -4,7 +4,7 @@
  * largest extrapolation grade when pace_select returns fewer (its `-m` is only a cap, upstream
  * issue #74). Plain async code: the activity, the CLI and the benchmark share it.
  */
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { readPotentialShape } from '../pacemaker/potential-file.js';
 import { join, resolve } from 'node:path';
 import yaml from 'js-yaml';
@@ -15,15 +15,22 @@ import {
   DEFAULT_SELECTION_MEMORY_LIMIT,
   MemoryLimit,
   describeIssues,
+  typeMapArgument,
   type PacemakerTrainerConfig,
+  type TypeMap,
 } from '../domain/schemas.js';
 import { canonicalJson, exists, sha256File, sha256Text, writeFileAtomic } from '../util/files.js';
 import { failureOf, InProcessUnavailableError, runPace, runSelectScript, UNDER_DETERMINED, type StepContext } from './programs.js';
 import type { SelectReplies } from './replies.js';
 
 export interface SelectActiveSetOptions extends StepContext {
-  /** Results file (.json/.jsonl) or dataset pickle (.pckl.gzip/.pkl.gz). */
+  /**
+   * Any file of structures, labelled or not (extended XYZ, .traj, VASP, LAMMPS with `typeMap`,
+   * CIF, JSON/JSONL of Structure) or a dataset pickle; read one structure at a time.
+   */
   pool: string;
+  /** LAMMPS atom type -> element, for a LAMMPS pool. */
+  typeMap?: TypeMap;
   /** Structures wanted: exactly n when the pool holds at least n. */
   n: number;
   /** Potential YAML to select with; null: generation 0, the unfitted shape built from `config`. */
@@ -63,6 +70,8 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
   }
   const pool = resolve(o.pool);
   if (!(await exists(pool))) throw new BadInputError(`pool: file not found: ${o.pool}`);
+  if (!(await stat(pool)).isFile()) throw new BadInputError(`pool: ${o.pool} is a directory, not a file`);
+  const typeMap = o.typeMap ? ['--type-map', typeMapArgument(o.typeMap)] : [];
   const workDir = resolve(o.workDir);
   await mkdir(workDir, { recursive: true });
 
@@ -89,6 +98,7 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
       memoryLimit,
       toolchain: o.toolchain.version,
       via: o.via ?? 'in-process',
+      ...(o.typeMap ? { typeMap: o.typeMap } : {}),
     }),
   );
   const earlier = await earlierResult(workDir, key);
@@ -98,7 +108,7 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
   // The in-process selection reads results files and pickles alike; the pace_select program reads
   // only pickles, so results files are converted for it, and generation 0 needs a small sample
   // for the dry run (made by the same conversion).
-  const isPickle = /\.(pckl\.gzip|pkl\.gz)$/.test(pool);
+  const isPickle = /\.(pckl\.gzip|pkl\.gz|pkl\.gzip|pckl\.gz|pckl|pkl)$/i.test(pool);
   let poolFile = pool;
   const sample = join(workDir, 'dry-run', 'sample.pckl.gzip');
   const convert = async (): Promise<void> => {
@@ -106,7 +116,7 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
     const prepared = await runSelectScript(
       o,
       'prepare',
-      ['--pool', pool, '--out', converted, ...(o.potential === null ? ['--sample', sample, '--sample-size', String(DRY_RUN_SAMPLE)] : [])],
+      ['--pool', pool, ...typeMap, '--out', converted, ...(o.potential === null ? ['--sample', sample, '--sample-size', String(DRY_RUN_SAMPLE)] : [])],
       log,
     );
     poolFile = converted;
@@ -141,7 +151,7 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
       const r = await runSelectScript(
         o,
         'select',
-        ['--pool', poolFile, ...fill, '--memory-limit', memoryLimit],
+        ['--pool', poolFile, ...(poolFile === pool ? typeMap : []), ...fill, '--memory-limit', memoryLimit],
         log,
         o.signal,
         // pace_select's batch mode writes interim_active_set.asi into the working folder.
@@ -150,6 +160,7 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
       finished = r;
       paceSelectSeconds = r.paceSelectSeconds;
       if (r.underDetermined) warnings.push(UNDER_DETERMINED_WARNING);
+      warnings.push(...r.warnings);
     } catch (err) {
       if (!(err instanceof InProcessUnavailableError)) throw err;
       via = 'program';

@@ -63,7 +63,12 @@ export const FIT_FILES = [
 
 /** The hash of a trainer config as artifacts record it. */
 export function configSha256(config: PacemakerTrainerConfig): string {
-  return sha256Text(canonicalJson(config));
+  // The sanity limits decide which data is accepted, not how it is fitted: the data's own
+  // version (datasetSha256) covers them, and changing one must not retrain a finished generation.
+  const fit: Partial<PacemakerTrainerConfig> = { ...config };
+  delete fit.max_energy_per_atom_ev;
+  delete fit.max_force_ev_per_a;
+  return sha256Text(canonicalJson(fit));
 }
 
 /**

@@ -12,7 +12,7 @@ import { OutOfMemoryError, OutputMissingError } from '../errors.js';
 import { CAMPAIGN_LAYOUT, generationVersion } from '../domain/naming.js';
 import { fittedReferenceEnergy } from '../domain/potential.js';
 import type { PacemakerTrainerConfig, PotentialArtifact } from '../domain/schemas.js';
-import { DatasetStore, type AppendOrigin, type DatasetSummary, type TrainingData } from '../dataset/store.js';
+import { DatasetStore, type AppendOrigin, type DataLimits, type DatasetSummary, type TrainingData } from '../dataset/store.js';
 import type { Toolchain } from '../pacemaker/toolchain.js';
 import { canonicalJson, exists, sha256File, sha256Text } from '../util/files.js';
 import { batchSizeAfterOutOfMemory, outOfMemoryAtFloor, reducedBatchSize, startingBatchSize } from './batch-size.js';
@@ -48,8 +48,17 @@ export function openPacemakerDataset(ctx: DatasetContext): DatasetStore {
     {
       ...(ctx.testFraction !== undefined ? { testFraction: ctx.testFraction } : {}),
       ...(ctx.referenceEnergy !== undefined ? { referenceEnergy: ctx.referenceEnergy } : {}),
+      ...(ctx.limits ? { limits: ctx.limits } : {}),
     },
   );
+}
+
+/** The config's sanity limits of labelled data, as the dataset takes them (absent: the defaults). */
+export function limitsOf(config: PacemakerTrainerConfig): DataLimits {
+  return {
+    ...(config.max_energy_per_atom_ev !== undefined ? { maxEnergyPerAtom: config.max_energy_per_atom_ev } : {}),
+    ...(config.max_force_ev_per_a !== undefined ? { maxForce: config.max_force_ev_per_a } : {}),
+  };
 }
 
 export class PacemakerTrainer implements Trainer {
@@ -66,6 +75,7 @@ export class PacemakerTrainer implements Trainer {
       toolchain: opts.toolchain,
       testFraction: opts.config.test_size,
       ...(reference !== 'auto' ? { referenceEnergy: reference } : {}),
+      limits: limitsOf(opts.config),
     });
     this.version = generationVersion(opts.generation);
     this.generationDir = resolve(opts.campaignDir, CAMPAIGN_LAYOUT.generationDir(opts.generation));

@@ -42,7 +42,20 @@ export function trainingInput(config: PacemakerTrainerConfig, data: TrainingData
     filename: data.trainPath,
     ...(data.testPath !== null ? { testFilename: data.testPath } : {}),
   });
-  return { ...input, backend: { ...input.backend, batch_size: batchSize } };
+  return { ...fittingStoredEnergies(input, data), backend: { ...input.backend, batch_size: batchSize } };
+}
+
+/**
+ * Data with structures known only by their corrected energy is fitted as stored: with
+ * `data.reference_energy` set, pacemaker would recompute `energy_corrected` from `energy` (and
+ * fail with KeyError 'energy' where there is none). The dataset already holds `energy_corrected`
+ * for every structure, made with the config's reference energies where it had totals.
+ */
+function fittingStoredEnergies(input: PacemakerInput, data: TrainingData): PacemakerInput {
+  if (data.fittedEnergy !== 'energy_corrected') return input;
+  const section: Record<string, unknown> = { ...input.data };
+  delete section.reference_energy;
+  return { ...input, data: section };
 }
 
 /** `fit.fit_cycles` of the config (pacemaker's default 1). */
@@ -104,7 +117,7 @@ export function planRun(config: PacemakerTrainerConfig, data: TrainingData, o: P
   let base = trainingInput(config, data, o.batchSize);
   // Keep the energy scale of the potential we start from (see fittedReferenceEnergy); a reset refits from zero.
   const keepsEnergies = o.checkpoint !== null || o.mode === 'continue' || o.mode === 'extend';
-  if (o.referenceEnergy && keepsEnergies && config.reference_energy === 'auto') {
+  if (o.referenceEnergy && keepsEnergies && config.reference_energy === 'auto' && data.fittedEnergy !== 'energy_corrected') {
     base = { ...base, data: { ...base.data, reference_energy: o.referenceEnergy } };
   }
   if (!o.checkpoint) {

@@ -13,7 +13,7 @@ import type { EarlyStopInfo } from '../domain/generation-result.js';
 import type { FineTuneMode } from '../domain/input-yaml.js';
 import type { CheckpointRef, TrainingProgress } from '../domain/progress.js';
 import type { PotentialArtifact } from '../domain/schemas.js';
-import type { AppendOrigin, DatasetManifest, DatasetSummary, TrainingData } from '../dataset/store.js';
+import type { AppendOrigin, DataLimits, DatasetManifest, DatasetReplies, DatasetSummary, ExportFormat, TrainingData } from '../dataset/store.js';
 import type { Toolchain } from '../pacemaker/toolchain.js';
 import type { SlotResources } from '../process/slots.js';
 import type { RunOwner } from './stale-process.js';
@@ -101,10 +101,12 @@ export function initialPotentialOf(path: string | null, fineTune?: FineTuneMode)
 export interface TrainingDataset {
   /** See Trainer.updateDataset; `elements`: every atom must be one of these. */
   appendFiles(files: readonly string[], elements?: readonly string[], origin?: AppendOrigin): Promise<DatasetSummary>;
+  /** Reads and validates result files as appendFiles would, writing nothing. */
+  checkFiles(files: readonly string[], elements?: readonly string[]): Promise<DatasetReplies['check']>;
   /** The manifest: counts per split and element, version, history. */
   info(): Promise<DatasetManifest>;
-  /** Writes the dataset (or one side of the split) as extended XYZ or CalculationResult JSONL. */
-  export(out: string, format: 'extxyz' | 'jsonl', split?: 'all' | 'train' | 'test'): Promise<{ rows: number; out: string }>;
+  /** Writes the dataset (or one side of the split) as extended XYZ, CalculationResult JSONL or a pacemaker pickle. */
+  export(out: string, format: ExportFormat, split?: 'all' | 'train' | 'test'): Promise<{ rows: number; out: string }>;
 }
 
 /** A campaign's dataset, opened without a trainer config (the CLI's dataset commands). */
@@ -116,4 +118,6 @@ export interface DatasetContext {
   testFraction?: number;
   /** Single-atom energies, eV: the dataset then carries `energy_corrected`. */
   referenceEnergy?: number | Record<string, number>;
+  /** Sanity limits of labelled data; absent: the defaults. */
+  limits?: DataLimits;
 }

@@ -1,9 +1,10 @@
 """CalculationResult records <-> rows of a pacemaker dataset (a pandas DataFrame).
 
 The dataset is the DataFrame pacemaker reads, with columns ``name, ase_atoms, energy, forces,
-stress, virial``. pacemaker fits ``energy_corrected``: a dataset written here needs
-``data: {reference_energy: ...}`` in pacemaker's input.yaml, unless reference energies are
-given here (:func:`with_energy_corrected`).
+stress, virial`` and, when any record has it, ``energy_corrected``. pacemaker fits
+``energy_corrected``: it computes it from ``energy`` with ``data: {reference_energy: ...}`` in its
+input.yaml, or takes it as stored when that key is absent (see :mod:`mlip_trainer.store.energies`).
+A result known only by its corrected energy has ``energy`` NaN.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from mlip_trainer.arrays import FloatArray
 from mlip_trainer.validation import validate_results
 
 DATASET_COLUMNS = ("name", "ase_atoms", "energy", "forces", "stress", "virial")
+#: pacemaker's column of the energy it fits: total energy minus single-atom reference energies, eV.
+CORRECTED = "energy_corrected"
 VOIGT_PAIRS = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 
 
@@ -64,13 +67,15 @@ def _record_to_row(record: dict[str, Any]) -> dict[str, Any]:
         virial = _as_3x3(record["virial"])
     elif stress is not None and any(atoms.pbc) and abs(atoms.cell.volume) > 0:
         virial = -voigt_to_matrix(stress) * abs(atoms.cell.volume)
+    energy = record.get("energy")
     return {
         "name": record.get("name") or _default_name(record),
         "ase_atoms": atoms,
-        "energy": float(record["energy"]),
+        "energy": float(energy) if energy is not None else np.nan,
         "forces": np.array(record["forces"], dtype=np.float64).reshape(len(atoms), 3),
         "stress": stress,
         "virial": virial,
+        CORRECTED: float(record[CORRECTED]) if energy is None else np.nan,
     }
 
 
@@ -78,15 +83,25 @@ def results_to_dataframe(results: Sequence[dict[str, Any]], validate: bool = Tru
     """Validated CalculationResult records -> a pacemaker dataset DataFrame.
 
     Columns: name (str), ase_atoms (ase.Atoms with cell, pbc, positions; nothing attached),
-    energy (float, eV, total), forces (float64 [natoms, 3], eV/Å), stress (float64 [6] Voigt
-    eV/Å^3, or None), virial (float64 [3, 3] eV, or None; from -stress*volume when only the
-    stress is given and the cell has a volume).
+    energy (float, eV, total; NaN for a result known only by its corrected energy), forces
+    (float64 [natoms, 3], eV/Å), stress (float64 [6] Voigt eV/Å^3, or None), virial (float64
+    [3, 3] eV, or None; from -stress*volume when only the stress is given and the cell has a
+    volume), and energy_corrected (float, eV) when any record has only that.
     """
     if validate:
         validate_results(results)
     rows = [_record_to_row(r) for r in results]
-    frame = pd.DataFrame({column: [row[column] for row in rows] for column in DATASET_COLUMNS})
+    columns = DATASET_COLUMNS + ((CORRECTED,) if any(r.get("energy") is None for r in results) else ())
+    frame = pd.DataFrame({column: [row[column] for row in rows] for column in columns})
     return frame
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None
 
 
 def row_to_result(row: pd.Series[Any]) -> dict[str, Any]:
@@ -99,9 +114,13 @@ def row_to_result(row: pd.Series[Any]) -> dict[str, Any]:
             "cell": np.array(atoms.cell).tolist(),
             "pbc": [bool(x) for x in atoms.pbc],
         },
-        "energy": float(row["energy"]),
-        "forces": np.asarray(row["forces"], dtype=np.float64).tolist(),
     }
+    energy = _finite(row.get("energy"))
+    if energy is not None:
+        result["energy"] = energy
+    else:
+        result[CORRECTED] = _finite(row.get(CORRECTED))
+    result["forces"] = np.asarray(row["forces"], dtype=np.float64).tolist()
     for column in ("stress", "virial"):
         value: Any = row.get(column)
         if isinstance(value, (np.ndarray, list)):
@@ -119,22 +138,3 @@ def dataset_elements(df: pd.DataFrame) -> list[str]:
     for atoms in column:
         symbols.update(atoms.get_chemical_symbols())
     return sorted(symbols)
-
-
-def with_energy_corrected(df: pd.DataFrame, reference: float | dict[str, float] | None) -> pd.DataFrame:
-    """`energy_corrected` = energy - sum of single-atom reference energies (eV) when they are
-    known: a number (per atom) or {element: eV}. Without them the column is dropped rather than
-    left partly empty (pacemaker computes it itself from `data.reference_energy`)."""
-    if reference is None:
-        return df.drop(columns=["energy_corrected"]) if "energy_corrected" in df.columns else df
-    from ase.data import atomic_numbers
-
-    per_z = np.zeros(len(atomic_numbers) + 1)
-    if isinstance(reference, dict):
-        for element, value in reference.items():
-            per_z[atomic_numbers[element]] = value
-    else:
-        per_z[:] = reference
-    df = df.copy()
-    df["energy_corrected"] = [float(e) - float(per_z[a.numbers].sum()) for e, a in zip(df["energy"], df["ase_atoms"])]
-    return df

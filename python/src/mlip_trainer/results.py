@@ -1,56 +1,37 @@
-"""Reading results: CalculationResult JSON (an array) and JSONL, and any file ASE reads with
-energies and forces (extended XYZ, VASP OUTCAR, ...), each record with the file and position it
-came from, so validation problems name both."""
+"""The one reader of labelled results, used by every way data comes in (``dataset add``, ``train
+--results``, a workflow's ``results``, the loop's labelled folders):
+
+- CalculationResult JSON (``.json``, an array) and JSONL (``.jsonl``, ``.ndjson``);
+- pacemaker dataset pickles (``.pckl.gzip``, ``.pkl.gz``, ...): ``pace_collect`` output and
+  pacemaker's examples, including those with only ``energy_corrected``;
+- every other file ASE reads with energies and forces: extended XYZ, ASE ``.traj``, VASP
+  ``OUTCAR`` and ``vasprun.xml``, ... (the energy is ASE's ``energy``: for VASP, extrapolated to
+  sigma -> 0).
+
+Each record comes with the file and position it came from, so validation problems name both.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mlip_trainer.errors import BadInput, Problem, short_repr
+from mlip_trainer.readers.ase_files import ase_frames
+from mlip_trainer.readers.files import check_input_file, is_json, is_pickle
+from mlip_trainer.readers.json_text import json_array_records, jsonl_records
+from mlip_trainer.readers.pickles import load_pickle_frame, pickle_records
 
-#: Files read as JSON: ``.json`` holds one array, the others one record per line.
+#: Kept for callers that name the JSON suffixes from here.
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 
-def _parse_json_array(path: Path, text: str, offset: int) -> list[Any]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(
-            f"{path} is not valid JSON: {exc}",
-            [Problem(offset, "(json)", short_repr(text[max(0, exc.pos - 20) : exc.pos + 20]), str(exc), str(path), 0)],
-        ) from None
-    if not isinstance(data, list):
-        raise BadInput(f"{path}: expected a JSON array of CalculationResult objects")
-    return data
-
-
-def _parse_jsonl(path: Path, text: str, offset: int) -> list[Any]:
-    records: list[Any] = []
-    problems: list[Problem] = []
-    for line_number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            local = len(records) + len(problems)
-            problems.append(
-                Problem(offset + local, "(json)", short_repr(line), f"line {line_number}: {exc}", str(path), local)
-            )
-    if problems:
-        raise BadInput(f"{path} has {len(problems)} line(s) that are not valid JSON", problems)
-    return records
-
-
-def _atoms_to_record(atoms: Any, name: str) -> dict[str, Any]:
+def atoms_to_record(atoms: Any, name: str) -> dict[str, Any]:
     """An ASE Atoms with a calculator's results -> a CalculationResult dict (None where missing,
-    so validation reports it)."""
+    so validation reports it). A frame without an energy but with ``energy_corrected`` in its
+    info (as ``dataset export`` writes corrected-only results) keeps it as such."""
     results = dict(getattr(atoms.calc, "results", {}) or {}) if atoms.calc is not None else {}
     energy = results.get("energy", results.get("free_energy"))
     forces = results.get("forces")
@@ -66,24 +47,27 @@ def _atoms_to_record(atoms: Any, name: str) -> dict[str, Any]:
         "forces": np.asarray(forces, dtype=np.float64).tolist() if forces is not None else None,
         "name": str(atoms.info.get("name", name)),
     }
+    corrected = atoms.info.get("energy_corrected")
+    if energy is None and isinstance(corrected, (int, float)) and not isinstance(corrected, bool):
+        del record["energy"]
+        record["energy_corrected"] = float(corrected)
     if stress is not None:
         record["stress"] = np.asarray(stress, dtype=np.float64).reshape(-1).tolist()
     return record
 
 
-def _read_with_ase(path: Path, offset: int) -> list[Any]:
-    from ase.io import read
-
-    try:
-        frames = read(str(path), index=":")
-    except Exception as exc:  # ASE raises many kinds; all mean "not a file it can read".
-        raise BadInput(
-            f"{path}: ASE cannot read it as a structure file ({type(exc).__name__}: {exc})",
-            [Problem(offset, "(file)", str(path), f"{type(exc).__name__}: {exc}", str(path), 0)],
-        ) from None
-    if not isinstance(frames, list):
-        frames = [frames]
-    return [_atoms_to_record(atoms, f"{path.name}#{i}") for i, atoms in enumerate(frames)]
+def records_of_file(path: Path, offset: int) -> Iterator[Any]:
+    """The records of one results file, whatever its format (after the file checks)."""
+    check_input_file(path, "results file")
+    if path.suffix.lower() == ".json":
+        yield from json_array_records(path, offset)
+    elif is_json(path):
+        yield from jsonl_records(path, offset)
+    elif is_pickle(path):
+        yield from pickle_records(load_pickle_frame(path, "results file"), path)
+    else:
+        for i, atoms in enumerate(ase_frames(path)):
+            yield atoms_to_record(atoms, f"{path.name}#{i}")
 
 
 def read_results_with_origins(paths: Iterable[str]) -> tuple[list[Any], list[tuple[str, int]]]:
@@ -92,22 +76,12 @@ def read_results_with_origins(paths: Iterable[str]) -> tuple[list[Any], list[tup
     origins: list[tuple[str, int]] = []
     for name in paths:
         path = Path(name)
-        if not path.is_file():
-            raise BadInput(
-                f"results file not found: {path}",
-                [Problem(len(records), "(file)", str(path), "no such file", str(path), 0)],
-            )
-        if path.suffix == ".json":
-            batch = _parse_json_array(path, path.read_text(encoding="utf-8"), len(records))
-        elif path.suffix in JSON_SUFFIXES:
-            batch = _parse_jsonl(path, path.read_text(encoding="utf-8"), len(records))
-        else:
-            batch = _read_with_ase(path, len(records))
-        records.extend(batch)
-        origins.extend((str(path), i) for i in range(len(batch)))
+        start = len(records)
+        records.extend(records_of_file(path, start))
+        origins.extend((str(path), i) for i in range(len(records) - start))
     return records, origins
 
 
 def read_results(paths: Iterable[str]) -> list[Any]:
-    """Read CalculationResult records from .json (array), .jsonl and ASE-readable files, in order."""
+    """Read CalculationResult records from every file, in order."""
     return read_results_with_origins(paths)[0]

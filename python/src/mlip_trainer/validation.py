@@ -7,6 +7,8 @@ A CalculationResult (one JSON object, or one line of a JSONL file) is::
                    "cell": [[..], [..], [..]],      # [3, 3], Å
                    "pbc": [true, true, true]},
      "energy": -1.23,                                # total energy, eV
+     "energy_corrected": -0.45                       # or instead: energy minus the single-atom
+                                                     # reference energies, eV (pacemaker's column)
      "forces": [[fx, fy, fz], ...],                  # [natoms, 3], eV/Å
      "stress": [6 Voigt (xx yy zz yz xz xy)] or [3, 3]   (optional, eV/Å^3)
      "virial": [3, 3] or [6 Voigt]                   # optional, eV
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -33,6 +36,27 @@ MIN_CELL_VECTOR = 1e-6
 MIN_CELL_FLATNESS = 1e-8
 #: Above this many atoms the overlap check uses ASE's neighbour list instead of all pairs.
 MAX_ATOMS_PAIRWISE = 1500
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Physical sanity limits of labelled results. No DFT result of a stable material comes near
+    the defaults; a value beyond them is a unit mistake or a broken calculation, and one such
+    value ruins every later fit. All-electron codes, whose total energies per atom reach 10^4 to
+    10^5 eV, need a higher energy limit (or corrected energies)."""
+
+    #: |energy| / atoms, eV/atom (also |energy_corrected| / atoms). Config `max_energy_per_atom_ev`.
+    max_energy_per_atom: float = 1000.0
+    #: |force component|, eV/Å. Config `max_force_ev_per_a`.
+    max_force: float = 1000.0
+
+
+DEFAULT_LIMITS = Limits()
+#: How users set the limits, for the error that names them.
+LIMIT_FIELDS = {
+    "max_energy_per_atom": "max_energy_per_atom_ev in the config, --max-energy-per-atom on the command line",
+    "max_force": "max_force_ev_per_a in the config, --max-force on the command line",
+}
 
 
 def _is_number(value: Any) -> bool:
@@ -94,7 +118,11 @@ def known_symbols() -> frozenset[str]:
 
 def _structure_problems(index: int, structure: Any) -> list[Problem]:
     if not isinstance(structure, dict):
-        return [Problem(index, "structure", short_repr(structure), "expected an object")]
+        return [
+            Problem(
+                index, "structure", short_repr(structure), "expected an object (in a pickle, an ase.Atoms in ase_atoms)"
+            )
+        ]
     problems: list[Problem] = []
     symbols = structure.get("symbols")
     known = known_symbols()
@@ -121,6 +149,14 @@ def _structure_problems(index: int, structure: Any) -> list[Problem]:
                 problems.append(
                     Problem(index, "structure.cell", short_repr(cell), f"cell vector {axis} is zero but pbc is true")
                 )
+    return problems
+
+
+def structure_problems(index: int, structure: Any) -> list[Problem]:
+    """Every defect of one Structure (what a pool entry needs): its fields, and a cell that suits its pbc."""
+    problems = _structure_problems(index, structure)
+    if not problems:
+        problems.extend(_cell_problems(index, structure["cell"], structure["pbc"]))
     return problems
 
 
@@ -217,7 +253,29 @@ def min_interatomic_distance(positions: FloatArray, cell: FloatArray, pbc: Seque
     return float(dist[i, j]), i, j
 
 
-def record_problems(index: int, record: Any, elements: frozenset[str] | None = None) -> list[Problem]:
+def _energy_problems(index: int, record: dict[str, Any], natoms: int | None, limits: Limits) -> list[Problem]:
+    """`energy` (total, eV) or, without it, `energy_corrected`: finite and within the limit per atom."""
+    field = "energy" if record.get("energy") is not None or "energy_corrected" not in record else "energy_corrected"
+    value: Any = record.get(field)
+    if not is_finite_number(value):
+        hint = " or energy_corrected" if field == "energy" else ""
+        return [Problem(index, field, short_repr(value), f"expected a finite number (eV){hint}")]
+    if natoms and abs(value) / natoms > limits.max_energy_per_atom:
+        return [
+            Problem(
+                index,
+                field,
+                repr(value),
+                f"|{field}| / atoms = {abs(value) / natoms:.6g} eV/atom exceeds the limit of"
+                f" {limits.max_energy_per_atom:g} eV/atom ({LIMIT_FIELDS['max_energy_per_atom']})",
+            )
+        ]
+    return []
+
+
+def record_problems(
+    index: int, record: Any, elements: frozenset[str] | None = None, limits: Limits = DEFAULT_LIMITS
+) -> list[Problem]:
     """Every defect of one CalculationResult record (empty list: the record is valid)."""
     if not isinstance(record, dict):
         return [Problem(index, "(record)", short_repr(record), "expected a JSON object")]
@@ -253,12 +311,25 @@ def record_problems(index: int, record: Any, elements: frozenset[str] | None = N
                     f"atoms on top of each other (closer than {MIN_DISTANCE} Å)",
                 )
             )
-    energy = record.get("energy")
-    if not is_finite_number(energy):
-        problems.append(Problem(index, "energy", short_repr(energy), "expected a finite number (eV)"))
-    reason = _matrix_problem(record.get("forces"), natoms, 3)
+    problems.extend(_energy_problems(index, record, natoms, limits))
+    forces: Any = record.get("forces")
+    reason = _matrix_problem(forces, natoms, 3)
     if reason:
-        problems.append(Problem(index, "forces", short_repr(record.get("forces")), reason + " (eV/Å)"))
+        problems.append(Problem(index, "forces", short_repr(forces), reason + " (eV/Å)"))
+    elif forces:
+        array = np.abs(np.array(forces, dtype=np.float64))
+        if float(array.max()) > limits.max_force:
+            atom, axis = divmod(int(np.argmax(array)), 3)
+            value = forces[atom][axis]
+            problems.append(
+                Problem(
+                    index,
+                    f"forces[{atom}][{axis}]",
+                    repr(value),
+                    f"|force| {abs(value):.6g} eV/Å exceeds the limit of {limits.max_force:g} eV/Å"
+                    f" ({LIMIT_FIELDS['max_force']})",
+                )
+            )
     if record.get("stress") is not None:
         problems.extend(_stress_problems(index, record["stress"]))
     if record.get("virial") is not None:
@@ -272,14 +343,17 @@ def record_problems(index: int, record: Any, elements: frozenset[str] | None = N
 
 
 def validate_results(
-    results: Sequence[Any], elements: Iterable[str] | None = None, origins: Sequence[tuple[str, int]] | None = None
+    results: Sequence[Any],
+    elements: Iterable[str] | None = None,
+    origins: Sequence[tuple[str, int]] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> None:
     """Raise BadInput listing every problem of every record, or return if all are valid.
 
     `origins[i]` is (file, record number in that file) of results[i], so problems name both.
     """
     allowed = frozenset(elements) if elements is not None else None
-    problems = [p for i, r in enumerate(results) for p in record_problems(i, r, allowed)]
+    problems = [p for i, r in enumerate(results) for p in record_problems(i, r, allowed, limits)]
     if origins is not None:
         for p in problems:
             p.file, p.record = origins[p.index]

@@ -2,11 +2,11 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadDevStackConfig, loadTrainerConfig } from '../../config/load.js';
-import type { ActiveSetSelection } from '../../domain/schemas.js';
-import { DEFAULT_SELECTION_MEMORY_LIMIT } from '../../domain/schemas.js';
+import type { ActiveSetSelection, TypeMap } from '../../domain/schemas.js';
+import { DEFAULT_SELECTION_MEMORY_LIMIT, MemoryLimit } from '../../domain/schemas.js';
 import { resolveToolchain, SIMULATOR_NOTICE } from '../../pacemaker/toolchain.js';
 import { selectActiveSet } from '../../selection/select-active-set.js';
-import { CliInputError, positiveInt } from '../options.js';
+import { CliInputError, inputFile, MAX_STRUCTURES, outputFolder, positiveInt, typeMap } from '../options.js';
 import { selectionSummary } from '../selection-summary.js';
 import { DEFAULT_STACK } from './stack.js';
 
@@ -21,6 +21,7 @@ interface SelectOptions {
   pacemaker?: string;
   stack: string;
   via: 'in-process' | 'program';
+  typeMap?: TypeMap;
   json?: boolean;
 }
 
@@ -32,8 +33,9 @@ export function registerSelectCommands(program: Command): void {
   program
     .command('select')
     .description('choose n structures to label from a pool by D-optimality (pace_select), filled up by extrapolation grade')
-    .requiredOption('--pool <file>', 'candidates: results .json/.jsonl or a dataset .pckl.gzip/.pkl.gz')
-    .requiredOption('-n <count>', 'structures to select', (v) => positiveInt('-n', v))
+    .requiredOption('--pool <file>', 'candidates: any file of structures, labelled or not (extxyz, .traj, POSCAR, XDATCAR, LAMMPS dump/data with --type-map, CIF, JSON/JSONL of Structure) or a dataset pickle')
+    .requiredOption('-n <count>', 'structures to select', (v) => positiveInt('-n', v, MAX_STRUCTURES))
+    .option('--type-map <types>', 'for a LAMMPS pool: atom type -> element, e.g. 1=Cu,2=Ni', (v) => typeMap('--type-map', v))
     .option('--potential <file>', 'potential YAML to select with (default: the unfitted shape of --config, generation 0)')
     .option('--active-set <file>', "the potential's .asi (default: <potential>.asi when it exists)")
     .option('--config <file>', 'trainer config (needed without --potential)')
@@ -51,12 +53,18 @@ export function registerSelectCommands(program: Command): void {
       if (o.potential === undefined && o.config === undefined) {
         throw new CliInputError('give --potential FILE, or --config FILE to select with the unfitted generation-0 potential');
       }
+      await inputFile('--pool', o.pool);
+      if (o.potential !== undefined) await inputFile('--potential', o.potential);
+      if (o.activeSet !== undefined) await inputFile('--active-set', o.activeSet);
+      if (!MemoryLimit.safeParse(o.memoryLimit).success) throw new CliInputError(`--memory-limit must look like 8GB or 500MB, got ${JSON.stringify(o.memoryLimit)}`);
+      await outputFolder('--out', o.out);
       const config = o.config !== undefined ? (await loadTrainerConfig(o.config)).pacemaker : undefined;
       const location = o.pacemaker ?? (await loadDevStackConfig(o.stack)).worker.pacemaker;
       const toolchain = await resolveToolchain(location);
       if (toolchain.kind === 'simulator') console.error(SIMULATOR_NOTICE);
       const r = await selectActiveSet({
         pool: resolve(o.pool),
+        ...(o.typeMap ? { typeMap: o.typeMap } : {}),
         n: o.n,
         potential: o.potential !== undefined ? resolve(o.potential) : null,
         ...(o.activeSet !== undefined ? { activeSet: resolve(o.activeSet) } : {}),

@@ -6,15 +6,14 @@ import { loadDevStackConfig } from '../../config/load.js';
 import { DEFAULT_STACK_FILE } from '../../paths.js';
 import { resolveToolchain, SIMULATOR_NOTICE } from '../../pacemaker/toolchain.js';
 import { createTrainerWorkers, type WorkerComposition, type WorkerRole } from '../../temporal/worker.js';
-import { CliInputError } from '../options.js';
 import { parseGpus, planSlots, SlotPool, type SlotResources } from '../../process/slots.js';
-import { connectClient } from '../../temporal/worker.js';
 import { checkSearchAttributes } from '../../temporal/search-attributes.js';
 import { ToolchainMissingError } from '../../errors.js';
 import { startDevStack } from '../../temporal/dev-stack.js';
 import { runDemo } from '../demo.js';
 import { runDemoLoop } from '../demo-loop.js';
-import { positiveInt, untilSignal } from '../options.js';
+import { addressOf, connectCli, connectionFailureReason, isConnectionFailure, ServerUnreachableError, unreachableMessage } from '../connect.js';
+import { CliInputError, MAX_SECONDS, outputFolder, positiveInt, positiveNumber, untilSignal } from '../options.js';
 
 export const DEFAULT_STACK = DEFAULT_STACK_FILE;
 
@@ -71,13 +70,13 @@ export function registerStackCommands(program: Command, composition: WorkerCompo
     .option(
       '--max-concurrent <n>',
       'dataset/selection activities run at once on this host',
-      (v) => positiveInt('--max-concurrent', v),
+      (v) => positiveInt('--max-concurrent', v, 1024),
       2,
     )
     .option(
       '--training-slots <n>',
       'trainings run at once on this host: one per GPU',
-      (v) => positiveInt('--training-slots', v),
+      (v) => positiveInt('--training-slots', v, 1024),
       1,
     )
     .option(
@@ -87,12 +86,12 @@ export function registerStackCommands(program: Command, composition: WorkerCompo
     .option(
       '--cpus-per-slot <n>',
       "threads of each fit (TensorFlow's pools, OpenMP/BLAS); default: this host's cores / training slots",
-      (v) => positiveInt('--cpus-per-slot', v),
+      (v) => positiveInt('--cpus-per-slot', v, 4096),
     )
     .option(
       '--heartbeat-seconds <s>',
       'heartbeat period of running programs, s (keep it well below the workflow heartbeat timeout)',
-      (v) => positiveNumber('--heartbeat-seconds', v),
+      (v) => positiveNumber('--heartbeat-seconds', v, MAX_SECONDS),
       5,
     )
     .action(
@@ -111,8 +110,10 @@ export function registerStackCommands(program: Command, composition: WorkerCompo
         heartbeatSeconds: number;
       }) => {
         // Checked before anything starts: more slots than GPUs is refused with the counts.
+        if (o.taskQueue.trim() === '') throw new CliInputError('--task-queue must not be empty');
         const gpus = parseGpus(o.gpus, process.env.CUDA_VISIBLE_DEVICES);
         const slots = planSlots({ slots: o.trainingSlots, gpus, cores: availableParallelism(), cpusPerSlot: o.cpusPerSlot ?? null });
+        await outputFolder('--workspace', o.workspace);
         const toolchain = await resolveToolchain(o.pacemaker);
         if (toolchain.kind === 'simulator') console.log(SIMULATOR_NOTICE);
         if (o.role !== 'training') await requireSearchAttributes(o);
@@ -130,6 +131,9 @@ export function registerStackCommands(program: Command, composition: WorkerCompo
           slotPool: new SlotPool(slots),
           heartbeatEveryMs: Math.round(o.heartbeatSeconds * 1000),
           maxHeartbeatThrottleInterval: `${Math.max(1, Math.round(o.heartbeatSeconds * 2))}s`,
+        }).catch((err: unknown) => {
+          if (isConnectionFailure(err)) throw new ServerUnreachableError(unreachableMessage(addressOf(o), connectionFailureReason(err)));
+          throw err;
         });
         console.log(
           `worker polling ${workers.queues.map((q) => `'${q}'`).join(', ')} with ${toolchain.kind === 'simulator' ? 'the pacemaker SIMULATOR' : `pacemaker ${toolchain.version}`} (pid ${process.pid})`,
@@ -149,11 +153,11 @@ export function registerStackCommands(program: Command, composition: WorkerCompo
       'set up the embedded stack, label ~40 Cu/Ni structures with EMT, train one generation',
     )
     .option('--keep', 'keep the server and worker running afterwards')
-    .option('--count <n>', 'structures to label', (v) => positiveInt('--count', v), 40)
+    .option('--count <n>', 'structures to label', (v) => positiveInt('--count', v, 100_000), 40)
     .option('--loop', 'a closed active-learning loop instead: select, label with the EMT oracle, fine-tune, three generations')
-    .option('--generations <n>', 'with --loop: generations', (v) => positiveInt('--generations', v), 3)
-    .option('--per-generation <n>', 'with --loop: structures labelled per generation', (v) => positiveInt('--per-generation', v), 8)
-    .option('--pool-size <n>', 'with --loop: frames in the exploration pool', (v) => positiveInt('--pool-size', v), 120)
+    .option('--generations <n>', 'with --loop: generations', (v) => positiveInt('--generations', v, 1000), 3)
+    .option('--per-generation <n>', 'with --loop: structures labelled per generation', (v) => positiveInt('--per-generation', v, 100_000), 8)
+    .option('--pool-size <n>', 'with --loop: frames in the exploration pool', (v) => positiveInt('--pool-size', v, 1_000_000), 120)
     .action(async (o: { keep?: boolean; count: number; loop?: boolean; generations: number; perGeneration: number; poolSize: number }) => {
       if (o.loop) {
         // The campaign report plugs in here once the CLI has one, e.g.
@@ -185,15 +189,9 @@ function parseRole(v: string): 'all' | WorkerRole {
   throw new CliInputError(`--role must be 'data', 'training' or 'all', got ${JSON.stringify(v)}`);
 }
 
-function positiveNumber(flag: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new CliInputError(`${flag} must be a positive number, got ${JSON.stringify(v)}`);
-  return n;
-}
-
 /** A workflow worker on a server without the search attributes would fail every workflow task: refuse to start. */
 async function requireSearchAttributes(o: { address?: string; namespace?: string }): Promise<void> {
-  const client = await connectClient({
+  const client = await connectCli({
     ...(o.address ? { address: o.address } : {}),
     ...(o.namespace ? { namespace: o.namespace } : {}),
   });

@@ -1,12 +1,12 @@
 /** `status`, `watch`, `cancel`, `stop`, `list`: look at and steer running generations from a terminal or a script (`--json`). */
 import { Option, type Command } from 'commander';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { connectClient } from '../../temporal/worker.js';
+import { connectCli } from '../connect.js';
 import { describeGeneration, generationHandle, listGenerations, stopTrainingEarly, type GenerationStatus } from '../../client/generations.js';
 import { waitForArtifact } from '../../client/train.js';
 import { isSelectionOnly, type GenerationResult } from '../../domain/generation-result.js';
 import { formatProgress, ProgressPrinter } from '../progress.js';
-import { CliInputError, nonNegativeInt, positiveInt } from '../options.js';
+import { campaignName, CliInputError, MAX_GENERATION, MAX_SECONDS, nonNegativeInt, positiveInt } from '../options.js';
 
 /** Temporal's ExecutionStatus names as its visibility queries spell them. */
 const STATUSES = ['Running', 'Completed', 'Failed', 'Canceled', 'Terminated', 'TimedOut', 'ContinuedAsNew'] as const;
@@ -23,9 +23,12 @@ interface Target {
 /** Every command names a generation the same way: campaign + generation, or a workflow id. */
 function targetOptions(cmd: Command): Command {
   return cmd
-    .option('--campaign <name>', 'campaign name')
-    .option('--generation <n>', 'generation number', (v) => nonNegativeInt('--generation', v))
-    .option('--workflow-id <id>', 'workflow id instead of campaign + generation')
+    .option('--campaign <name>', 'campaign name', (v) => campaignName('--campaign', v))
+    .option('--generation <n>', 'generation number (0-999)', (v) => nonNegativeInt('--generation', v, MAX_GENERATION))
+    .option('--workflow-id <id>', 'workflow id instead of campaign + generation', (v) => {
+      if (v.trim() === '') throw new CliInputError('--workflow-id must not be empty');
+      return v;
+    })
     .option('--address <host:port>', 'Temporal frontend (default: TEMPORAL_ADDRESS or localhost:7233)')
     .option('--namespace <ns>', 'namespace (default: TEMPORAL_NAMESPACE or default)')
     .addOption(new Option('--json', 'print machine-readable JSON only'));
@@ -35,7 +38,7 @@ async function open(o: Target): Promise<{ client: Client; handle: WorkflowHandle
   if (!o.workflowId && (o.campaign === undefined || o.generation === undefined)) {
     throw new CliInputError('name the generation: --campaign <name> --generation <n>, or --workflow-id <id>');
   }
-  const client = await connectClient({
+  const client = await connectCli({
     ...(o.address ? { address: o.address } : {}),
     ...(o.namespace ? { namespace: o.namespace } : {}),
   });
@@ -87,7 +90,7 @@ export function registerStatusCommands(program: Command): void {
   });
 
   targetOptions(program.command('watch').description('follow a generation until it ends (progress bar; --json: one JSON line per update)'))
-    .option('--interval <s>', 'seconds between updates', (v) => positiveInt('--interval', v), 2)
+    .option('--interval <s>', 'seconds between updates', (v) => positiveInt('--interval', v, MAX_SECONDS), 2)
     .action(async (o: Target & { interval: number }) => {
       const { client, handle } = await open(o);
       const printer = o.json ? null : new ProgressPrinter(0);
@@ -147,17 +150,17 @@ export function registerStatusCommands(program: Command): void {
   program
     .command('list')
     .description('generations known to the server, newest first')
-    .option('--campaign <name>', 'only this campaign')
+    .option('--campaign <name>', 'only this campaign', (v) => campaignName('--campaign', v))
     .option('--status <s>', STATUSES.join(', '), (v) => {
       if (!(STATUSES as readonly string[]).includes(v)) throw new CliInputError(`--status must be one of ${STATUSES.join(', ')}, got ${JSON.stringify(v)}`);
       return v;
     })
-    .option('--limit <n>', 'at most this many', (v) => positiveInt('--limit', v), 50)
+    .option('--limit <n>', 'at most this many', (v) => positiveInt('--limit', v, 10_000), 50)
     .option('--address <host:port>', 'Temporal frontend')
     .option('--namespace <ns>', 'namespace')
     .addOption(new Option('--json', 'print machine-readable JSON only'))
     .action(async (o: { campaign?: string; status?: string; limit: number; address?: string; namespace?: string; json?: boolean }) => {
-      const client = await connectClient({
+      const client = await connectCli({
         ...(o.address ? { address: o.address } : {}),
         ...(o.namespace ? { namespace: o.namespace } : {}),
       });

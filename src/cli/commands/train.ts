@@ -1,44 +1,64 @@
 /** `train`: start (or attach to) one training generation. */
-import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadTrainerConfig } from '../../config/load.js';
-import { connectClient } from '../../temporal/worker.js';
 import { startTraining, waitForArtifact } from '../../client/train.js';
 import { readResultsFile } from '../../dataset/results-file.js';
-import { MemoryLimit } from '../../domain/schemas.js';
-import type { TrainPotentialWorkflowInputRaw } from '../../domain/workflow-input.js';
+import { describeIssues, MemoryLimit, type TrainerConfig, type TypeMap } from '../../domain/schemas.js';
+import { TrainPotentialWorkflowInput, type TrainPotentialWorkflowInputRaw } from '../../domain/workflow-input.js';
 import { isSelectionOnly, type GenerationResult } from '../../domain/generation-result.js';
 import { ProgressPrinter } from '../progress.js';
-import { CliInputError, nonNegativeInt, positiveInt } from '../options.js';
+import { connectCli } from '../connect.js';
+import { checkResultFiles, localToolchain, lookAtPool } from '../checks.js';
+import {
+  campaignName,
+  CliInputError,
+  inputFile,
+  MAX_GENERATION,
+  MAX_SECONDS,
+  MAX_STRUCTURES,
+  nonNegativeInt,
+  positiveInt,
+  positiveNumber,
+  typeMap,
+} from '../options.js';
 import { selectionSummary } from '../selection-summary.js';
-
-const POOL_SUFFIXES = ['.json', '.jsonl', '.pckl.gzip', '.pkl.gz'];
+import { DEFAULT_STACK } from './stack.js';
 
 /**
- * `--pool FILE -n N [--pool-memory-limit SIZE]` as the workflow input's `pool`, or null. What the
- * CLI can see at once (flags, the file) fails here; the pool's contents (structures, elements)
- * are checked by the workflow's first step.
+ * `--pool FILE -n N [--pool-memory-limit SIZE] [--type-map 1=Cu,2=Ni]` as the workflow input's
+ * `pool`, or null. The flags and the file fail here; the pool's contents are looked at by
+ * lookAtPool (its first structure) and checked whole by the workflow's first step.
  */
-async function poolOption(o: { pool?: string; n?: number; poolMemoryLimit?: string }): Promise<TrainPotentialWorkflowInputRaw['pool']> {
+async function poolOption(o: { pool?: string; n?: number; poolMemoryLimit?: string; typeMap?: TypeMap }): Promise<TrainPotentialWorkflowInputRaw['pool']> {
   if (o.pool === undefined) {
-    if (o.n !== undefined || o.poolMemoryLimit !== undefined) {
-      throw new CliInputError(`${o.n !== undefined ? '-n' : '--pool-memory-limit'} goes with --pool FILE (the candidates to select from)`);
-    }
+    const stray = o.n !== undefined ? '-n' : o.poolMemoryLimit !== undefined ? '--pool-memory-limit' : o.typeMap !== undefined ? '--type-map' : null;
+    if (stray !== null) throw new CliInputError(`${stray} goes with --pool FILE (the candidates to select from)`);
     return null;
   }
   if (o.n === undefined) throw new CliInputError(`--pool needs -n N, how many structures to select (got --pool ${JSON.stringify(o.pool)} alone)`);
-  if (!POOL_SUFFIXES.some((s) => o.pool!.endsWith(s))) {
-    throw new CliInputError(`--pool must be a results file (.json, .jsonl) or a dataset pickle (.pckl.gzip, .pkl.gz), got ${JSON.stringify(o.pool)}`);
-  }
-  const path = resolve(o.pool);
-  const file = await stat(path).catch(() => null);
-  if (file === null) throw new CliInputError(`--pool: file not found (got ${JSON.stringify(o.pool)})`);
-  if (!file.isFile()) throw new CliInputError(`--pool: not a file (got ${JSON.stringify(o.pool)})`);
+  await inputFile('--pool', o.pool);
   if (o.poolMemoryLimit !== undefined && !MemoryLimit.safeParse(o.poolMemoryLimit).success) {
     throw new CliInputError(`--pool-memory-limit must look like 8GB or 500MB, got ${JSON.stringify(o.poolMemoryLimit)}`);
   }
-  return { path, n: o.n, ...(o.poolMemoryLimit !== undefined ? { memoryLimit: o.poolMemoryLimit } : {}) };
+  return {
+    path: resolve(o.pool),
+    n: o.n,
+    ...(o.poolMemoryLimit !== undefined ? { memoryLimit: o.poolMemoryLimit } : {}),
+    ...(o.typeMap !== undefined ? { typeMap: o.typeMap } : {}),
+  };
+}
+
+/** The config with the command line's sanity limits over its own. */
+function withLimits(config: TrainerConfig, o: { maxEnergyPerAtom?: number; maxForce?: number }): TrainerConfig {
+  return {
+    ...config,
+    pacemaker: {
+      ...config.pacemaker,
+      ...(o.maxEnergyPerAtom !== undefined ? { max_energy_per_atom_ev: o.maxEnergyPerAtom } : {}),
+      ...(o.maxForce !== undefined ? { max_force_ev_per_a: o.maxForce } : {}),
+    },
+  };
 }
 
 /** After --wait: what the generation selected to label next (its result JSON is on stdout). */
@@ -56,19 +76,22 @@ export function registerTrainCommands(program: Command): void {
     .requiredOption('--config <file>', 'trainer config YAML (see examples/cu-ni.yml)')
     .option(
       '--results <files...>',
-      'labelled results: JSON array or JSONL of CalculationResult',
+      'labelled results: CalculationResult JSON/JSONL, a pacemaker dataset pickle, or any file ASE reads with energies and forces (extxyz, .traj, OUTCAR, vasprun.xml)',
       [],
     )
-    .requiredOption('--campaign <name>', 'campaign name (folder and workflow id)')
-    .option('--generation <n>', 'generation number', (v) => nonNegativeInt('--generation', v), 0)
+    .requiredOption('--campaign <name>', 'campaign name (folder and workflow id)', (v) => campaignName('--campaign', v))
+    .option('--generation <n>', 'generation number (0-999)', (v) => nonNegativeInt('--generation', v, MAX_GENERATION), 0)
     .option('--initial-potential <yaml>', 'pacemaker potential YAML to fine-tune from')
     .option('--parent-version <v>', 'version of the initial potential, e.g. generation_004')
     .option(
       '--pool <file>',
-      'candidates to select the structures to label next from (results .json/.jsonl or a dataset .pckl.gzip/.pkl.gz); with no --results, generation 0 only selects',
+      'candidates to select the structures to label next from: any file of structures, labelled or not (extxyz, .traj, POSCAR, XDATCAR, LAMMPS dump/data with --type-map, CIF, JSON/JSONL of Structure) or a dataset pickle; with no --results, generation 0 only selects',
     )
-    .option('-n <count>', 'with --pool: how many structures to select', (v) => positiveInt('-n', v))
+    .option('-n <count>', 'with --pool: how many structures to select', (v) => positiveInt('-n', v, MAX_STRUCTURES))
     .option('--pool-memory-limit <size>', 'with --pool: memory limit of pace_select and pace_activeset, e.g. 8GB (default) or 500MB')
+    .option('--type-map <types>', 'with a LAMMPS --pool: atom type -> element, e.g. 1=Cu,2=Ni', (v) => typeMap('--type-map', v))
+    .option('--max-energy-per-atom <eV>', 'refuse results with |energy|/atom above this (default: the config, else 1000)', (v) => positiveNumber('--max-energy-per-atom', v))
+    .option('--max-force <eV/Å>', 'refuse results with any |force component| above this (default: the config, else 1000)', (v) => positiveNumber('--max-force', v))
     .option('--address <host:port>', 'Temporal frontend')
     .option('--namespace <ns>', 'namespace')
     .option('--task-queue <q>', 'base task queue of the workers (training goes to <q>-training)', 'mlip-trainer')
@@ -79,7 +102,7 @@ export function registerTrainCommands(program: Command): void {
     .option(
       '--heartbeat-timeout <s>',
       'seconds without a heartbeat before a training worker counts as dead and another resumes',
-      (v) => positiveInt('--heartbeat-timeout', v),
+      (v) => positiveInt('--heartbeat-timeout', v, MAX_SECONDS),
     )
     .option('--wait', 'wait for the artifact, showing progress')
     .addOption(new Option('--json', 'print machine-readable JSON only'))
@@ -94,6 +117,9 @@ export function registerTrainCommands(program: Command): void {
         pool?: string;
         n?: number;
         poolMemoryLimit?: string;
+        typeMap?: TypeMap;
+        maxEnergyPerAtom?: number;
+        maxForce?: number;
         address?: string;
         namespace?: string;
         taskQueue: string;
@@ -102,30 +128,38 @@ export function registerTrainCommands(program: Command): void {
         wait?: boolean;
         json?: boolean;
       }) => {
-        const config = await loadTrainerConfig(o.config);
+        // Everything is checked here, before any connection: flags, config, files and their
+        // contents, and the whole workflow input.
+        const config = withLimits(await loadTrainerConfig(o.config), o);
         const results = o.results.map((f) => resolve(f));
-        // Validate here too, so bad input fails at once with the file, field and value.
-        for (const f of results) await readResultsFile(f, config.pacemaker.elements);
+        // JSON first, where zod names the JSON path of a bad field; then every file by the one reader.
+        for (const f of results) if (/\.(json|jsonl|ndjson)$/i.test(f)) await readResultsFile(f, config.pacemaker.elements).catch(skipUnreadable);
         const pool = await poolOption(o);
-        const client = await connectClient({
+        if (o.initialPotential !== undefined) await inputFile('--initial-potential', o.initialPotential);
+        if (results.length > 0 || pool) {
+          const toolchain = await localToolchain(DEFAULT_STACK);
+          if (results.length > 0) await checkResultFiles(results, config.pacemaker, toolchain);
+          if (pool) await lookAtPool(pool.path, o.typeMap, config.pacemaker, toolchain);
+        }
+        const input: TrainPotentialWorkflowInputRaw = {
+          campaign: o.campaign,
+          generation: o.generation,
+          config,
+          results,
+          initialPotential: o.initialPotential ? resolve(o.initialPotential) : null,
+          parentVersion: o.parentVersion ?? null,
+          ...(pool ? { pool } : {}),
+          ...(o.pinQueue ? { taskQueues: { data: o.pinQueue, training: o.pinQueue } } : {}),
+          ...(o.heartbeatTimeout ? { tuning: { heartbeatTimeoutSeconds: o.heartbeatTimeout } } : {}),
+        };
+        const parsed = TrainPotentialWorkflowInput.safeParse(input, { reportInput: true });
+        if (!parsed.success) throw new CliInputError(`invalid workflow input: ${describeIssues(parsed.error, 'input').replaceAll('\n', '; ')}`);
+        if (o.taskQueue.trim() === '') throw new CliInputError('--task-queue must not be empty');
+        const client = await connectCli({
           ...(o.address ? { address: o.address } : {}),
           ...(o.namespace ? { namespace: o.namespace } : {}),
         });
-        const handle = await startTraining(
-          client,
-          {
-            campaign: o.campaign,
-            generation: o.generation,
-            config,
-            results,
-            initialPotential: o.initialPotential ? resolve(o.initialPotential) : null,
-            parentVersion: o.parentVersion ?? null,
-            ...(pool ? { pool } : {}),
-            ...(o.pinQueue ? { taskQueues: { data: o.pinQueue, training: o.pinQueue } } : {}),
-            ...(o.heartbeatTimeout ? { tuning: { heartbeatTimeoutSeconds: o.heartbeatTimeout } } : {}),
-          },
-          o.taskQueue,
-        );
+        const handle = await startTraining(client, input, o.taskQueue);
         if (!o.wait) {
           console.log(
             o.json
@@ -149,4 +183,10 @@ export function registerTrainCommands(program: Command): void {
         }
       },
     );
+}
+
+/** The JSON pre-check reports bad records; a file it cannot read is left to the one reader, which says why. */
+function skipUnreadable(err: unknown): void {
+  if (err instanceof Error && / cannot read results file: /.test(err.message)) return;
+  throw err;
 }

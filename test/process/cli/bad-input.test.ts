@@ -59,13 +59,14 @@ for (const [label, args, expected] of [
   ['-n 0', poolArgs('--pool', 'DIR/pool.jsonl', '-n', '0'), /-n must be a positive integer, got "0"/],
   ['-n many', poolArgs('--pool', 'DIR/pool.jsonl', '-n', 'many'), /-n must be a positive integer, got "many"/],
   ['a missing pool file', poolArgs('--pool', 'DIR/missing.jsonl', '-n', '2'), /--pool: file not found \(got ".*\/missing\.jsonl"\)/],
-  ['a pool that is neither results nor a dataset pickle', poolArgs('--pool', 'DIR/pool.xyz', '-n', '2'), /--pool must be a results file \(\.json, \.jsonl\) or a dataset pickle \(\.pckl\.gzip, \.pkl\.gz\), got ".*\/pool\.xyz"/],
+  // Any file of structures is a pool now (pool.xyz is one); a file no reader knows is not.
+  ['a pool that no reader knows', poolArgs('--pool', 'DIR/pool.bin', '-n', '2'), /--pool: .*\/pool\.bin: not a file format ASE reads/],
   ['--pool without -n', poolArgs('--pool', 'DIR/pool.jsonl'), /--pool needs -n N, how many structures to select \(got --pool ".*\/pool\.jsonl" alone\)/],
   ['-n without --pool', poolArgs('-n', '2'), /-n goes with --pool FILE/],
   ['a bad --pool-memory-limit', poolArgs('--pool', 'DIR/pool.jsonl', '-n', '2', '--pool-memory-limit', '8G'), /--pool-memory-limit must look like 8GB or 500MB, got "8G"/],
 ] as const) {
   test(`train with ${label} exits 2 naming the flag and value`, async () => {
-    const r = await cli({ 'ok.yml': 'elements: [Cu, Ni]\ncutoff: 5\n', 'r.jsonl': GOOD_RESULT, 'pool.jsonl': GOOD_RESULT, 'pool.xyz': '1\n\nCu 0 0 0\n' }, args);
+    const r = await cli({ 'ok.yml': 'elements: [Cu, Ni]\ncutoff: 5\n', 'r.jsonl': GOOD_RESULT, 'pool.jsonl': GOOD_RESULT, 'pool.xyz': '1\n\nCu 0 0 0\n', 'pool.bin': '\u0000\u0001\u00ff binary' }, args);
     assert.equal(r.exitCode, 2, r.stderr);
     assert.match(r.stderr, expected);
   });

@@ -152,6 +152,9 @@ test('with a real pacemaker, the structures chosen equal those pace_select choos
   const tight = await selectActiveSet({ pool: p, n: 25, potential: join(dir, 'w', 'potential.yaml'), workDir: join(dir, 'w25t'), toolchain, memoryLimit: '0.01MB' });
   assertConsistent(tight, 25);
   assert.match(await readFile(join(dir, 'w25t', 'mlip_select.log'), 'utf8'), /Batch mode/);
+  // Under that limit the pool's atomic environments do not fit either: pyace made them one at a
+  // time, and the choice below is still the pace_select program's.
+  assert.ok(tight.warnings.some((w) => /made one structure at a time/.test(w)), tight.warnings.join('; '));
   const tightDirect = await runPace({ toolchain }, 'pace_select', ['-p', join(dir, 'w', 'potential.yaml'), '-m', '25', '-mem', '0.01MB', '-o', 'tight.pkl.gz', join(dir, 'w', 'pool.pkl.gz')], direct);
   assert.equal(tightDirect.exitCode, 0);
   assert.deepEqual(tight.indices.slice(0, tight.counts.pace_select), (await readBack(toolchain.python, join(direct, 'tight.pkl.gz'))).index);

@@ -25,13 +25,54 @@ from mlip_trainer.labelling.calculators import CALCULATORS
 from mlip_trainer.labelling.oracle import label_structures
 from mlip_trainer.locking import DEFAULT_LOCK_TIMEOUT, LockTimeout
 from mlip_trainer.metrics import prediction_errors
-from mlip_trainer.store.append import append_results
-from mlip_trainer.store.export import export_rows
+from mlip_trainer.store.append import append_results, check_results
+from mlip_trainer.store.export import FORMATS, export_rows
 from mlip_trainer.store.manifest import dataset_info, dataset_summary
 from mlip_trainer.synthetic import label_emt, synthesize_dataset, synthesize_results
+from mlip_trainer.validation import DEFAULT_LIMITS, Limits
 
 #: Exit status when the dataset lock stayed taken for the whole timeout.
 BUSY = 3
+
+
+def _limit(flag: str) -> Any:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (value > 0 and value < float("inf")):
+            raise argparse.ArgumentTypeError(f"{flag} must be a positive number, got {text!r}")
+        return value
+
+    return parse
+
+
+def _add_results_arguments(p: argparse.ArgumentParser) -> None:
+    """What `append` and `check` both take: the files and what every record must satisfy."""
+    p.add_argument(
+        "--results",
+        required=True,
+        action="append",
+        help="CalculationResult .json/.jsonl, a pacemaker dataset pickle, or any file ASE reads with energies"
+        " and forces (repeatable)",
+    )
+    p.add_argument("--elements", help="comma-separated: every atom must be one of these")
+    p.add_argument(
+        "--reference-energy", help="single-atom energies, eV: a number or {element: eV}; adds energy_corrected"
+    )
+    p.add_argument(
+        "--max-energy-per-atom",
+        type=_limit("--max-energy-per-atom"),
+        default=DEFAULT_LIMITS.max_energy_per_atom,
+        help="refuse |energy|/atom above this, eV/atom",
+    )
+    p.add_argument(
+        "--max-force",
+        type=_limit("--max-force"),
+        default=DEFAULT_LIMITS.max_force,
+        help="refuse any |force component| above this, eV/Å",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,13 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     append = commands.add_parser("append", help="validate CalculationResults and append the new ones to a dataset")
     append.add_argument("--dataset", required=True, help="accumulated .pckl.gzip (created if missing)")
-    append.add_argument(
-        "--results",
-        required=True,
-        action="append",
-        help=".json array, .jsonl, or any file ASE reads with energies and forces (repeatable)",
-    )
-    append.add_argument("--elements", help="comma-separated: every atom must be one of these")
+    _add_results_arguments(append)
     append.add_argument(
         "--test-fraction",
         type=float,
@@ -56,9 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     append.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT, help="s to wait for the lock")
     append.add_argument("--origin", default="{}", help="JSON object recorded in the manifest's history")
-    append.add_argument(
-        "--reference-energy", help="single-atom energies, eV: a number or {element: eV}; adds energy_corrected"
-    )
+
+    check = commands.add_parser("check", help="read and validate results as append would; write nothing")
+    _add_results_arguments(check)
 
     summary = commands.add_parser("summary", help="describe a dataset")
     summary.add_argument("--dataset", required=True)
@@ -69,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="dataset rows -> CalculationResult JSONL or extended XYZ")
     export.add_argument("--dataset", required=True)
     export.add_argument("--out", help="write here instead of stdout")
-    export.add_argument("--format", choices=("jsonl", "extxyz"), default="jsonl")
+    export.add_argument("--format", choices=FORMATS, default="jsonl")
     export.add_argument("--split", choices=("all", "train", "test"), default="all")
 
     synth = commands.add_parser("synthesize", help="random dataset for benchmarks (not physical)")
@@ -140,8 +175,11 @@ def _origin(text: str) -> dict[str, Any]:
 def run(argv: Sequence[str]) -> dict[str, Any]:
     """One command's answer."""
     args = build_parser().parse_args(argv)
-    if args.command == "append":
+    if args.command in ("append", "check"):
         elements = comma_list(args.elements) if args.elements else None
+        limits = Limits(args.max_energy_per_atom, args.max_force)
+        if args.command == "check":
+            return check_results(args.results, elements, limits, args.reference_energy)
         return append_results(
             args.dataset,
             args.results,
@@ -150,6 +188,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
             args.lock_timeout,
             _origin(args.origin),
             args.reference_energy,
+            limits,
         )
     if args.command == "summary":
         return dataset_summary(args.dataset)

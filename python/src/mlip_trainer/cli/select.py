@@ -4,11 +4,12 @@ Usage: ``mlip-select <command> [options]`` (or ``python -m mlip_trainer.cli.sele
 command answers by the protocol of :mod:`mlip_trainer.cli.protocol`.
 
 Commands
-  prepare   a pool (results .json/.jsonl or a dataset .pckl.gzip/.pkl.gz) -> ``pool.pkl.gz``
+  prepare   a pool (any file of structures, see mlip_trainer.readers.structures) -> ``pool.pkl.gz``
             (gzip pickle, RangeIndex = position in the pool, the name pace_select accepts), and
             optionally a small unlabelled sample for ``pacemaker --dry-run`` (generation 0).
-  inspect   reads a pool as ``prepare`` does and reports ``{rows, elements, natomsTotal}``,
-            writing nothing: the cheap check a generation makes before it trains.
+  inspect   reads a pool as ``prepare`` does, streamed, and reports ``{rows, elements,
+            natomsTotal}``, writing nothing: the check a generation makes before it trains
+            (``--limit N``: only the first N structures, the command line's quick look).
   select    the selection in one process (the default path): pace_select's own selection
             function (pyace.aceselect.select_structures_maxvol) run with the program's arguments
             and observed, then the fill up to n by the largest extrapolation grade from the
@@ -57,12 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     prepare = commands.add_parser("prepare", help="pool file -> pool.pkl.gz")
     prepare.add_argument("--pool", required=True)
+    prepare.add_argument("--type-map", help="LAMMPS type -> element, e.g. 1=Cu,2=Ni")
     prepare.add_argument("--out", required=True, help="output .pkl.gz")
     prepare.add_argument("--sample", help="also write a dry-run sample here")
     prepare.add_argument("--sample-size", type=int, default=10)
 
     inspect = commands.add_parser("inspect", help="a pool's structure count, elements and atom count (writes nothing)")
     inspect.add_argument("--pool", required=True)
+    inspect.add_argument("--type-map", help="LAMMPS type -> element, e.g. 1=Cu,2=Ni")
+    inspect.add_argument("--limit", type=int, help="read only the first N structures")
 
     replicate = commands.add_parser("replicate", help="benchmark helper: pool x copies, rattled")
     replicate.add_argument("--pool", required=True)
@@ -81,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--memory-limit-bytes", type=int, help="keep projections only below a quarter of this")
 
     select = commands.add_parser("select", help="in one process: pace_select's own selection function, then the fill")
-    select.add_argument("--pool", required=True, help="the pool (.pckl.gzip/.pkl.gz, or a results file)")
+    select.add_argument("--pool", required=True, help="the pool: any file of structures, or a dataset pickle")
+    select.add_argument("--type-map", help="LAMMPS type -> element, e.g. 1=Cu,2=Ni")
     _add_fill_arguments(select)
     select.add_argument("--memory-limit", default="auto", help="pace_select's -mem (e.g. 8GB)")
     return parser
@@ -93,9 +98,11 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     if getattr(args, "batch_size", 1) < 1:
         raise BadInput(f"--batch-size must be >= 1 (got {args.batch_size})")
     if args.command == "prepare":
-        return prepare_pool(args.pool, args.out, args.sample, args.sample_size)
+        return prepare_pool(args.pool, args.out, args.sample, args.sample_size, args.type_map)
     if args.command == "inspect":
-        return inspect_pool(args.pool)
+        if args.limit is not None and args.limit < 1:
+            raise BadInput(f"--limit must be >= 1 (got {args.limit})")
+        return inspect_pool(args.pool, args.type_map, args.limit)
     if args.command == "replicate":
         return replicate_pool(args.pool, args.copies, args.rattle, args.seed, args.out)
     if args.command == "run":
@@ -112,7 +119,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         )
     if args.command == "select":
         return select_in_process(
-            args.pool, args.potential, args.asi, args.n, args.out, args.batch_size, args.memory_limit
+            args.pool, args.potential, args.asi, args.n, args.out, args.batch_size, args.memory_limit, args.type_map
         )
     raise AssertionError(f"unhandled command {args.command}")
 

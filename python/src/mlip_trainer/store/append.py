@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,43 +11,56 @@ import pandas as pd
 
 from mlip_trainer.atomic_io import load_dataset, write_json_atomically
 from mlip_trainer.errors import BadInput, Problem, short_repr
-from mlip_trainer.frames import results_to_dataframe, with_energy_corrected
+from mlip_trainer.frames import results_to_dataframe
 from mlip_trainer.locking import DEFAULT_LOCK_TIMEOUT, dataset_lock
 from mlip_trainer.results import read_results_with_origins
 from mlip_trainer.store.dataset import rebuild, with_split_columns, write_dataset_files
+from mlip_trainer.store.energies import parse_reference_energy, with_energies
 from mlip_trainer.store.files import DatasetFiles
 from mlip_trainer.store.hashing import HASH_COLUMN, SPLIT_COLUMN, record_hash, split_for
 from mlip_trainer.store.index import count_structure, load_state, save_state
 from mlip_trainer.store.manifest import build_manifest, now, read_manifest, summary_of
-from mlip_trainer.validation import is_finite_number, known_symbols, validate_results
+from mlip_trainer.validation import DEFAULT_LIMITS, Limits, validate_results
 
 
-def parse_reference_energy(text: str | None, elements: Sequence[str] | None) -> float | dict[str, float] | None:
-    """The `--reference-energy` text: one number (eV per atom, any element) or {element: eV}
-    covering every configured element; None when not given."""
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(
-            "--reference-energy must be JSON", [Problem(-1, "reference_energy", short_repr(text), str(exc))]
-        ) from None
-    if is_finite_number(value):
-        return float(value)
-    known = known_symbols()
-    if not isinstance(value, dict) or not all(k in known and is_finite_number(v) for k, v in value.items()):
-        raise BadInput(
-            "--reference-energy must be a number or {element: eV}",
-            [Problem(-1, "reference_energy", short_repr(value), "expected a number or {element: finite number}")],
-        )
-    missing = sorted(set(elements or []) - set(value))
-    if missing:
-        raise BadInput(
-            "--reference-energy lacks elements",
-            [Problem(-1, "reference_energy", short_repr(value), f"no value for {missing}")],
-        )
-    return {k: float(v) for k, v in value.items()}
+def read_and_validate(
+    results_files: Sequence[str],
+    elements: Sequence[str] | None,
+    limits: Limits = DEFAULT_LIMITS,
+    reference_energy: str | None = None,
+) -> tuple[list[Any], list[tuple[str, int]]]:
+    """Every record of every file, validated (schema, elements, cell, overlaps, sanity limits),
+    with its origin; BadInput listing every problem otherwise. Writes nothing: `check` is this."""
+    reference = parse_reference_energy(reference_energy, elements)
+    records, origins = read_results_with_origins(results_files)
+    if not records:
+        raise BadInput(f"no CalculationResult records in {', '.join(results_files)}")
+    validate_results(records, elements, origins, limits)
+    if isinstance(reference, dict):
+        unknown = {symbol for r in records for symbol in r["structure"]["symbols"]} - set(reference)
+        if unknown:
+            raise BadInput(
+                "reference energies lack elements of the results",
+                [Problem(-1, "reference_energy", short_repr(reference), f"no value for {sorted(unknown)}")],
+            )
+    return records, origins
+
+
+def check_results(
+    results_files: Sequence[str],
+    elements: Sequence[str] | None,
+    limits: Limits = DEFAULT_LIMITS,
+    reference_energy: str | None = None,
+) -> dict[str, Any]:
+    """The `check` command: read and validate as `append` would, write nothing; per file, how many
+    results it holds and how many of them have only a corrected energy."""
+    records, origins = read_and_validate(results_files, elements, limits, reference_energy)
+    files: dict[str, dict[str, int]] = {}
+    for record, (file, _) in zip(records, origins):
+        entry = files.setdefault(file, {"records": 0, "correctedOnly": 0})
+        entry["records"] += 1
+        entry["correctedOnly"] += int(record.get("energy") is None)
+    return {"records": len(records), "files": [{"path": f, **c} for f, c in files.items()]}
 
 
 def append_results(
@@ -59,6 +71,7 @@ def append_results(
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     origin: dict[str, Any] | None = None,
     reference_energy: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> dict[str, Any]:
     """Validate every record, then, under the lock, append those whose content hash is new.
 
@@ -80,19 +93,8 @@ def append_results(
             "invalid --test-fraction", [Problem(-1, "test_size", str(test_fraction), "expected a number in [0, 1)")]
         )
     reference = parse_reference_energy(reference_energy, elements)
-    records, origins = read_results_with_origins(results_files)
-    if not records:
-        raise BadInput(f"no CalculationResult records in {', '.join(results_files)}")
-    lap("read")
-    validate_results(records, elements, origins)
-    if isinstance(reference, dict):
-        unknown = {symbol for r in records for symbol in r["structure"]["symbols"]} - set(reference)
-        if unknown:
-            raise BadInput(
-                "reference energies lack elements of the results",
-                [Problem(-1, "reference_energy", short_repr(reference), f"no value for {sorted(unknown)}")],
-            )
-    lap("validate")
+    records, origins = read_and_validate(results_files, elements, limits, reference_energy)
+    lap("read_validate")
     hashes = [record_hash(r) for r in records]
     lap("hash")
     files = DatasetFiles(dataset)
@@ -117,6 +119,9 @@ def append_results(
         previous = read_manifest(files)
         history = list(previous.get("history", []))
         sides = {"train": 0, "test": 0}
+        # The reference energies the stored corrected energies were made with bind later appends.
+        recorded = previous.get("referenceEnergy") if state.counts.get("correctedOnly", 0) else None
+        kept_reference = previous.get("referenceEnergy")
         if fresh:
             new = results_to_dataframe([records[i] for i in fresh], validate=False)
             new[HASH_COLUMN] = [hashes[i] for i in fresh]
@@ -124,7 +129,10 @@ def append_results(
             for i, digest, side in zip(fresh, new[HASH_COLUMN], new[SPLIT_COLUMN]):
                 state.entries.add(digest, side)
                 sides[side] += 1
-                count_structure(state.counts, records[i]["structure"]["symbols"], side)
+                count_structure(
+                    state.counts, records[i]["structure"]["symbols"], side, records[i].get("energy") is None
+                )
+            sources = _sources(records, origins, fresh, state.counts)
             received = len(records)
             del records  # the parsed JSON is no longer needed: free it before the dataset is read
             lap("convert")
@@ -132,7 +140,7 @@ def append_results(
                 old = with_split_columns(load_dataset(files.accumulated), test_fraction)
             lap("read_dataset")
             frame = new if old is None else pd.concat([old, new], ignore_index=True)
-            frame = with_energy_corrected(frame, reference)
+            frame, kept_reference = with_energies(frame, reference, recorded, sources)
             del old, new
             state.sha256, _ = write_dataset_files(files, frame)
             del frame
@@ -151,12 +159,27 @@ def append_results(
                 "addedTest": sides["test"],
                 "duplicates": duplicates,
                 "testFraction": test_fraction,
+                **({"referenceEnergy": reference} if reference is not None else {}),
                 "sha256": state.sha256,
                 **({"indexRebuilt": True} if rebuilt else {}),
                 **({"removedTemporaries": removed} if removed else {}),
             }
         )
-        manifest = build_manifest(files, state, history, test_fraction)
+        manifest = build_manifest(files, state, history, test_fraction, kept_reference)
         write_json_atomically(files.manifest, manifest)
         lap("manifest")
     return {**summary_of(files, manifest, len(fresh), duplicates), "timings": timings, "indexRebuilt": rebuilt}
+
+
+def _sources(
+    records: Sequence[Any], origins: Sequence[tuple[str, int]], fresh: Sequence[int], counts: dict[str, Any]
+) -> dict[str, str]:
+    """Where corrected-only and total-energy results of this update come from, for a refusal."""
+    corrected = sorted({origins[i][0] for i in fresh if records[i].get("energy") is None})
+    total = sorted({origins[i][0] for i in fresh if records[i].get("energy") is not None})
+    stored_corrected = counts.get("correctedOnly", 0) - len([i for i in fresh if records[i].get("energy") is None])
+    stored_total = counts["structures"]["train"] + counts["structures"]["test"] - len(fresh) - stored_corrected
+    return {
+        "corrected": ", ".join(corrected + (["the dataset"] if stored_corrected > 0 else [])) or "the dataset",
+        "total": ", ".join((["the dataset"] if stored_total > 0 else []) + total) or "the dataset",
+    }

@@ -37,9 +37,9 @@ def state_from_frame(df: pd.DataFrame, sha256: str) -> DatasetState:
     """The index and counts of a whole dataset, from its hash and split columns."""
     entries = HashIndex()
     counts = empty_counts()
-    for atoms, digest, side in zip(df["ase_atoms"], df[HASH_COLUMN], df[SPLIT_COLUMN]):
+    for atoms, digest, side, energy in zip(df["ase_atoms"], df[HASH_COLUMN], df[SPLIT_COLUMN], df["energy"]):
         entries.add(digest, side)
-        count_structure(counts, atoms.get_chemical_symbols(), side)
+        count_structure(counts, atoms.get_chemical_symbols(), side, bool(pd.isna(energy)))
     return DatasetState(entries, sha256, counts, {})
 
 

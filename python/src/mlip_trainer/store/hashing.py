@@ -26,12 +26,21 @@ def _quantise(values: Any) -> bytes:
 
 
 def content_hash(
-    symbols: Sequence[str], positions: Any, cell: Any, pbc: Sequence[bool], energy: float, forces: Any
+    symbols: Sequence[str],
+    positions: Any,
+    cell: Any,
+    pbc: Sequence[bool],
+    energy: float,
+    forces: Any,
+    corrected: bool = False,
 ) -> str:
     """sha256 of species, positions (Å), cell (Å), pbc, energy (eV) and forces (eV/Å), numbers
     rounded to HASH_DECIMALS (8) decimals: results that print the same at that precision are the
-    same result (an exact re-send always is)."""
+    same result (an exact re-send always is). `corrected`: `energy` is a corrected energy (a
+    result known only by its energy_corrected), which never equals a total energy's hash."""
     digest = hashlib.sha256(b"mlip-result-v1\0")
+    if corrected:
+        digest.update(b"energy_corrected\0")
     digest.update(",".join(symbols).encode())
     digest.update(bytes(bool(x) for x in pbc))
     for part in (cell, positions, [energy], forces):
@@ -56,21 +65,28 @@ def atoms_hash(atoms: Any) -> str:
 
 
 def record_hash(record: dict[str, Any]) -> str:
-    """The content hash of a CalculationResult record."""
+    """The content hash of a CalculationResult record (by its energy, or its energy_corrected
+    when it has no energy)."""
     s = record["structure"]
-    return content_hash(s["symbols"], s["positions"], s["cell"], s["pbc"], record["energy"], record["forces"])
+    energy: Any = record.get("energy")
+    corrected = energy is None
+    value: float = record["energy_corrected"] if corrected else energy
+    return content_hash(s["symbols"], s["positions"], s["cell"], s["pbc"], value, record["forces"], corrected)
 
 
 def row_hash(row: Any) -> str:
     """The content hash of a dataset row (equal to its record's: same numbers, same rounding)."""
     atoms = row["ase_atoms"]
+    energy = row.get("energy")
+    corrected = energy is None or not np.isfinite(energy)
     return content_hash(
         atoms.get_chemical_symbols(),
         atoms.get_positions(),
         np.array(atoms.cell),
         atoms.pbc,
-        row["energy"],
+        row["energy_corrected"] if corrected else energy,
         row["forces"],
+        corrected,
     )
 
 

@@ -90,13 +90,15 @@ class DatasetState:
 
 
 def empty_counts() -> dict[str, Any]:
-    """Structures and atoms per side, overall and per element: none yet."""
-    return {"structures": {"train": 0, "test": 0}, "atoms": {"train": 0, "test": 0}, "elements": {}}
+    """Structures and atoms per side, overall and per element, and structures known only by their
+    corrected energy: none yet."""
+    return {"structures": {"train": 0, "test": 0}, "atoms": {"train": 0, "test": 0}, "elements": {}, "correctedOnly": 0}
 
 
-def count_structure(counts: dict[str, Any], symbols: Sequence[str], side: str) -> None:
-    """Add one structure of these atoms on `side` to `counts`."""
+def count_structure(counts: dict[str, Any], symbols: Sequence[str], side: str, corrected_only: bool = False) -> None:
+    """Add one structure of these atoms on `side` to `counts` (`corrected_only`: it has no total energy)."""
     counts["structures"][side] += 1
+    counts["correctedOnly"] = counts.get("correctedOnly", 0) + int(corrected_only)
     counts["atoms"][side] += len(symbols)
     per_structure: dict[str, int] = {}
     for s in symbols:

@@ -11,6 +11,7 @@ from mlip_trainer.atomic_io import write_json_atomically
 from mlip_trainer.errors import BadInput, Problem
 from mlip_trainer.locking import DEFAULT_LOCK_TIMEOUT, dataset_lock
 from mlip_trainer.store.dataset import rebuild
+from mlip_trainer.store.energies import fitted_energy
 from mlip_trainer.store.files import DatasetFiles
 from mlip_trainer.store.hashing import HASH_DECIMALS
 from mlip_trainer.store.index import DatasetState, load_state
@@ -31,11 +32,17 @@ def read_manifest(files: DatasetFiles) -> dict[str, Any]:
 
 
 def build_manifest(
-    files: DatasetFiles, state: DatasetState, history: list[dict[str, Any]], test_fraction: float | None
+    files: DatasetFiles,
+    state: DatasetState,
+    history: list[dict[str, Any]],
+    test_fraction: float | None,
+    reference_energy: Any = None,
 ) -> dict[str, Any]:
-    """The manifest of the dataset as the index describes it, with its update history."""
+    """The manifest of the dataset as the index describes it, with its update history and the
+    reference energies its energy_corrected values were made with (None: not known, or none)."""
     split = files.train.exists() and files.test.exists()
     structures = state.counts["structures"]
+    corrected_only = int(state.counts.get("correctedOnly", 0))
     return {
         "format": 1,
         "path": str(files.accumulated),
@@ -47,6 +54,9 @@ def build_manifest(
         "atoms": state.counts["atoms"],
         "elements": state.counts["elements"],
         "testFraction": test_fraction,
+        "fittedEnergy": fitted_energy(corrected_only),
+        "correctedOnly": corrected_only,
+        "referenceEnergy": reference_energy,
         "hash": {
             "algorithm": "sha256",
             "fields": ["symbols", "pbc", "cell", "positions", "energy", "forces"],
@@ -70,6 +80,8 @@ def summary_of(files: DatasetFiles, manifest: dict[str, Any], added: int, duplic
         "structures": manifest["structures"],
         "elements": sorted(manifest["elements"]),
         "manifestPath": str(files.manifest),
+        "fittedEnergy": manifest.get("fittedEnergy", "energy"),
+        "referenceEnergy": manifest.get("referenceEnergy"),
     }
 
 
@@ -90,7 +102,13 @@ def current_manifest(dataset: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -
         if state is None:
             fraction = manifest.get("testFraction") or 0.0
             state, _ = rebuild(files, float(fraction))
-        manifest = build_manifest(files, state, list(manifest.get("history", [])), manifest.get("testFraction"))
+        manifest = build_manifest(
+            files,
+            state,
+            list(manifest.get("history", [])),
+            manifest.get("testFraction"),
+            manifest.get("referenceEnergy"),
+        )
         write_json_atomically(files.manifest, manifest)
     return files, manifest
 

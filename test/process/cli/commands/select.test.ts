@@ -47,7 +47,7 @@ test('mlip-trainer select rejects bad input with exit 2 and a message naming the
   assert.match(foreign.stderr, /element\(s\) Al that the potential lacks \(it has Cu, Ni\)/);
   const mem = await run(['--pool', pool, '-n', '2', '--config', CONFIG, '--memory-limit', 'lots']);
   assert.equal(mem.exitCode, 2);
-  assert.match(mem.stderr, /memoryLimit: must look like 8GB or 500MB \(got "lots"\)/);
+  assert.match(mem.stderr, /--memory-limit must look like 8GB or 500MB, got "lots"/);
   const via = await run(['--pool', pool, '-n', '2', '--config', CONFIG, '--via', 'subprocess']);
   assert.equal(via.exitCode, 2);
   assert.match(via.stderr, /--via.*subprocess/);
