@@ -22,6 +22,7 @@ from mlip_trainer.cli.protocol import BAD_INPUT, JsonArgumentParser, comma_list,
 from mlip_trainer.errors import BadInput, Problem, short_repr
 from mlip_trainer.locking import DEFAULT_LOCK_TIMEOUT, LockTimeout
 from mlip_trainer.metrics import prediction_errors
+from mlip_trainer.predictions import prediction_arrays
 from mlip_trainer.store.append import append_results
 from mlip_trainer.store.export import export_rows
 from mlip_trainer.store.manifest import dataset_info, dataset_summary
@@ -91,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     pred = commands.add_parser("pred-metrics", help="RMSE/MAE of a pacemaker prediction pickle")
     pred.add_argument("--pred", required=True)
+
+    arrays = commands.add_parser(
+        "pred-arrays", help="parity and error arrays of a prediction pickle, written as JSON for a report"
+    )
+    arrays.add_argument("--pred", required=True, help="train_pred.pckl.gzip or test_pred.pckl.gzip")
+    arrays.add_argument("--out", required=True, help="the JSON file to write")
+    arrays.add_argument("--structures", help="the data set the predictions were made on (gives each atom's element)")
+    arrays.add_argument("--max-points", type=int, default=20000, help="force components kept for plotting")
     return parser
 
 
@@ -134,6 +143,8 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         return label_emt(args.out, args.count, comma_list(args.elements), args.seed, args.atoms)
     if args.command == "pred-metrics":
         return prediction_errors(args.pred)
+    if args.command == "pred-arrays":
+        return prediction_arrays(args.pred, args.out, args.structures, args.max_points)
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -117,6 +117,8 @@ def append_results(
         previous = read_manifest(files)
         history = list(previous.get("history", []))
         sides = {"train": 0, "test": 0}
+        # What this update added per element and split, so the history shows how the data grew.
+        added_counts: dict[str, Any] = {"structures": dict(sides), "atoms": dict(sides), "elements": {}}
         if fresh:
             new = results_to_dataframe([records[i] for i in fresh], validate=False)
             new[HASH_COLUMN] = [hashes[i] for i in fresh]
@@ -125,6 +127,7 @@ def append_results(
                 state.entries.add(digest, side)
                 sides[side] += 1
                 count_structure(state.counts, records[i]["structure"]["symbols"], side)
+                count_structure(added_counts, records[i]["structure"]["symbols"], side)
             received = len(records)
             del records  # the parsed JSON is no longer needed: free it before the dataset is read
             lap("convert")
@@ -149,6 +152,7 @@ def append_results(
                 "added": len(fresh),
                 "addedTrain": sides["train"],
                 "addedTest": sides["test"],
+                "addedElements": added_counts["elements"],
                 "duplicates": duplicates,
                 "testFraction": test_fraction,
                 "sha256": state.sha256,
