@@ -13,6 +13,8 @@ export interface ActivityDeps {
   env?: Record<string, string>;
   /** Heartbeat period while a program runs. */
   heartbeatEveryMs?: number;
+  /** Shortest gap between two training-progress signals to the workflow (its UI details); default 5 min. */
+  progressSignalEveryMs?: number;
 }
 
 export function campaignDir(deps: ActivityDeps, campaign: string): string {

@@ -5,6 +5,7 @@ import type { TrainingData } from '../src/dataset/store.js';
 import type { EarlyStoppedArtifact } from '../src/trainer/trainer.js';
 import { atBoundary } from './boundary.js';
 import { trainerFor, type ActivityDeps } from './deps.js';
+import { withStageRecord } from './stage-record.js';
 
 export interface FinaliseCheckpointInput {
   campaign: string;
@@ -17,11 +18,11 @@ export interface FinaliseCheckpointInput {
 export function createEarlyStopActivities(deps: ActivityDeps) {
   return {
     async finaliseCheckpoint(input: FinaliseCheckpointInput): Promise<EarlyStoppedArtifact> {
-      return atBoundary(async () =>
+      return atBoundary(() => withStageRecord(deps, { ...input, stage: 'converting' }, () =>
         trainerFor(deps, input.campaign, input.generation, input.config, input.parentVersion).finaliseCheckpoint(input.data, {
           signal: Context.current().cancellationSignal,
         }),
-      );
+      ));
     },
   };
 }

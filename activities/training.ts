@@ -10,6 +10,8 @@ import type { FineTuneMode } from '../src/domain/input-yaml.js';
 import { initialPotentialOf } from '../src/trainer/trainer.js';
 import { atBoundary } from './boundary.js';
 import { trainerFor, type ActivityDeps } from './deps.js';
+import { withStageRecord } from './stage-record.js';
+import { progressRelay, PROGRESS_SIGNAL_EVERY_MS } from './progress-relay.js';
 
 export interface TrainPotentialActivityInput {
   campaign: string;
@@ -40,7 +42,8 @@ export function heartbeatedCheckpoint(details: unknown): CheckpointRef | null {
 export function createTrainingActivities(deps: ActivityDeps) {
   return {
     async trainPotential(input: TrainPotentialActivityInput): Promise<PotentialArtifact> {
-      return atBoundary(async () => {
+      const from = { mode: input.initialPotential === null ? ('scratch' as const) : (input.fineTune ?? 'continue'), parentVersion: input.parentVersion, initialPotential: input.initialPotential };
+      return atBoundary(() => withStageRecord(deps, { ...input, stage: 'training', start: from }, async () => {
         const ctx = Context.current();
         const info = ctx.info;
         const start = initialPotentialOf(input.initialPotential, input.fineTune);
@@ -58,6 +61,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
         // Heartbeat from a timer, not only on output: the server detects a dead worker only
         // through missed heartbeats, and cancellation arrives only with them.
         const beat = () => ctx.heartbeat(latest);
+        const tellWorkflow = progressRelay(deps.progressSignalEveryMs ?? PROGRESS_SIGNAL_EVERY_MS);
         beat();
         const timer = setInterval(beat, deps.heartbeatEveryMs ?? 5_000);
         try {
@@ -67,6 +71,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
             owner: { workflowId: info.workflowExecution?.workflowId ?? info.activityId, activityId: info.activityId, attempt: info.attempt },
             onProgress: (p) => {
               latest = p;
+              tellWorkflow(p);
             },
           });
         } finally {
@@ -74,7 +79,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
           // The newest checkpoint (a failed run's last copy) goes out before the attempt ends.
           beat();
         }
-      });
+      }));
     },
   };
 }

@@ -12,6 +12,7 @@ import {
   continueAsNew,
   defineQuery,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -28,6 +29,7 @@ import {
 } from '../src/domain/workflow-input.js';
 import { trainGenerationAsChild } from './child.js';
 import { isSelectionOnly } from '../src/domain/generation-result.js';
+import { activitySummaries, loopDetails } from '../src/domain/generation-story.js';
 
 export interface LoopProgress {
   generation: number | null;
@@ -48,6 +50,11 @@ export async function activeLearningLoopWorkflow(rawInput: unknown): Promise<Act
   const finished: GenerationSummary[] = [...input.history];
   let current: number | null = null;
   setHandler(loopProgressQuery, () => ({ generation: current, finished }));
+  const tell = () =>
+    setCurrentDetails(
+      loopDetails({ campaign: input.campaign, running: current, maxGenerations: input.maxGenerations, targetForceRmse: input.targetForceRmse, finished, at: new Date().toISOString() }),
+    );
+  tell();
 
   const queues = resolveTaskQueues(workflowInfo().taskQueue, input.taskQueues);
   const labelling = proxyActivities<Activities>({
@@ -61,16 +68,17 @@ export async function activeLearningLoopWorkflow(rawInput: unknown): Promise<Act
   let ranThisRun = 0;
   for (let g = input.startGeneration; g < input.maxGenerations; g++) {
     current = g;
+    tell();
     // With a pool and nothing trained yet, a generation may have nothing labelled: it only selects.
     // A loop that starts from a potential (initialPotential, or a continued loop's last one) has
     // trained before, so a missing labelled folder stays an error there.
     const pool = input.pool ?? null;
     const nothingTrainedYet = initialPotential === null && finished.every((f) => f.path === null);
-    const results = await labelling.collectLabelledResults({
+    const results = await labelling.collectLabelledResults.executeWithOptions({ summary: activitySummaries.collectLabelledResults(g) }, [{
       labelledDir: input.labelledDir,
       generation: g,
       ...(pool !== null && nothingTrainedYet ? { allowNone: true } : {}),
-    });
+    }]);
     const result = await trainGenerationAsChild({
       campaign: input.campaign,
       generation: g,
@@ -100,6 +108,7 @@ export async function activeLearningLoopWorkflow(rawInput: unknown): Promise<Act
     }
     ranThisRun++;
     current = null;
+    tell();
 
     if (input.targetForceRmse !== null && rmse !== null && rmse <= input.targetForceRmse) {
       return { campaign: input.campaign, generations: finished, stoppedBecause: 'target-reached', lastPotentialYaml: initialPotential };

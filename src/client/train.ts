@@ -5,23 +5,28 @@ import { trainWorkflowId } from '../domain/naming.js';
 import type { TrainingProgress } from '../domain/progress.js';
 import type { GenerationResult } from '../domain/generation-result.js';
 import type { TrainPotentialWorkflowInputRaw } from '../domain/workflow-input.js';
+import { generationDetails, generationSummary, type StoryExtras } from '../domain/generation-story.js';
 
 export const TRAIN_WORKFLOW_TYPE = 'trainPotentialWorkflow';
 
 /**
  * Starts a generation, or attaches to it when one with the same campaign and generation is
- * already running, so a repeated command never trains twice.
+ * already running, so a repeated command never trains twice. The UI lists it with a one-line
+ * summary and shows its details (see generation-story.ts); `story` adds what the caller knows.
  */
 export async function startTraining(
   client: Client,
   input: TrainPotentialWorkflowInputRaw,
   taskQueue: string,
+  story: StoryExtras = {},
 ): Promise<WorkflowHandle> {
   return client.workflow.start(TRAIN_WORKFLOW_TYPE, {
     taskQueue,
     workflowId: trainWorkflowId(input.campaign, input.generation),
     args: [input],
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    staticSummary: generationSummary(input, story),
+    staticDetails: generationDetails(input, story),
   });
 }
 

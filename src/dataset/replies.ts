@@ -61,6 +61,8 @@ export const DatasetHistoryEntry = z.looseObject({
   duplicates: z.number(),
   testFraction: z.number(),
   sha256: z.string(),
+  /** What the update added per element and split (absent in updates recorded before it was kept). */
+  addedElements: z.record(z.string(), z.object({ structures: SplitCounts, atoms: SplitCounts })).optional(),
 });
 export type DatasetHistoryEntry = z.infer<typeof DatasetHistoryEntry>;
 
@@ -101,6 +103,25 @@ export const PredMetricsReply = z.object({
   ...Usage,
 });
 
+/**
+ * `pred-arrays`: a prediction pickle's parity and error arrays, written to `out` (see
+ * PredictionArrays in src/report/inputs.ts), with the errors from all its rows.
+ */
+export const PredArraysReply = z.object({
+  out: z.string(),
+  structures: z.number(),
+  atoms: z.number(),
+  elements: z.array(z.string()),
+  elementsKnown: z.boolean(),
+  forcesSampled: z.number(),
+  forcesTotal: z.number(),
+  energy_rmse_mev_per_atom: z.number(),
+  force_rmse_mev_per_a: z.number(),
+  energy_mae_mev_per_atom: z.number(),
+  force_mae_mev_per_a: z.number(),
+  ...Usage,
+});
+
 /** What each dataset helper command replies. */
 export interface DatasetReplies {
   append: z.infer<typeof AppendReply>;
@@ -111,6 +132,7 @@ export interface DatasetReplies {
   'synthesize-results': z.infer<typeof SynthesizeReply>;
   'label-emt': z.infer<typeof LabelEmtReply>;
   'pred-metrics': z.infer<typeof PredMetricsReply>;
+  'pred-arrays': z.infer<typeof PredArraysReply>;
 }
 export type DatasetCommand = keyof DatasetReplies;
 
@@ -124,4 +146,5 @@ export const DATASET_REPLIES: { [C in DatasetCommand]: z.ZodType<DatasetReplies[
   'synthesize-results': SynthesizeReply,
   'label-emt': LabelEmtReply,
   'pred-metrics': PredMetricsReply,
+  'pred-arrays': PredArraysReply,
 };

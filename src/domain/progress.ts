@@ -30,6 +30,14 @@ export interface TrainingProgress {
   run?: number;
   /** `backend.batch_size` of the current run (smaller than configured after out-of-memory). */
   batchSize?: number | null;
+  /** Set while the fit makes no progress (the training watchdog's view); shown instead of an ETA. */
+  stall?: StallState | null;
+}
+
+/** A fit that has logged no new iteration for a while. */
+export interface StallState {
+  /** s since the last new iteration (or since the run started, before the first). */
+  secondsWithoutProgress: number;
 }
 
 /** A copy of pacemaker's `interim_potential_0.yaml`, kept in the generation folder. */
