@@ -42,21 +42,31 @@ export async function readProgress(handle: WorkflowHandle): Promise<LiveProgress
     fromQuery = null;
   }
   const desc = await handle.describe();
+  const retried = (desc.raw.pendingActivities ?? []).find((a) => (a.attempt ?? 1) > 1);
+  const retry = retried ? { activity: retried.activityType?.name ?? '?', attempt: retried.attempt ?? 1, lastFailure: retried.lastFailure?.message ?? null } : null;
+  if (fromQuery) fromQuery = { ...fromQuery, retry };
   for (const act of desc.raw.pendingActivities ?? []) {
     const payload = act.heartbeatDetails?.payloads?.[0];
     if (!payload) continue;
     const beat = defaultPayloadConverter.fromPayload<TrainingProgress | null>(payload);
     // The workflow's stage wins once training is over (a stale beat would say 'training').
     if (beat && beat.iteration !== null) {
-      const merged: LiveProgress = { ...(fromQuery ?? { stopRequested: false, version: null }), ...beat };
+      const merged: LiveProgress = { ...(fromQuery ?? { stopRequested: false, version: null }), ...beat, retry };
       return fromQuery && fromQuery.stage !== 'training' ? { ...merged, stage: fromQuery.stage } : merged;
     }
   }
   return fromQuery;
 }
 
-/** The workflow's own view (stage, stop requested) merged with the last training heartbeat. */
-export type LiveProgress = TrainingProgress & { stopRequested: boolean; version: string | null };
+/**
+ * The workflow's own view (stage, stop requested) merged with the last training heartbeat, and
+ * the activity being retried, if any.
+ */
+export type LiveProgress = TrainingProgress & {
+  stopRequested: boolean;
+  version: string | null;
+  retry?: { activity: string; attempt: number; lastFailure: string | null } | null;
+};
 
 /**
  * The generation's result: its artifact, or a `selection-only` result when it had a pool and

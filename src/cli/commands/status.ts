@@ -5,7 +5,8 @@ import { connectClient } from '../../temporal/worker.js';
 import { describeGeneration, generationHandle, listGenerations, stopTrainingEarly, type GenerationStatus } from '../../client/generations.js';
 import { waitForArtifact } from '../../client/train.js';
 import { isSelectionOnly, type GenerationResult } from '../../domain/generation-result.js';
-import { formatProgress, ProgressPrinter } from '../progress.js';
+import { ProgressPrinter } from '../progress.js';
+import { statusLine } from '../status-line.js';
 import { CliInputError, nonNegativeInt, positiveInt } from '../options.js';
 
 /** Temporal's ExecutionStatus names as its visibility queries spell them. */
@@ -55,11 +56,12 @@ async function open(o: Target): Promise<{ client: Client; handle: WorkflowHandle
 }
 
 function printStatus(s: GenerationStatus): void {
-  console.log(`${s.workflowId}: ${s.status}${s.stage ? ` (stage ${s.stage})` : ''}`);
-  if (s.progress) console.log(`  ${formatProgress(s.progress)}${s.progress.stopRequested ? ' [stop requested]' : ''}`);
-  for (const a of s.pendingActivities) {
-    if (a.attempt > 1) console.log(`  ${a.type}: attempt ${a.attempt}${a.lastFailure ? `, last failure: ${a.lastFailure.split('\n')[0]}` : ''}`);
-  }
+  console.log(`${s.workflowId}: ${s.status}${s.stage ? ` (stage ${s.stage})` : ''}${s.summary ? `  ${s.summary}` : ''}`);
+  // One line: stage, progress, and the stall or retry state.
+  const retried = s.pendingActivities.find((a) => a.attempt > 1);
+  const retry = retried ? { activity: retried.type, attempt: retried.attempt, lastFailure: retried.lastFailure } : null;
+  if (s.progress) console.log(`  ${statusLine({ progress: s.progress, retry })}`);
+  else if (retry) console.log(`  ${statusLine({ progress: { stage: s.stage ?? '?', iteration: null, maxiter: null, loss: null, energyRmse: null, forceRmse: null, etaSeconds: null }, retry })}`);
   if (s.testForceRmse !== null) console.log(`  force RMSE: ${s.testForceRmse.toFixed(2)} meV/Å`);
   if (s.failure) console.log(`  failure: ${s.failure}`);
   if (s.result && typeof s.result === 'object' && 'path' in s.result) console.log(`  potential: ${String(s.result.path)}`);
@@ -174,7 +176,7 @@ export function registerStatusCommands(program: Command): void {
         if (rows.length === 0) console.log('no generations');
         for (const r of rows) {
           const rmse = r.testForceRmse === null ? '' : `  F ${r.testForceRmse.toFixed(2)} meV/Å`;
-          console.log(`${r.workflowId}  ${r.status}  ${r.stage ?? '-'}  ${r.startTime}${rmse}`);
+          console.log(`${r.workflowId}  ${r.status}  ${r.stage ?? '-'}  ${r.startTime}${rmse}${r.summary ? `  ${r.summary}` : ''}`);
         }
       } finally {
         await client.connection.close();
