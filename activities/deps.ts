@@ -3,19 +3,10 @@ import { resolve } from 'node:path';
 import { createTrainer } from '../src/trainer/factory.js';
 import type { Trainer } from '../src/trainer/trainer.js';
 import type { TrainerConfig } from '../src/domain/schemas.js';
-import type { Toolchain } from '../src/pacemaker/toolchain.js';
+import type { ActivityDeps } from '../src/temporal/worker.js';
 
-export interface ActivityDeps {
-  /** Shared workspace root; each campaign is a folder under it. */
-  workspaceRoot: string;
-  toolchain: Toolchain;
-  /** Extra environment for pacemaker's programs. */
-  env?: Record<string, string>;
-  /** Heartbeat period while a program runs. */
-  heartbeatEveryMs?: number;
-  /** Shortest gap between two training-progress signals to the workflow (its UI details); default 5 min. */
-  progressSignalEveryMs?: number;
-}
+// Defined by the library's worker module, which receives these from each host.
+export type { ActivityDeps };
 
 export function campaignDir(deps: ActivityDeps, campaign: string): string {
   return resolve(deps.workspaceRoot, campaign);

@@ -8,7 +8,8 @@
  */
 import { Context } from '@temporalio/activity';
 import type { TrainingProgress } from '../src/domain/progress.js';
-import { trainingProgressSignal, type ProgressUpdate } from '../src/domain/generation-story.js';
+import type { ProgressUpdate } from '../src/domain/generation-story.js';
+import { trainingProgressSignal } from '../src/domain/messages.js';
 
 /** Default gap between two progress signals. */
 export const PROGRESS_SIGNAL_EVERY_MS = 5 * 60_000;

@@ -1,5 +1,5 @@
 /**
- * Selection activities (issue 4): check a pool before training, choose structures from it for
+ * Selection activities: check a pool before training, choose structures from it for
  * labelling, and compute the active set of a newly trained potential.
  */
 import { Context } from '@temporalio/activity';

@@ -1,5 +1,5 @@
 /**
- * Dataset append at scale (issue 3): 1,000 new structures of 64 atoms appended to datasets of
+ * Dataset append at scale: 1,000 new structures of 64 atoms appended to datasets of
  * 1,000 and 50,000 structures, against a plain pandas read-concat-write of the same data, both
  * measured in this run on the same files. Wall time is the whole call as a worker makes it
  * (Node-side JSON validation plus the bridge process: parse, validate, hash, lock, index,

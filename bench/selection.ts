@@ -1,5 +1,5 @@
 /**
- * Selection goals (issue 4): wall time and peak memory of selectActiveSet beside pace_select
+ * Selection goals: wall time and peak memory of selectActiveSet beside pace_select
  * called directly on the same pool and potential, in the same run (target: within 1.1x), for a
  * pool of 2,000 EMT-labelled 32-atom structures with n = 50, and for a big pool (20,000) whose
  * peak memory must stay under the configured limit. Runs the real pacemaker when one is found
@@ -187,7 +187,7 @@ export async function selectionGoals(): Promise<void> {
       medians.push([label, String(size), mem, String(ratios.length), (sorted[Math.floor((sorted.length - 1) / 2)]! + sorted[Math.ceil((sorted.length - 1) / 2)]!) / 2]);
     }
   }
-  console.log(`\nSelect active set (issue 4): ${atoms}-atom EMT Cu/Ni structures, unfitted ${functions}-function/element potential (order 3), no .asi; target: selectActiveSet within 1.1x of pace_select; peak memory under the limit`);
+  console.log(`\nSelect active set: ${atoms}-atom EMT Cu/Ni structures, unfitted ${functions}-function/element potential (order 3), no .asi; target: selectActiveSet within 1.1x of pace_select; peak memory under the limit`);
   console.log(
     table(
       ['toolchain', 'pool', 'n', 'pace_select s', 'selectActiveSet s', 'time ratio', 'pace_select peak MB', 'selectActiveSet peak MB', 'memory ratio', 'memory limit', 'chosen by pace_select + gamma (how)'],

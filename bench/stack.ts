@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { freePort, startDevServer } from '../src/temporal/dev-server.js';
 import { createTrainerWorkers, type TrainerWorkerOptions } from '../src/temporal/worker.js';
+import { composition } from '../app/worker.js';
 
 export interface BenchStack {
   client: Client;
@@ -12,7 +13,7 @@ export interface BenchStack {
 /** `dir` holds the server's SQLite file and log; workers poll `opts.taskQueue`. */
 export async function startBenchStack(
   dir: string,
-  opts: Omit<TrainerWorkerOptions, 'address' | 'namespace'>,
+  opts: Omit<TrainerWorkerOptions, 'address' | 'namespace' | 'composition'>,
 ): Promise<BenchStack> {
   const server = await startDevServer({
     port: await freePort(),
@@ -21,7 +22,7 @@ export async function startBenchStack(
     logFile: join(dir, 'temporal.log'),
   });
   const connection = await Connection.connect({ address: server.address });
-  const workers = await createTrainerWorkers({ ...opts, address: server.address });
+  const workers = await createTrainerWorkers({ ...opts, composition, address: server.address });
   const running = workers.run();
   return {
     client: new Client({ connection }),

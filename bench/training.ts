@@ -1,5 +1,5 @@
 /**
- * Training goals of issue 5, measured with PacemakerTrainer directly (no Temporal: the retry
+ * Training goals, measured with PacemakerTrainer directly (no Temporal: the retry
  * path is covered by tests; these figures are about pacemaker work):
  * 1. resume efficiency: training killed at about half of maxiter and resumed from its checkpoint;
  *    iterations executed in total / maxiter (target <= 1.05);

@@ -60,7 +60,7 @@ export async function workflowVersusDirect(): Promise<void> {
       const trainer = createTrainer(config, { campaignDir: join(dir, 'ws-direct', `c${i}`), generation: 0, toolchain, env });
       const data = await trainer.updateDataset([results]);
       const trained = await trainer.train({ trainPath: data.trainPath, testPath: data.testPath, sha256: data.sha256 }, null);
-      // The workflow's last step: pace_activeset on the new potential (issue 4's computeActiveSet).
+      // The workflow's last step: pace_activeset on the new potential (the computeActiveSet activity).
       const direct = await attachActiveSet(trained, { data: [data.trainPath], memoryLimit: DEFAULT_SELECTION_MEMORY_LIMIT, toolchain, env });
       const directWall = (performance.now() - t0) / 1000;
 

@@ -25,6 +25,8 @@ const REPO_DIRS = [
   'src/',
   'activities/',
   'workflows/',
+  'app/',
+  'bin/',
   'python/',
   'sim/',
   'test/',

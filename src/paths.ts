@@ -1,10 +1,41 @@
-/** Where this package's own files are, wherever it is run from. */
+/**
+ * Where this package's own files are, wherever it is run from: a clone runs the TypeScript
+ * sources (this file is src/paths.ts), an installed package the compiled dist/src/paths.js.
+ */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { delimiter, dirname, join } from 'node:path';
 
-export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const VENV_DIR = join(PROJECT_ROOT, '.venv');
+/** Run from the TypeScript sources (a clone), not compiled to dist/ (an installed package). */
+export const FROM_SOURCES = import.meta.url.endsWith('.ts');
+
+/** The package folder: package.json, sim/, python/, examples/, temporal-dev.yml. */
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), ...(FROM_SOURCES ? ['..'] : ['..', '..']));
+
+/**
+ * This user's data of an installed package, which never writes into its own folder under
+ * node_modules: $XDG_DATA_HOME/mlip-trainer, by default ~/.local/share/mlip-trainer.
+ */
+export const USER_DATA_DIR = join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'mlip-trainer');
+
+/**
+ * The Python venv (numpy, pandas, ase; the temporal CLI when it is not on PATH): a clone's
+ * `.venv` (scripts/setup.mjs makes it), else, for an installed package without one, the per-user
+ * venv `mlip-trainer setup` makes.
+ */
+export const VENV_DIR =
+  FROM_SOURCES || existsSync(join(PROJECT_ROOT, '.venv')) ? join(PROJECT_ROOT, '.venv') : join(USER_DATA_DIR, 'venv');
 export const VENV_PYTHON = join(VENV_DIR, 'bin', 'python');
+
+/** The dev stack description `dev`, `demo`, `dataset` and `select` use unless given another. */
+export const DEFAULT_STACK_FILE = join(PROJECT_ROOT, 'temporal-dev.yml');
+/**
+ * What the relative paths of DEFAULT_STACK_FILE (server state, workspace) resolve against: the
+ * clone itself (its `.mlip/`), or for an installed package the per-user folder.
+ */
+export const DEFAULT_STACK_BASE = FROM_SOURCES ? PROJECT_ROOT : USER_DATA_DIR;
+
 export const SIMULATOR_BIN = join(PROJECT_ROOT, 'sim', 'bin');
 /** The project's Python package (`mlip_trainer`), run from the source tree, uninstalled. */
 export const PYTHON_SRC = join(PROJECT_ROOT, 'python', 'src');

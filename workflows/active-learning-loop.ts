@@ -10,7 +10,6 @@
 import {
   ApplicationFailure,
   continueAsNew,
-  defineQuery,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -30,13 +29,7 @@ import {
 import { trainGenerationAsChild } from './child.js';
 import { isSelectionOnly } from '../src/domain/generation-result.js';
 import { activitySummaries, loopDetails } from '../src/domain/generation-story.js';
-
-export interface LoopProgress {
-  generation: number | null;
-  finished: GenerationSummary[];
-}
-
-export const loopProgressQuery = defineQuery<LoopProgress>('loopProgress');
+import { loopProgressQuery } from '../src/domain/messages.js';
 
 /** Generations kept in the input carried across continue-as-new: enough for the UI, bounded. */
 const HISTORY_KEPT = 20;

@@ -1,3 +1,4 @@
 // Every workflow the worker registers. Deterministic code only: see eslint.config.js.
-export { trainPotentialWorkflow, progressQuery, stopTrainingSignal } from './train-potential.js';
-export { activeLearningLoopWorkflow, loopProgressQuery } from './active-learning-loop.js';
+// Their queries and signals are in src/domain/messages.ts, shared with the clients.
+export { trainPotentialWorkflow } from './train-potential.js';
+export { activeLearningLoopWorkflow } from './active-learning-loop.js';

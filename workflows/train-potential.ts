@@ -15,8 +15,6 @@ import {
   ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
-  defineQuery,
-  defineSignal,
   isCancellation,
   patched,
   proxyActivities,
@@ -28,28 +26,14 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { NON_RETRYABLE_TYPES } from '../src/errors.js';
-import { INITIAL_PROGRESS, type Stage, type TrainingProgress } from '../src/domain/progress.js';
+import { INITIAL_PROGRESS, type Stage } from '../src/domain/progress.js';
 import { describeIssues, type ActiveSetSelection } from '../src/domain/schemas.js';
 import type { GenerationArtifact, GenerationResult } from '../src/domain/generation-result.js';
 import { generationVersion } from '../src/domain/naming.js';
 import { headlineForceRmse, resolveTaskQueues, TrainPotentialWorkflowInput, type WorkflowTuning } from '../src/domain/workflow-input.js';
 import { SA_CAMPAIGN, SA_ELEMENTS, SA_GENERATION, SA_STAGE, SA_TEST_FORCE_RMSE } from '../src/domain/search-attributes.js';
-import { activitySummaries as says, currentDetails, trainingProgressSignal, type CurrentState } from '../src/domain/generation-story.js';
-
-/**
- * What the workflow itself knows: the stage, the final metrics, whether a stop was asked for.
- * Iteration, loss, RMSE and ETA while pacemaker runs live in the training activity's heartbeat
- * details (no history events); src/client/train.ts readProgress merges the two.
- */
-export type WorkflowProgress = TrainingProgress & { stopRequested: boolean; version: string | null };
-
-export const progressQuery = defineQuery<WorkflowProgress>('progress');
-
-/** "Stop training now and keep the best potential so far" (also from the UI's Send Signal). */
-export interface StopTrainingRequest {
-  reason?: string;
-}
-export const stopTrainingSignal = defineSignal<[StopTrainingRequest?]>('stopTraining');
+import { activitySummaries as says, currentDetails, type CurrentState } from '../src/domain/generation-story.js';
+import { progressQuery, stopTrainingSignal, trainingProgressSignal, type WorkflowProgress } from '../src/domain/messages.js';
 
 // A generation's result: the trained potential's artifact, or only a selection (see
 // src/domain/generation-result.ts); re-exported for the code that imported them from here.
@@ -176,7 +160,7 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
     }]);
     tell({ dataset: { total: dataset.total, train: dataset.structures.train, test: dataset.structures.test, added: dataset.added, sha256: dataset.sha256 } });
     if (dataset.total === 0) {
-      // (issue 4) A pool and nothing labelled yet: the start of an active-learning campaign. Only
+      // A pool and nothing labelled yet: the start of an active-learning campaign. Only
       // the selection runs (the unfitted shape of the config, or initialPotential when given);
       // nothing is trained. Generations that failed here before this path existed replay as they ran.
       if (input.pool !== null && patched('selection-only-without-data')) {
@@ -207,7 +191,7 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
     }
     const trainingData = { trainPath: dataset.trainPath, testPath: dataset.testPath, sha256: dataset.sha256 };
 
-    // (issue 4) The structures to label next are chosen from input.pool after training, with the
+    // The structures to label next are chosen from input.pool after training, with the
     // new potential and its active set, so they are the ones this generation's potential
     // extrapolates on. Generations that started before this change selected here, before
     // training, with the potential they started from: patched() keeps them replaying that way.
@@ -263,7 +247,7 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
     // already past this point when the line was added replaying as they ran.
     tell({ potential: potentialStory(artifact) });
     if (patched('stage-active-set')) setStage('active-set');
-    // (issue 4) The new potential's active set: pace_activeset writes the .asi beside the .yace,
+    // The new potential's active set: pace_activeset writes the .asi beside the .yace,
     // on the training host that holds the files; too little data leaves it null with a warning.
     artifact = {
       ...(await trainingHost.computeActiveSet.executeWithOptions({ summary: says.computeActiveSet(input) }, [{

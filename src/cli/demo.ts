@@ -5,7 +5,7 @@ import { loadDevStackConfig, loadTrainerConfig } from '../config/load.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { SIMULATOR_NOTICE } from '../pacemaker/toolchain.js';
 import { startDevStack } from '../temporal/dev-stack.js';
-import { connectClient } from '../temporal/worker.js';
+import { connectClient, type WorkerComposition } from '../temporal/worker.js';
 import { startTraining, waitForArtifact } from '../client/train.js';
 import { isSelectionOnly } from '../domain/generation-result.js';
 import { labelEmt } from '../dataset/emt.js';
@@ -16,9 +16,10 @@ export async function runDemo(o: {
   keep: boolean;
   count: number;
   stackFile: string;
+  composition: WorkerComposition;
 }): Promise<void> {
   const cfg = await loadDevStackConfig(o.stackFile);
-  const stack = await startDevStack(cfg, { anyFreePort: false });
+  const stack = await startDevStack(cfg, { anyFreePort: false, composition: o.composition });
   let client: Awaited<ReturnType<typeof connectClient>> | null = null;
   try {
     if (stack.toolchain.kind === 'simulator') console.log(SIMULATOR_NOTICE);

@@ -1,4 +1,8 @@
-/** The `mlip-trainer` command line: one module per group of commands under commands/. */
+/**
+ * The `mlip-trainer` command line: one module per group of commands under commands/. The entry
+ * point, app/cli.ts, runs it with the worker composition (activities and workflow code) that
+ * `dev`, `worker` and `demo` start workers with: src/ never imports those itself.
+ */
 import { Command, CommanderError } from 'commander';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { TrainerError } from '../errors.js';
@@ -8,6 +12,8 @@ import { registerTrainCommands } from './commands/train.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerSelectCommands } from './commands/select.js';
 import { registerStatusCommands } from './commands/status.js';
+import { registerSetupCommand } from './commands/setup.js';
+import type { WorkerComposition } from '../temporal/worker.js';
 
 // Worker chatter (state changes, retried attempts) stays out of the terminal unless asked for.
 // A training-only worker has no workflows by design, so the SDK's warning about it is dropped.
@@ -19,23 +25,35 @@ Runtime.install({
   }),
 });
 
-const program = new Command()
-  .name('mlip-trainer')
-  .description('Train and fine-tune ACE potentials with pacemaker, durably, on Temporal')
-  .showHelpAfterError()
-  // Usage errors (a bad choice, a missing option) exit 2 like every other bad input, not
-  // commander's 1; subcommands registered below inherit this.
-  .exitOverride();
+function buildProgram(composition: WorkerComposition): Command {
+  const program = new Command()
+    .name('mlip-trainer')
+    .description('Train and fine-tune ACE potentials with pacemaker, durably, on Temporal')
+    .showHelpAfterError()
+    // Usage errors (a bad choice, a missing option) exit 2 like every other bad input, not
+    // commander's 1; subcommands registered below inherit this.
+    .exitOverride();
 
-registerStackCommands(program);
-registerTrainCommands(program);
-registerDataCommands(program);
-registerSelectCommands(program);
-registerStatusCommands(program);
+  registerStackCommands(program, composition);
+  registerTrainCommands(program);
+  registerDataCommands(program);
+  registerSelectCommands(program);
+  registerStatusCommands(program);
+  registerSetupCommand(program);
+  return program;
+}
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
+/** Runs one command line (`argv` as in process.argv); a failure exits the process with its code. */
+export async function runCli(argv: string[], composition: WorkerComposition): Promise<void> {
+  try {
+    await buildProgram(composition).parseAsync(argv);
+  } catch (err) {
+    exitWithError(err);
+  }
+}
+
+/** Prints what went wrong in one line where it can and exits: 2 for bad input, 1 otherwise. */
+function exitWithError(err: unknown): never {
   if (err instanceof CommanderError) {
     // commander has printed its message (and the help) already.
     process.exit(err.exitCode === 0 ? 0 : 2);

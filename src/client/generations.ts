@@ -3,6 +3,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TypedSearchAttributes } from '@temporalio/common';
 import { SA_CAMPAIGN, SA_GENERATION, SA_STAGE, SA_TEST_FORCE_RMSE } from '../domain/search-attributes.js';
 import { trainWorkflowId } from '../domain/naming.js';
+import { stopTrainingSignal } from '../domain/messages.js';
 import { readProgress, TRAIN_WORKFLOW_TYPE, type LiveProgress } from './train.js';
 
 export interface GenerationStatus {
@@ -107,5 +108,5 @@ export async function listGenerations(client: Client, o: { campaign?: string; st
 
 /** Asks the workflow to stop pacemaker now and keep the newest checkpoint as the potential. */
 export async function stopTrainingEarly(handle: WorkflowHandle, reason?: string): Promise<void> {
-  await handle.signal('stopTraining', reason ? { reason } : {});
+  await handle.signal(stopTrainingSignal, reason ? { reason } : {});
 }

@@ -6,6 +6,7 @@ import type { TrainingProgress } from '../domain/progress.js';
 import type { GenerationResult } from '../domain/generation-result.js';
 import type { TrainPotentialWorkflowInputRaw } from '../domain/workflow-input.js';
 import { generationDetails, generationSummary, type StoryExtras } from '../domain/generation-story.js';
+import { progressQuery, type WorkflowProgress } from '../domain/messages.js';
 
 export const TRAIN_WORKFLOW_TYPE = 'trainPotentialWorkflow';
 
@@ -37,7 +38,7 @@ export async function startTraining(
 export async function readProgress(handle: WorkflowHandle): Promise<LiveProgress | null> {
   let fromQuery: LiveProgress | null = null;
   try {
-    fromQuery = await handle.query<LiveProgress>('progress');
+    fromQuery = await handle.query(progressQuery);
   } catch {
     fromQuery = null;
   }
@@ -62,9 +63,7 @@ export async function readProgress(handle: WorkflowHandle): Promise<LiveProgress
  * The workflow's own view (stage, stop requested) merged with the last training heartbeat, and
  * the activity being retried, if any.
  */
-export type LiveProgress = TrainingProgress & {
-  stopRequested: boolean;
-  version: string | null;
+export type LiveProgress = WorkflowProgress & {
   retry?: { activity: string; attempt: number; lastFailure: string | null } | null;
 };
 

@@ -5,6 +5,7 @@ import yaml from 'js-yaml';
 import { z } from 'zod';
 import { BadInputError } from '../errors.js';
 import { TrainerConfig, describeIssues } from '../domain/schemas.js';
+import { DEFAULT_STACK_BASE, DEFAULT_STACK_FILE } from '../paths.js';
 
 export async function loadYamlFile<S extends z.ZodType>(file: string, schema: S): Promise<z.infer<S>> {
   let text: string;
@@ -68,12 +69,15 @@ export const DevStackConfig = z
   .strict();
 export type DevStackConfig = z.infer<typeof DevStackConfig>;
 
-/** Loads temporal-dev.yml with relative paths resolved against its folder. */
+/**
+ * Loads temporal-dev.yml with relative paths resolved against its folder; those of the package's
+ * own file against DEFAULT_STACK_BASE (an installed package keeps its state per user).
+ */
 export async function loadDevStackConfig(file: string): Promise<DevStackConfig> {
   const cfg = await loadYamlFile(file, DevStackConfig);
   // MLIP_PACEMAKER points every entry point at one installation without editing the file.
   if (process.env.MLIP_PACEMAKER) cfg.worker.pacemaker = process.env.MLIP_PACEMAKER;
-  const base = dirname(resolve(file));
+  const base = resolve(file) === DEFAULT_STACK_FILE ? DEFAULT_STACK_BASE : dirname(resolve(file));
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   return {
     server: { ...cfg.server, dbFile: abs(cfg.server.dbFile) },

@@ -6,7 +6,6 @@
  *
  * The UI renders Markdown in the details; plain lists and inline code are what it shows well.
  */
-import { defineSignal } from '@temporalio/workflow';
 import type { StallState, TrainingProgress } from './progress.js';
 import { generationVersion } from './naming.js';
 
@@ -128,8 +127,6 @@ export type ProgressUpdate = Pick<TrainingProgress, 'iteration' | 'maxiter' | 'l
   /** ISO time on the worker when it was sent. */
   at: string;
 };
-
-export const trainingProgressSignal = defineSignal<[ProgressUpdate]>('trainingProgress');
 
 /** What a generation's workflow knows when it updates its current details. */
 export interface CurrentState {

@@ -1,6 +1,6 @@
 /** Names that must be the same wherever they are computed: workflow, activities and CLI. */
 
-/** `generation_005`: the seed's version string. */
+/** `generation_005`: a potential's version string, as the specification's PotentialArtifact names it. */
 export function generationVersion(generation: number): string {
   return `generation_${String(generation).padStart(3, '0')}`;
 }

@@ -106,8 +106,8 @@ function getPath(obj: unknown, path: string[]): unknown {
 }
 
 /**
- * The seed's PacemakerTrainerConfig. Field names follow the seed (snake_case, as in
- * pacemaker's own input.yaml) so a config file reads the same in Python and here.
+ * The specification's PacemakerTrainerConfig. Field names are the specification's (snake_case, as
+ * in pacemaker's own input.yaml) so a config file reads the same in Python and here.
  */
 export const PacemakerTrainerConfig = z
   .object({
@@ -205,7 +205,7 @@ export type FileRef = z.infer<typeof FileRef>;
 export const MemoryLimit = z.string().regex(/^\d+(\.\d+)?(GB|MB)$/, 'must look like 8GB or 500MB');
 export const DEFAULT_SELECTION_MEMORY_LIMIT = '8GB';
 
-/** Candidates to choose from for labelling: `n` structures picked from the pool file (issue 4). */
+/** Candidates to choose from for labelling: `n` structures picked from the pool file. */
 export const SelectionPool = z
   .object({
     /** Results file (.json/.jsonl) or dataset pickle (.pckl.gzip/.pkl.gz) readable by the workers. */
@@ -275,7 +275,7 @@ export const ActiveSetSelection = z.object({
 });
 export type ActiveSetSelection = z.infer<typeof ActiveSetSelection>;
 
-/** The seed's PotentialArtifact, extended with what makes a potential traceable. */
+/** The specification's PotentialArtifact, extended with what makes a potential traceable. */
 export const PotentialArtifact = z.object({
   /** The `.yace` file, absolute path. */
   path: z.string(),
@@ -293,11 +293,11 @@ export const PotentialArtifact = z.object({
   simulated: z.boolean(),
   /** `pacemaker -v` or the simulator's version line. */
   trainerVersion: z.string(),
-  /** pace_activeset's `.asi` beside the `.yace` (issue 4); null when it could not be computed. */
+  /** pace_activeset's `.asi` beside the `.yace`; null when it could not be computed. */
   activeSet: FileRef.nullable().optional(),
   /** Why there is no active set (e.g. too few atoms for the basis: "under-determined"). */
   activeSetWarning: z.string().nullable().optional(),
-  /** Structures selected from the input's pool for labelling (issue 4). */
+  /** Structures selected from the input's pool for labelling. */
   selection: ActiveSetSelection.nullable().optional(),
   /** Wall time of the programs themselves, s: what orchestration overhead is measured against. */
   timings: z.object({
@@ -331,7 +331,7 @@ export const TrainPotentialInput = z
     /** Pacemaker potential YAML to fine-tune from. */
     initialPotential: z.string().min(1).nullable().default(null),
     parentVersion: z.string().nullable().default(null),
-    /** Candidates to select from for the next labelling round (issue 4); none by default. */
+    /** Candidates to select from for the next labelling round; none by default. */
     pool: SelectionPool.nullable().default(null),
     /** How to start from initialPotential; `continue` (-p) when absent. */
     fineTune: FineTuneMode.optional(),

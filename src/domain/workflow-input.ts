@@ -70,7 +70,7 @@ export const ActiveLearningLoopInput = z
     initialPotential: z.string().min(1).nullable().default(null),
     parentVersion: z.string().nullable().default(null),
     /**
-     * Candidates every generation selects from for the next labelling round (issue 4). While no
+     * Candidates every generation selects from for the next labelling round. While no
      * generation of the loop has trained, a generation without labelled results (its folder
      * missing or empty) only selects (`selection-only`) and the next one trains from scratch.
      */

@@ -6,7 +6,7 @@ import { access, constants } from 'node:fs/promises';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { ToolchainMissingError } from '../errors.js';
-import { SIMULATOR_BIN, SIMULATOR_SRC, VENV_PYTHON } from '../paths.js';
+import { PROJECT_ROOT, SIMULATOR_BIN, SIMULATOR_SRC, VENV_PYTHON } from '../paths.js';
 
 export const PACEMAKER_PROGRAMS = ['pacemaker', 'pace_yaml2yace', 'pace_activeset', 'pace_select'] as const;
 export type PacemakerProgram = (typeof PACEMAKER_PROGRAMS)[number];
@@ -84,6 +84,10 @@ async function fromBinDir(binDir: string, python: string | null): Promise<Toolch
 }
 
 export function simulatorToolchain(): Toolchain {
+  // The simulator's programs (sim/bin) run the Python of $MLIP_SIM_PYTHON, else a clone's .venv;
+  // an installed package's venv is elsewhere (VENV_DIR), so they are told, through the
+  // environment every program of this process inherits.
+  if (!process.env.MLIP_SIM_PYTHON && VENV_PYTHON !== join(PROJECT_ROOT, '.venv', 'bin', 'python')) process.env.MLIP_SIM_PYTHON = VENV_PYTHON;
   return {
     kind: 'simulator',
     binDir: SIMULATOR_BIN,

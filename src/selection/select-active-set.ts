@@ -1,5 +1,5 @@
 /**
- * The seed's select_active_set: choose exactly n structures from a pool of candidates for DFT
+ * The specification's select_active_set: choose exactly n structures from a pool of candidates for DFT
  * labelling, by D-optimality with the current potential through pace_select, filling up by the
  * largest extrapolation grade when pace_select returns fewer (its `-m` is only a cap, upstream
  * issue #74). Plain async code: the activity, the CLI and the benchmark share it.

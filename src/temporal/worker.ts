@@ -1,13 +1,40 @@
-/** Builds workers and client connections, for the dev stack and for any Temporal cluster. */
-import { join } from 'node:path';
+/**
+ * Builds workers and client connections, for the dev stack and for any Temporal cluster.
+ *
+ * This module is library code and, like everything under src, imports neither the activities
+ * nor the workflows (they sit above the library and import it; the lint rules keep it so).
+ * What a worker runs comes in as a WorkerComposition, built by the composition root,
+ * app/worker.ts: the one module that imports the activities and knows where the workflow code
+ * is, from the TypeScript sources in a clone or the prebuilt bundle of an installed package.
+ */
 import { Worker, NativeConnection, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
 import { Connection, Client } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { createActivities, type ActivityDeps } from '../../activities/index.js';
-import { PROJECT_ROOT } from '../paths.js';
+import type { Toolchain } from '../pacemaker/toolchain.js';
 import { trainingQueueFor } from '../domain/workflow-input.js';
 
-export const WORKFLOWS_PATH = join(PROJECT_ROOT, 'workflows', 'index.ts');
+/** What a worker host gives its activities: injected, so tests bring their own. */
+export interface ActivityDeps {
+  /** Shared workspace root; each campaign is a folder under it. */
+  workspaceRoot: string;
+  toolchain: Toolchain;
+  /** Extra environment for pacemaker's programs. */
+  env?: Record<string, string>;
+  /** Heartbeat period while a program runs. */
+  heartbeatEveryMs?: number;
+  /** Shortest gap between two training-progress signals to the workflow (its UI details); default 5 min. */
+  progressSignalEveryMs?: number;
+}
+
+/** The workflow code a worker registers: sources to bundle at start, or a bundle built before. */
+export type WorkflowCode = { workflowsPath: string } | { workflowBundle: WorkflowBundleOption };
+
+/** What the composition root (app/worker.ts) puts into every worker this module builds. */
+export interface WorkerComposition {
+  /** The activity implementations of one host, from what the host provides. */
+  createActivities(deps: ActivityDeps): object;
+  workflows: WorkflowCode;
+}
 
 /** Workflow sources import `.js` names of `.ts` files (NodeNext style): teach webpack that. */
 const bundlerOptions = {
@@ -17,9 +44,9 @@ const bundlerOptions = {
   },
 };
 
-/** Bundles the workflow code once, e.g. for tests that start several workers. */
-export async function bundleWorkflows(): Promise<WorkflowBundleOption> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...bundlerOptions, logger: quietLogger });
+/** Bundles the workflow code at `workflowsPath` once, e.g. for tests that start several workers. */
+export async function bundleWorkflows(workflowsPath: string): Promise<WorkflowBundleOption> {
+  return bundleWorkflowCode({ workflowsPath, ...bundlerOptions, logger: quietLogger });
 }
 
 const noop = () => undefined;
@@ -54,6 +81,8 @@ export async function connectClient(opts: ConnectOptions = {}): Promise<Client> 
 export type WorkerRole = 'data' | 'training';
 
 export interface TrainerWorkerOptions extends ConnectOptions, ActivityDeps {
+  /** The activities and workflow code to register (app/worker.ts builds it). */
+  composition: WorkerComposition;
   /** The base queue: workflows and dataset/selection activities poll it; training polls `<taskQueue>-training`. */
   taskQueue: string;
   /** What this host serves; default both. A GPU node runs `training`, a login or CPU node `data`. */
@@ -63,7 +92,7 @@ export interface TrainerWorkerOptions extends ConnectOptions, ActivityDeps {
    * a campaign whose input names it in `taskQueues` runs all its steps here.
    */
   hostQueue?: string;
-  /** A prebuilt bundle; without one the workflows are bundled at start (a few seconds). */
+  /** A prebuilt bundle, in place of the composition's workflow code (tests bundle once for many workers). */
   workflowBundle?: WorkflowBundleOption;
   /** Dataset/selection activities at once on this host. */
   maxConcurrentActivityTaskExecutions?: number;
@@ -95,7 +124,7 @@ export async function createTrainerWorkers(opts: TrainerWorkerOptions): Promise<
   const roles = opts.roles ?? ['data', 'training'];
   if (roles.length === 0 && !opts.hostQueue) throw new Error('a worker needs at least one role or a host queue');
   const connection = await NativeConnection.connect(cfg.connectionOptions);
-  const activities = createActivities(opts);
+  const activities = opts.composition.createActivities(opts);
   const dataSlots = opts.maxConcurrentActivityTaskExecutions ?? 2;
   const trainingSlots = opts.trainingSlots ?? 1;
   const common = {
@@ -105,7 +134,8 @@ export async function createTrainerWorkers(opts: TrainerWorkerOptions): Promise<
     shutdownGraceTime: (opts.shutdownGraceTime ?? '10s') as '10s',
     maxHeartbeatThrottleInterval: (opts.maxHeartbeatThrottleInterval ?? '10s') as '10s',
   };
-  const workflows = opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH, bundlerOptions };
+  const code = opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : opts.composition.workflows;
+  const workflows = 'workflowsPath' in code ? { ...code, bundlerOptions } : code;
   const plan: { taskQueue: string; withWorkflows: boolean; slots: number }[] = [];
   if (roles.includes('data')) plan.push({ taskQueue: opts.taskQueue, withWorkflows: true, slots: dataSlots });
   if (roles.includes('training')) plan.push({ taskQueue: trainingQueueFor(opts.taskQueue), withWorkflows: false, slots: trainingSlots });

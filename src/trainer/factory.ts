@@ -1,4 +1,4 @@
-/** The spec's ComponentFactory: engines by name, so callers never import one directly. */
+/** The specification's ComponentFactory: engines by name, so callers never import one directly. */
 import type { TrainerConfig } from '../domain/schemas.js';
 import type { Toolchain } from '../pacemaker/toolchain.js';
 import { PacemakerTrainer, openPacemakerDataset } from './pacemaker-trainer.js';

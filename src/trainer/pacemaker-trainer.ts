@@ -1,5 +1,5 @@
 /**
- * The spec's PacemakerTrainer: update the dataset, train or fine-tune with pacemaker, resume,
+ * The specification's PacemakerTrainer: update the dataset, train or fine-tune with pacemaker, resume,
  * stop early. Plain async code with no Temporal in it, so activities and any other caller (CLI,
  * scripts, tests) share it. It orchestrates: plan a run (run-plan.ts, batch-size.ts), run it
  * (run-pacemaker.ts), journal it (run-journal.ts), and make the outputs (outputs.ts).

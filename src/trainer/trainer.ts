@@ -1,9 +1,9 @@
 /**
- * The spec's BaseTrainer: what a training engine does for a generation, whatever the engine.
+ * The specification's BaseTrainer: what a training engine does for a generation, whatever the engine.
  * Activities and the CLI use only this (from createTrainer / openDataset); PacemakerTrainer is
  * the one engine.
  *
- * The spec's `train(dataset, initial_potential)` appends the labelled results and then trains.
+ * The specification's `train(dataset, initial_potential)` appends the labelled results and then trains.
  * Here those are two steps, `updateDataset` and `train`, because a generation runs them as two
  * activities (retried apart: a crashed fit must not append again); `train` takes the dataset
  * version the update returned.
@@ -19,14 +19,14 @@ import type { RunOwner } from './stale-process.js';
 
 export interface Trainer {
   /**
-   * The spec's update_dataset: validates result files (CalculationResult JSON/JSONL, or anything
+   * The specification's update_dataset: validates result files (CalculationResult JSON/JSONL, or anything
    * ASE reads with energies and forces) against the config's elements and appends the results
    * not yet in the campaign's dataset. Idempotent: a re-sent batch adds nothing.
    */
   updateDataset(files: readonly string[], origin?: AppendOrigin): Promise<DatasetSummary>;
 
   /**
-   * The spec's train: trains the generation's potential on `data` (a dataset version from
+   * The specification's train: trains the generation's potential on `data` (a dataset version from
    * updateDataset), from scratch (`initialPotential` null) or fine-tuned from a parent. Resumes
    * from the newest checkpoint of the same inputs; a generation already trained on the same
    * data, config and parent returns its artifact without training again.

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, type NativeConnection, type Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { freePort, startDevServer, findTemporalCli, type DevServer } from '../../src/temporal/dev-server.js';
-import { bundleWorkflows, createTrainerWorkers, type WorkerRole } from '../../src/temporal/worker.js';
+import { createTrainerWorkers, type WorkerRole } from '../../src/temporal/worker.js';
+import { bundleWorkflowSources, composition } from '../../app/worker.js';
 import { SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import type { Toolchain } from '../../src/pacemaker/toolchain.js';
@@ -68,7 +69,7 @@ export async function startTestStack(): Promise<TestStack> {
   console.log(`real Temporal dev server: ${version}, at ${server.address}`);
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: server.namespace });
-  bundlePromise ??= bundleWorkflows();
+  bundlePromise ??= bundleWorkflowSources();
   const bundle = await bundlePromise;
   const workers: RunningWorker[] = [];
   const processes: ChildProcess[] = [];
@@ -80,6 +81,7 @@ export async function startTestStack(): Promise<TestStack> {
     bundle,
     async startWorker(o) {
       const group = await createTrainerWorkers({
+        composition,
         address: server.address,
         namespace: server.namespace,
         workflowBundle: bundle,
@@ -134,6 +136,7 @@ export async function startTestStack(): Promise<TestStack> {
     },
     async restartServer(downMs = 0) {
       await server.stop();
+      // The outage itself, not a wait: the server stays away this long while workers keep running.
       if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       server = await startDevServer(serverOpts);
       stack.server = server;

@@ -2,9 +2,9 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadDevStackConfig } from '../../config/load.js';
-import { PROJECT_ROOT } from '../../paths.js';
+import { DEFAULT_STACK_FILE } from '../../paths.js';
 import { resolveToolchain, SIMULATOR_NOTICE } from '../../pacemaker/toolchain.js';
-import { createTrainerWorkers, type WorkerRole } from '../../temporal/worker.js';
+import { createTrainerWorkers, type WorkerComposition, type WorkerRole } from '../../temporal/worker.js';
 import { CliInputError } from '../options.js';
 import { connectClient } from '../../temporal/worker.js';
 import { checkSearchAttributes } from '../../temporal/search-attributes.js';
@@ -13,9 +13,10 @@ import { startDevStack } from '../../temporal/dev-stack.js';
 import { runDemo } from '../demo.js';
 import { positiveInt, untilSignal } from '../options.js';
 
-export const DEFAULT_STACK = resolve(PROJECT_ROOT, 'temporal-dev.yml');
+export const DEFAULT_STACK = DEFAULT_STACK_FILE;
 
-export function registerStackCommands(program: Command): void {
+/** `composition`: the activities and workflow code the started workers run (from app/cli.ts). */
+export function registerStackCommands(program: Command, composition: WorkerComposition): void {
   program
     .command('dev')
     .description(
@@ -23,7 +24,7 @@ export function registerStackCommands(program: Command): void {
     )
     .option('--config <file>', 'dev stack description', DEFAULT_STACK)
     .action(async (o: { config: string }) => {
-      const stack = await startDevStack(await loadDevStackConfig(o.config));
+      const stack = await startDevStack(await loadDevStackConfig(o.config), { composition });
       if (stack.toolchain.kind === 'simulator') console.log(SIMULATOR_NOTICE);
       console.log('running; Ctrl-C stops server and worker');
       await untilSignal();
@@ -99,6 +100,7 @@ export function registerStackCommands(program: Command): void {
         if (toolchain.kind === 'simulator') console.log(SIMULATOR_NOTICE);
         if (o.role !== 'training') await requireSearchAttributes(o);
         const workers = await createTrainerWorkers({
+          composition,
           ...(o.address ? { address: o.address } : {}),
           ...(o.namespace ? { namespace: o.namespace } : {}),
           taskQueue: o.taskQueue,
@@ -130,7 +132,7 @@ export function registerStackCommands(program: Command): void {
     .option('--keep', 'keep the server and worker running afterwards')
     .option('--count <n>', 'structures to label', (v) => positiveInt('--count', v), 40)
     .action(async (o: { keep?: boolean; count: number }) => {
-      await runDemo({ keep: o.keep ?? false, count: o.count, stackFile: DEFAULT_STACK });
+      await runDemo({ keep: o.keep ?? false, count: o.count, stackFile: DEFAULT_STACK, composition });
     });
 }
 

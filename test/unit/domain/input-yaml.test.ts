@@ -1,4 +1,4 @@
-// The seed's test_pacemaker_config: input.yaml from a config holds the configured values.
+// The specification's test_pacemaker_config: input.yaml from a config holds the configured values.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import yaml from 'js-yaml';

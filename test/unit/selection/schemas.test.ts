@@ -36,7 +36,7 @@ test('memory limits are only <number>GB or <number>MB, because pacemaker evaluat
   assert.equal(SelectionPool.parse({ path: 'p', n: 1, memoryLimit: '2GB' }).memoryLimit, '2GB');
 });
 
-test('an artifact from before issue 4 (no activeSet, no selection) still parses', () => {
+test('an artifact from before active sets and selection (no activeSet, no selection) still parses', () => {
   const a = {
     path: '/g/output_potential.yace',
     potentialYaml: '/g/output_potential.yaml',

@@ -5,7 +5,7 @@ import { PacemakerTrainerConfig, type PacemakerTrainerConfigInput } from '../../
 import { START_POSITION, type FitCheckpoint, type FitPosition } from '../../../src/trainer/fit-position.js';
 import { PARENT_FILE, fitCycles, laddered, planRun, plannedIterations, runArgs, trainingInput } from '../../../src/trainer/run-plan.js';
 
-/** The trainer tests' small Cu/Ni config (test/unit/trainer/helpers.ts), without the helpers' files and processes. */
+/** The trainer tests' small Cu/Ni config (test/process/trainer/helpers.ts), without the helpers' files and processes. */
 const SMALL: PacemakerTrainerConfigInput = {
   elements: ['Cu', 'Ni'],
   cutoff: 5.0,

@@ -7,14 +7,14 @@ import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { writeFileAtomic } from '../../src/util/files.js';
-import { DatasetStore } from '../../src/dataset/store.js';
-import { labelEmt } from '../../src/dataset/emt.js';
-import { buildPacemakerInput } from '../../src/domain/input-yaml.js';
-import { PacemakerTrainerConfig } from '../../src/domain/schemas.js';
-import { runProgram } from '../../src/process/run-program.js';
-import { runBridge } from '../../src/dataset/bridge.js';
-import { PacemakerTrainer } from '../../src/trainer/pacemaker-trainer.js';
+import { writeFileAtomic } from '../../../src/util/files.js';
+import { DatasetStore } from '../../../src/dataset/store.js';
+import { labelEmt } from '../../../src/dataset/emt.js';
+import { buildPacemakerInput } from '../../../src/domain/input-yaml.js';
+import { PacemakerTrainerConfig } from '../../../src/domain/schemas.js';
+import { runProgram } from '../../../src/process/run-program.js';
+import { runBridge } from '../../../src/dataset/bridge.js';
+import { PacemakerTrainer } from '../../../src/trainer/pacemaker-trainer.js';
 
 const COUNT_GZIP_MEMBERS = `
 import sys, zlib
@@ -25,7 +25,7 @@ while data:
     data, members = d.unused_data, members + 1
 print(members)
 `;
-import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
+import { realPacemakerOrSkip } from '../../helpers/real-pacemaker.js';
 
 test('with a real pacemaker present, pacemaker --dry-run accepts the produced train and test files', async (t) => {
   const toolchain = await realPacemakerOrSkip(t);

@@ -1,5 +1,5 @@
 // PacemakerTrainer against the pacemaker simulator's fault injection: real processes, real
-// files in temp folders, no Temporal (the retry through Temporal is in test/integration).
+// files in temp folders, no Temporal (the retry through Temporal is in test/integration/workflows/train-potential/resume.test.ts).
 import { test } from 'node:test';
 import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ import type { FitCheckpoint } from '../../../src/trainer/checkpoint.js';
 import { countFunctions } from '../../../src/trainer/fit-position.js';
 import { sha256File } from '../../../src/util/files.js';
 import { SMALL, iterationLog, makeCampaign, runsOf } from './helpers.js';
+import { until } from '../../helpers/wait.js';
 
 const sim = simulatorToolchain();
 const owner = { workflowId: 'train-t-generation_000', activityId: '2', attempt: 1 };
@@ -263,10 +264,20 @@ test('a stale pacemaker of a killed attempt is stopped before the retry starts',
   const slow = { PACEMAKER_SIM_ITER_SECONDS: '0.3', PACEMAKER_SIM_PIDFILE: pidFile, PACEMAKER_SIM_ITER_LOG: iterLog };
   const first = c.trainer({ env: slow, config: { max_epochs: 30 } });
   let last: TrainingProgress | null = null;
+  let threeIn: (p: TrainingProgress) => void = () => undefined;
+  const reachedThree = new Promise<TrainingProgress>((resolve) => (threeIn = resolve));
   // Attempt 1 is abandoned, as by a SIGKILLed worker: nobody awaits or cancels it.
-  const abandoned = first.train(c.data, null, { owner, onProgress: (p) => (last = p) }).catch((e: unknown) => e);
-  const until = Date.now() + 30_000;
-  while (((last as TrainingProgress | null)?.checkpoint?.iteration ?? 0) < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  const abandoned = first
+    .train(c.data, null, {
+      owner,
+      onProgress: (p) => {
+        last = p;
+        if ((p.checkpoint?.iteration ?? 0) >= 3) threeIn(p);
+      },
+    })
+    .catch((e: unknown) => e);
+  // Its progress reports a checkpoint of iteration 3 (or the attempt ends, which fails below).
+  await Promise.race([reachedThree, abandoned]);
   const stalePid = Number(await readFile(pidFile, 'utf8'));
   assert.ok(groupAlive(stalePid), 'the first pacemaker runs');
   const recorded = JSON.parse(await readFile(join(first.generationDir, PID_FILE), 'utf8')) as { pid: number; workflowId: string; activityId: string };
@@ -311,12 +322,12 @@ test('a pacemaker left running by a SIGKILLed worker process is found and stoppe
   let stalePid = -1;
   try {
     // Wait until the worker's pacemaker is a few iterations in (its own checkpoint record says so).
-    for (;;) {
-      const cp = await readFile(join(genDir, 'checkpoint.json'), 'utf8').then((t) => JSON.parse(t) as { iteration: number }).catch(() => null);
-      if (cp && cp.iteration >= 3) break;
-      assert.equal(worker.exitCode, null, `the worker process ended early: ${workerOut}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const state = await until('the worker to be 3 iterations in', async () => {
+      if (worker.exitCode !== null || worker.signalCode !== null) return 'ended';
+      const cp = JSON.parse(await readFile(join(genDir, 'checkpoint.json'), 'utf8')) as { iteration: number };
+      return cp.iteration >= 3 ? 'running' : null;
+    });
+    assert.equal(state, 'running', `the worker process ended early: ${workerOut}`);
     stalePid = (JSON.parse(await readFile(join(genDir, PID_FILE), 'utf8')) as { pid: number }).pid;
     assert.notEqual(stalePid, worker.pid, 'pacemaker is a child of the worker, not the worker');
     worker.kill('SIGKILL');

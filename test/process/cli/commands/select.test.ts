@@ -5,9 +5,9 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { labelEmt } from '../../src/dataset/emt.js';
-import { PROJECT_ROOT } from '../../src/paths.js';
-import { ActiveSetSelection } from '../../src/domain/schemas.js';
+import { labelEmt } from '../../../../src/dataset/emt.js';
+import { PROJECT_ROOT } from '../../../../src/paths.js';
+import { ActiveSetSelection } from '../../../../src/domain/schemas.js';
 
 const CLI = join(PROJECT_ROOT, 'bin', 'mlip-trainer.js');
 const CONFIG = join(PROJECT_ROOT, 'examples', 'cu-ni.yml');

@@ -6,7 +6,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { PROJECT_ROOT } from '../../src/paths.js';
+import { PROJECT_ROOT } from '../../../src/paths.js';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'mlip-trainer.js');
 const GOOD_RESULT =

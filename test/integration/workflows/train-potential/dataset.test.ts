@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { simulatorToolchain } from '../../src/pacemaker/toolchain.js';
-import { labelEmt } from '../../src/dataset/emt.js';
-import { startTraining } from '../../src/client/train.js';
-import { sha256File } from '../../src/util/files.js';
-import type { PotentialArtifact, TrainerConfigInput } from '../../src/domain/schemas.js';
-import type { DatasetManifest } from '../../src/dataset/store.js';
+import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { simulatorToolchain } from '../../../../src/pacemaker/toolchain.js';
+import { labelEmt } from '../../../../src/dataset/emt.js';
+import { startTraining } from '../../../../src/client/train.js';
+import { sha256File } from '../../../../src/util/files.js';
+import type { PotentialArtifact, TrainerConfigInput } from '../../../../src/domain/schemas.js';
+import type { DatasetManifest } from '../../../../src/dataset/store.js';
 
 let stack: TestStack;
 before(async () => {

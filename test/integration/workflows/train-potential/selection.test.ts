@@ -10,16 +10,16 @@ import { dirname, join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { execa } from 'execa';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { simulatorToolchain, type Toolchain } from '../../src/pacemaker/toolchain.js';
-import { labelEmt } from '../../src/dataset/emt.js';
-import { startTraining } from '../../src/client/train.js';
-import { exists, sha256File } from '../../src/util/files.js';
-import { PotentialArtifact, type TrainerConfigInput } from '../../src/domain/schemas.js';
-import { isSelectionOnly, type GenerationResult } from '../../src/domain/generation-result.js';
-import { campaignPath } from '../../activities/index.js';
-import { PROJECT_ROOT } from '../../src/paths.js';
-import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
+import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { simulatorToolchain, type Toolchain } from '../../../../src/pacemaker/toolchain.js';
+import { labelEmt } from '../../../../src/dataset/emt.js';
+import { startTraining } from '../../../../src/client/train.js';
+import { exists, sha256File } from '../../../../src/util/files.js';
+import { PotentialArtifact, type TrainerConfigInput } from '../../../../src/domain/schemas.js';
+import { isSelectionOnly, type GenerationResult } from '../../../../src/domain/generation-result.js';
+import { campaignPath } from '../../../../activities/index.js';
+import { PROJECT_ROOT } from '../../../../src/paths.js';
+import { realPacemakerOrSkip } from '../../../helpers/real-pacemaker.js';
 
 let stack: TestStack;
 before(async () => {

@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createTrainingActivities } from '../../activities/training.js';
-import { simulatorToolchain } from '../../src/pacemaker/toolchain.js';
-import type { TrainingProgress } from '../../src/domain/progress.js';
-import { TrainerConfig, type PotentialArtifact } from '../../src/domain/schemas.js';
-import { CHECKPOINT_RECORD, type FitCheckpoint } from '../../src/trainer/checkpoint.js';
-import { iterationLog, makeCampaign, runsOf, SMALL, type Campaign } from '../unit/trainer/helpers.js';
+import { createTrainingActivities } from '../../../activities/training.js';
+import { simulatorToolchain } from '../../../src/pacemaker/toolchain.js';
+import type { TrainingProgress } from '../../../src/domain/progress.js';
+import { TrainerConfig, type PotentialArtifact } from '../../../src/domain/schemas.js';
+import { CHECKPOINT_RECORD, type FitCheckpoint } from '../../../src/trainer/checkpoint.js';
+import { iterationLog, makeCampaign, runsOf, SMALL, type Campaign } from '../trainer/helpers.js';
 
 type ActivityInput = Parameters<ReturnType<typeof createTrainingActivities>['trainPotential']>[0];
 
@@ -21,6 +21,7 @@ type ActivityInput = Parameters<ReturnType<typeof createTrainingActivities>['tra
  */
 async function firstAttemptCrashes(c: Campaign, crashAt: number, input: ActivityInput) {
   const iterLog = join(c.dir, 'iterations.log');
+  // Simulated iterations of 0.05 s, so heartbeats (every 100 ms) carry checkpoints between them.
   const deps = {
     workspaceRoot: c.dir,
     toolchain: simulatorToolchain(),

@@ -8,20 +8,21 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { execa } from 'execa';
-import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { simulatorToolchain } from '../../src/pacemaker/toolchain.js';
-import { labelEmt } from '../../src/dataset/emt.js';
-import { readProgress, startTraining, type LiveProgress } from '../../src/client/train.js';
-import { describeGeneration, listGenerations, stopTrainingEarly } from '../../src/client/generations.js';
-import { findTemporalCli } from '../../src/temporal/dev-server.js';
-import { groupAlive } from '../../src/process/run-program.js';
-import { exists, sha256File } from '../../src/util/files.js';
-import { PotentialArtifact } from '../../src/domain/schemas.js';
-import type { GenerationArtifact } from '../../workflows/train-potential.js';
-import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
-import { until, alive, smallConfig } from '../helpers/wait.js';
-import { withFitCycles } from '../../src/trainer/fit-position.js';
-import { STOP_EVALUATION_DIR } from '../../src/trainer/finalise-checkpoint.js';
+import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { simulatorToolchain } from '../../../../src/pacemaker/toolchain.js';
+import { labelEmt } from '../../../../src/dataset/emt.js';
+import { readProgress, startTraining, type LiveProgress } from '../../../../src/client/train.js';
+import { describeGeneration, listGenerations, stopTrainingEarly } from '../../../../src/client/generations.js';
+import { findTemporalCli } from '../../../../src/temporal/dev-server.js';
+import { groupAlive } from '../../../../src/process/run-program.js';
+import { exists, sha256File } from '../../../../src/util/files.js';
+import { PotentialArtifact } from '../../../../src/domain/schemas.js';
+import { progressQuery } from '../../../../src/domain/messages.js';
+import type { GenerationArtifact } from '../../../../workflows/train-potential.js';
+import { realPacemakerOrSkip } from '../../../helpers/real-pacemaker.js';
+import { until, alive, smallConfig } from '../../../helpers/wait.js';
+import { withFitCycles } from '../../../../src/trainer/fit-position.js';
+import { STOP_EVALUATION_DIR } from '../../../../src/trainer/finalise-checkpoint.js';
 
 let stack: TestStack;
 let results: string;
@@ -98,7 +99,7 @@ test('a generation runs update dataset -> train, reports live progress, and is l
     assert.equal(done.testForceRmse, artifact.metrics.train.force_rmse_mev_per_a);
     const desc = await handle.describe();
     assert.match(String(desc.memo?.config), /Cu-Ni cutoff 5 Å, order 2, 5 functions\/element, max_epochs 12/);
-    const q = await handle.query<LiveProgress>('progress');
+    const q: LiveProgress = await handle.query(progressQuery);
     assert.equal(q.stage, 'done');
     assert.equal(q.iteration, 12);
 
@@ -173,8 +174,9 @@ test("cancelling a generation stops pacemaker's whole process group within secon
     assert.equal(desc.raw.pendingActivities?.length ?? 0, 0, 'no activity left pending (it would be retried)');
     const gen = join(workspaceRoot, 'cancel', 'potentials', 'generation_000');
     assert.ok(await exists(join(gen, 'interim_potential_0.yaml')), 'checkpoint kept');
-    // Nothing restarts it: the process stays gone for a while.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Nothing restarts it: once the worker holds no activity of it any more (the workflow is
+    // closed, so none can be scheduled again), no potential has been written.
+    await until('the worker to hold no activity', () => Promise.resolve(w.workers.every((x) => x.getStatus().numInFlightActivities === 0)), 30_000);
     assert.equal(await exists(join(gen, 'output_potential.yace')), false);
   } finally {
     await w.stop();

@@ -6,13 +6,13 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { BadInputError } from '../../src/errors.js';
-import { PacemakerTrainerConfig, type ActiveSetSelection } from '../../src/domain/schemas.js';
-import { labelEmt } from '../../src/dataset/emt.js';
-import { simulatorToolchain, type Toolchain } from '../../src/pacemaker/toolchain.js';
-import { selectActiveSet } from '../../src/selection/select-active-set.js';
-import { runPace, runSelectScript } from '../../src/selection/programs.js';
-import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
+import { BadInputError } from '../../../src/errors.js';
+import { PacemakerTrainerConfig, type ActiveSetSelection } from '../../../src/domain/schemas.js';
+import { labelEmt } from '../../../src/dataset/emt.js';
+import { simulatorToolchain, type Toolchain } from '../../../src/pacemaker/toolchain.js';
+import { selectActiveSet } from '../../../src/selection/select-active-set.js';
+import { runPace, runSelectScript } from '../../../src/selection/programs.js';
+import { realPacemakerOrSkip } from '../../helpers/real-pacemaker.js';
 
 const config = (functions = 5) =>
   PacemakerTrainerConfig.parse({ elements: ['Cu', 'Ni'], cutoff: 5.0, order: 2, functions_per_element: functions, evaluator: 'pyace' });
@@ -39,7 +39,7 @@ function assertConsistent(r: ActiveSetSelection, n: number): void {
   assert.ok(r.indices.every((i) => i >= 0 && i < r.poolSize));
 }
 
-test("the seed's selection: a pool of 10 random structures, n=2, gives exactly 2 (generation 0, unfitted potential, simulator)", async () => {
+test('a pool of 10 random structures with n=2 gives exactly 2 (generation 0, unfitted potential, simulator)', async () => {
   const toolchain = simulatorToolchain();
   const dir = await mkdtemp(join(tmpdir(), 'mlip-sel-'));
   const r = await selectActiveSet({ pool: await pool(dir, 10, toolchain), n: 2, potential: null, config: config(), workDir: join(dir, 'w'), toolchain });

@@ -5,13 +5,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { simulatorToolchain } from '../../src/pacemaker/toolchain.js';
-import { labelEmt } from '../../src/dataset/emt.js';
-import { readProgress, startTraining } from '../../src/client/train.js';
-import { exists } from '../../src/util/files.js';
-import type { GenerationArtifact } from '../../workflows/train-potential.js';
-import { until, alive, smallConfig } from '../helpers/wait.js';
+import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { simulatorToolchain } from '../../../../src/pacemaker/toolchain.js';
+import { labelEmt } from '../../../../src/dataset/emt.js';
+import { readProgress, startTraining } from '../../../../src/client/train.js';
+import { exists } from '../../../../src/util/files.js';
+import type { GenerationArtifact } from '../../../../workflows/train-potential.js';
+import { until, alive, smallConfig } from '../../../helpers/wait.js';
 
 let stack: TestStack;
 let results: string;
@@ -41,6 +41,7 @@ test('a worker SIGKILLed during training is replaced by a second worker that res
   const workspaceRoot = join(stack.dir, 'ws-kill');
   const iterLog = join(stack.dir, 'kill.iters');
   const pidfile = join(stack.dir, 'kill.pid');
+  // Slow simulated iterations (the simulator sleeps 0.4 s in each): the fit is still running when its worker dies.
   const env = { PACEMAKER_SIM_ITER_SECONDS: '0.4', PACEMAKER_SIM_ITER_LOG: iterLog, PACEMAKER_SIM_PIDFILE: pidfile };
   const first = await stack.spawnWorkerProcess({ taskQueue, workspaceRoot, env, logName: 'worker-1' });
   const handle = await startTraining(
@@ -80,6 +81,7 @@ test('the dev server stopped during training and started again on the same SQLit
   const taskQueue = 'q-restart';
   const workspaceRoot = join(stack.dir, 'ws-restart');
   const iterLog = join(stack.dir, 'restart.iters');
+  // Slow simulated iterations, so the fit outlasts the server's outage.
   const w = await stack.startWorker({ taskQueue, workspaceRoot, toolchain: simulatorToolchain(), env: { PACEMAKER_SIM_ITER_SECONDS: '0.4', PACEMAKER_SIM_ITER_LOG: iterLog } });
   try {
     const input = { campaign: 'restart', generation: 0, config: config(25), results: [results], tuning: { heartbeatTimeoutSeconds: 20 } };

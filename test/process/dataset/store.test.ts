@@ -2,16 +2,16 @@
 // stable split seen from Node. Real bridge processes, real pickles read back by pandas.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, watch, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatasetStore, type DatasetManifest } from '../../src/dataset/store.js';
-import { runBridge } from '../../src/dataset/bridge.js';
-import { labelEmt } from '../../src/dataset/emt.js';
-import { runProgram } from '../../src/process/run-program.js';
-import { VENV_PYTHON } from '../../src/paths.js';
-import { helperInvocation } from '../../src/process/helper.js';
-import { BadInputError } from '../../src/errors.js';
+import { DatasetStore, type DatasetManifest } from '../../../src/dataset/store.js';
+import { runBridge } from '../../../src/dataset/bridge.js';
+import { labelEmt } from '../../../src/dataset/emt.js';
+import { runProgram } from '../../../src/process/run-program.js';
+import { VENV_PYTHON } from '../../../src/paths.js';
+import { helperInvocation } from '../../../src/process/helper.js';
+import { BadInputError } from '../../../src/errors.js';
 
 const bridge = (dir: string) => ({ python: VENV_PYTHON, logFile: join(dir, 'bridge.log') });
 
@@ -57,15 +57,19 @@ async function killDuring(dir: string, dataset: string, results: string, prefix:
   const dataDir = join(dataset, '..');
   let pid = 0;
   let seen = false;
+  const stopWatching = new AbortController();
+  // The folder's change events (inotify), not a poll: the kill lands while the file is written.
   const watcher = (async () => {
-    for (let i = 0; i < 20_000 && !seen; i++) {
-      const names = await readdir(dataDir).catch(() => [] as string[]);
-      if (pid !== 0 && names.some((n) => n.startsWith(prefix) && n.endsWith('.tmp'))) {
-        seen = true;
-        process.kill(pid, 'SIGKILL');
-        return;
+    try {
+      for await (const { filename } of watch(dataDir, { signal: stopWatching.signal })) {
+        if (pid !== 0 && filename?.startsWith(prefix) && filename.endsWith('.tmp')) {
+          seen = true;
+          process.kill(pid, 'SIGKILL');
+          return;
+        }
       }
-      await new Promise((r) => setTimeout(r, 2));
+    } catch (err) {
+      if ((err as Error).name !== 'AbortError') throw err;
     }
   })();
   const helper = helperInvocation('dataset', VENV_PYTHON);
@@ -78,6 +82,7 @@ async function killDuring(dir: string, dataset: string, results: string, prefix:
       pid = p;
     },
   });
+  stopWatching.abort();
   await watcher;
   assert.ok(seen, `never saw a ${prefix}*.tmp file`);
   assert.equal(res.signal, 'SIGKILL', 'the writer was killed, not finished');

@@ -1,7 +1,7 @@
 // activeLearningLoopWorkflow on a real Temporal dev server: generations run as child workflows,
 // each fine-tuned from the previous one, the loop continues as new and stops on its target.
 // With MLIP_RECORD_HISTORIES=1 the histories are written to test/fixtures/histories (.pb) for the
-// replay test (workflow-replay.test.ts).
+// replay test (replay.test.ts).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import proto from '@temporalio/proto';
 const { temporal } = proto;
-import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { simulatorToolchain } from '../../src/pacemaker/toolchain.js';
-import { labelEmt } from '../../src/dataset/emt.js';
-import { startTraining } from '../../src/client/train.js';
-import { PROJECT_ROOT } from '../../src/paths.js';
-import type { TrainerConfigInput } from '../../src/domain/schemas.js';
-import type { ActiveLearningLoopInputRaw, ActiveLearningLoopResult } from '../../src/domain/workflow-input.js';
-import type { GenerationArtifact, GenerationResult } from '../../workflows/train-potential.js';
+import { startTestStack, type TestStack } from '../../helpers/stack.js';
+import { simulatorToolchain } from '../../../src/pacemaker/toolchain.js';
+import { labelEmt } from '../../../src/dataset/emt.js';
+import { startTraining } from '../../../src/client/train.js';
+import { PROJECT_ROOT } from '../../../src/paths.js';
+import type { TrainerConfigInput } from '../../../src/domain/schemas.js';
+import type { ActiveLearningLoopInputRaw, ActiveLearningLoopResult } from '../../../src/domain/workflow-input.js';
+import type { GenerationArtifact, GenerationResult } from '../../../workflows/train-potential.js';
 
 let stack: TestStack;
 let labelledDir: string;

@@ -1,4 +1,4 @@
-// Replays recorded histories (test/fixtures/histories, recorded by workflow-loop.test.ts with
+// Replays recorded histories (test/fixtures/histories, recorded by active-learning-loop.test.ts with
 // MLIP_RECORD_HISTORIES=1) against the current workflow bundle: a change that would make a
 // running generation or loop non-deterministic fails here, before it reaches a cluster.
 import { before, test } from 'node:test';
@@ -8,15 +8,15 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 const { temporal } = proto;
-import { bundleWorkflows } from '../../src/temporal/worker.js';
-import { PROJECT_ROOT } from '../../src/paths.js';
+import { bundleWorkflowSources } from '../../../app/worker.js';
+import { PROJECT_ROOT } from '../../../src/paths.js';
 
 const DIR = join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
 let bundle: WorkflowBundleOption;
 
 before(async () => {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  bundle = await bundleWorkflows();
+  bundle = await bundleWorkflowSources();
 });
 
 test('every recorded history (loop, generation 0, fine-tune, generation with a pool, and the pool generations recorded with older code) replays against the current workflow code', async () => {

@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { simulatorToolchain, type Toolchain } from '../../src/pacemaker/toolchain.js';
-import { labelEmt } from '../../src/dataset/emt.js';
-import { startTraining } from '../../src/client/train.js';
-import { sha256File } from '../../src/util/files.js';
-import { PotentialArtifact, type TrainerConfigInput } from '../../src/domain/schemas.js';
-import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
+import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { simulatorToolchain, type Toolchain } from '../../../../src/pacemaker/toolchain.js';
+import { labelEmt } from '../../../../src/dataset/emt.js';
+import { startTraining } from '../../../../src/client/train.js';
+import { sha256File } from '../../../../src/util/files.js';
+import { PotentialArtifact, type TrainerConfigInput } from '../../../../src/domain/schemas.js';
+import { realPacemakerOrSkip } from '../../../helpers/real-pacemaker.js';
 
 let stack: TestStack;
 
@@ -54,7 +54,7 @@ async function trainTwoStructures(toolchain: Toolchain, campaign: string): Promi
   }
 }
 
-test("the seed's mock training: 2 structures through the workflow give a .yace and an artifact with valid paths (simulator)", async () => {
+test('training on 2 structures through the workflow gives a .yace and an artifact with valid paths (simulator)', async () => {
   const toolchain = simulatorToolchain();
   const artifact = await trainTwoStructures(toolchain, 'skeleton-sim');
   await assertValidArtifact(artifact, toolchain);
@@ -64,7 +64,7 @@ test("the seed's mock training: 2 structures through the workflow give a .yace a
   assert.match(input, /maxiter: 10/);
 });
 
-test('the same mock training against the real pacemaker, when one is installed', async (t) => {
+test('the same training against the real pacemaker, when one is installed', async (t) => {
   const toolchain = await realPacemakerOrSkip(t);
   if (!toolchain) return;
   const artifact = await trainTwoStructures(toolchain, 'skeleton-real');

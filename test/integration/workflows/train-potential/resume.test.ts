@@ -5,13 +5,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { simulatorToolchain } from '../../src/pacemaker/toolchain.js';
-import { labelEmt } from '../../src/dataset/emt.js';
-import { readProgress, startTraining } from '../../src/client/train.js';
-import type { PotentialArtifact, TrainerConfigInput } from '../../src/domain/schemas.js';
-import type { TrainingProgress } from '../../src/domain/progress.js';
-import { smallConfig } from '../helpers/wait.js';
+import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { simulatorToolchain } from '../../../../src/pacemaker/toolchain.js';
+import { labelEmt } from '../../../../src/dataset/emt.js';
+import { startTraining, waitForArtifact } from '../../../../src/client/train.js';
+import type { PotentialArtifact, TrainerConfigInput } from '../../../../src/domain/schemas.js';
+import type { TrainingProgress } from '../../../../src/domain/progress.js';
+import { smallConfig } from '../../../helpers/wait.js';
 
 let stack: TestStack;
 
@@ -33,6 +33,7 @@ test('a crash at iteration 7 of 20 is retried by Temporal and resumes: 20 iterat
   const campaign = 'resume-crash';
   const workspaceRoot = join(stack.dir, 'workspace');
   const iterLog = join(stack.dir, `${campaign}-iterations.log`);
+  // Simulated iterations of 0.1 s: long enough for progress to be sampled while the fit runs.
   const env = {
     PACEMAKER_SIM_CRASH_AT_ITER: '7',
     PACEMAKER_SIM_FAULT_ONCE: join(stack.dir, `${campaign}-crashed`),
@@ -44,18 +45,9 @@ test('a crash at iteration 7 of 20 is retried by Temporal and resumes: 20 iterat
     const results = join(stack.dir, `${campaign}.jsonl`);
     await labelEmt({ out: results, count: 4, elements: ['Cu', 'Ni'], seed: 5, python: toolchain.python });
     const handle = await startTraining(stack.client, { campaign, generation: 0, config: config(20), results: [results] }, `q-${campaign}`);
+    // Sampled as `mlip-trainer watch` samples it, every 300 ms, until the result arrives.
     const seen: TrainingProgress[] = [];
-    const watching = (async () => {
-      for (;;) {
-        const p = (await readProgress(handle).catch(() => null)) as TrainingProgress | null;
-        if (p) seen.push(p);
-        const d = await handle.describe();
-        if (d.status.name !== 'RUNNING') return;
-        await new Promise((r) => setTimeout(r, 300));
-      }
-    })();
-    const artifact = (await handle.result()) as PotentialArtifact;
-    await watching;
+    const artifact = (await waitForArtifact(handle, (p) => seen.push(p), 300)) as PotentialArtifact;
 
     const iterations = lines(await readFile(iterLog, 'utf8')).map((l) => Number(l.split(' ')[1]));
     // The simulator numbers iterations by the state it resumed from. A checkpoint labelled one
@@ -145,6 +137,7 @@ test('an extend fine-tune with 2 fit cycles, crashed in cycle 1 of ladder step 1
     await w0.stop();
   }
   // Step 0 is 2 cycles of 3 iterations (1-6); the crash comes after iteration 1 of cycle 1 of step 1.
+  // Simulated iterations of 0.05 s, so heartbeats carry checkpoints between them.
   const env = { PACEMAKER_SIM_CRASH_AT_ITER: '11', PACEMAKER_SIM_FAULT_ONCE: join(stack.dir, `${campaign}-crashed`), PACEMAKER_SIM_ITER_LOG: iterLog, PACEMAKER_SIM_ITER_SECONDS: '0.05' };
   const w = await stack.startWorker({ taskQueue: `q-${campaign}`, workspaceRoot, toolchain, env });
   try {

@@ -5,9 +5,9 @@ import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { PROJECT_ROOT } from '../../src/paths.js';
-import { labelEmt } from '../../src/dataset/emt.js';
-import type { DatasetManifest, DatasetSummary } from '../../src/dataset/store.js';
+import { PROJECT_ROOT } from '../../../../src/paths.js';
+import { labelEmt } from '../../../../src/dataset/emt.js';
+import type { DatasetManifest, DatasetSummary } from '../../../../src/dataset/store.js';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'mlip-trainer.js');
 const mlip = (args: string[]) => execa('node', [BIN, ...args], { reject: false, env: { MLIP_PACEMAKER: 'simulator' } });

@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import type { TrainingProgress } from '../../src/domain/progress.js';
-import type { FitCheckpoint } from '../../src/trainer/checkpoint.js';
-import { countFunctions } from '../../src/trainer/fit-position.js';
-import { parseCurve } from '../../src/trainer/learning-curve.js';
-import { makeCampaign, runsOf } from '../unit/trainer/helpers.js';
-import { realPacemakerOrSkip } from '../helpers/real-pacemaker.js';
+import type { TrainingProgress } from '../../../src/domain/progress.js';
+import type { FitCheckpoint } from '../../../src/trainer/checkpoint.js';
+import { countFunctions } from '../../../src/trainer/fit-position.js';
+import { parseCurve } from '../../../src/trainer/learning-curve.js';
+import { makeCampaign, runsOf } from './helpers.js';
+import { realPacemakerOrSkip } from '../../helpers/real-pacemaker.js';
 
 const REAL = { order: 2, evaluator: 'pyace' as const, test_size: 0 };
 const owner = { workflowId: 'real-resume', activityId: '1', attempt: 1 };

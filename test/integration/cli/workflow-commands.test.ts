@@ -6,15 +6,15 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
-import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { simulatorToolchain } from '../../src/pacemaker/toolchain.js';
-import { labelEmt } from '../../src/dataset/emt.js';
-import { readProgress, startTraining } from '../../src/client/train.js';
-import { PROJECT_ROOT } from '../../src/paths.js';
-import { freePort, startDevServer } from '../../src/temporal/dev-server.js';
-import { PotentialArtifact } from '../../src/domain/schemas.js';
-import { isSelectionOnly, type GenerationResult } from '../../src/domain/generation-result.js';
-import { until } from '../helpers/wait.js';
+import { startTestStack, type TestStack } from '../../helpers/stack.js';
+import { simulatorToolchain } from '../../../src/pacemaker/toolchain.js';
+import { labelEmt } from '../../../src/dataset/emt.js';
+import { readProgress, startTraining } from '../../../src/client/train.js';
+import { PROJECT_ROOT } from '../../../src/paths.js';
+import { freePort, startDevServer } from '../../../src/temporal/dev-server.js';
+import { PotentialArtifact } from '../../../src/domain/schemas.js';
+import { isSelectionOnly, type GenerationResult } from '../../../src/domain/generation-result.js';
+import { until } from '../../helpers/wait.js';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'mlip-trainer.js');
 let stack: TestStack;
@@ -72,6 +72,7 @@ test('train --wait --json prints the artifact; status, list and watch --json des
 
 test('stop and cancel from the CLI; bad arguments exit 2 naming the flag and value', async () => {
   const taskQueue = 'q-cli-steer';
+  // Simulated iterations of 0.4 s: the fits are still running when the CLI stops and cancels them.
   const w = await stack.startWorker({ taskQueue, workspaceRoot: join(stack.dir, 'ws-b'), toolchain: simulatorToolchain(), trainingSlots: 2, env: { PACEMAKER_SIM_ITER_SECONDS: '0.4' } });
   try {
     const cfg = (campaign: string) => ({ campaign, generation: 0, config: { engine: 'pacemaker' as const, pacemaker: { elements: ['Cu', 'Ni'], cutoff: 5, order: 2, functions_per_element: 5, max_epochs: 300, evaluator: 'pyace' as const, test_size: 0 } }, results: [results] });
