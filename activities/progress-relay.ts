@@ -28,7 +28,7 @@ export function progressRelay(everyMs: number): (p: TrainingProgress) => void {
   let lastIteration: number | null = null;
   return (p) => {
     if (handle === null || p.stage !== 'training' || p.iteration === null) return;
-    const stalled = Boolean(p.stall);
+    const stalled = p.silentSeconds !== undefined && p.silentSeconds !== null;
     const now = Date.now();
     const due = lastIteration === null || now - lastSent >= everyMs || stalled !== lastStalled;
     if (!due || (p.iteration === lastIteration && stalled === lastStalled)) return;
@@ -43,7 +43,8 @@ export function progressRelay(everyMs: number): (p: TrainingProgress) => void {
       forceRmse: p.forceRmse,
       etaSeconds: p.etaSeconds,
       ...(p.run !== undefined ? { run: p.run } : {}),
-      stall: p.stall ?? null,
+      silentSeconds: p.silentSeconds ?? null,
+      stallLimitSeconds: p.stallLimitSeconds ?? null,
       at: new Date(now).toISOString(),
     };
     handle.signal(trainingProgressSignal, update).catch(() => undefined);

@@ -94,12 +94,15 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
   // An object, not a `let`: TypeScript cannot see the signal handler assign it.
   const stop: { reason: string | null } = { reason: null };
   let trainingScope: CancellationScope | null = null;
+  // Set once the UI's details are set up: a stop that arrives first shows with the next update.
+  let tellStop = (): void => undefined;
   setHandler(progressQuery, () => progress);
   setHandler(stopTrainingSignal, (req) => {
     if (stop.reason !== null) return;
     stop.reason = req?.reason ?? 'stop requested';
     progress = { ...progress, stopRequested: true };
     trainingScope?.cancel();
+    tellStop();
   });
 
   const parsed = TrainPotentialWorkflowInput.safeParse(rawInput, { reportInput: true });
@@ -121,10 +124,11 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
     setCurrentDetails(currentDetails(story));
   };
   tell({});
+  tellStop = () => tell({});
   // The training activity sends its progress sparingly (see ProgressUpdate); live figures stay in its heartbeats.
   setHandler(trainingProgressSignal, (update) => {
     if (progress.stage !== 'training') return;
-    progress = { ...progress, iteration: update.iteration, maxiter: update.maxiter, loss: update.loss, energyRmse: update.energyRmse, forceRmse: update.forceRmse, etaSeconds: update.etaSeconds, stall: update.stall ?? null };
+    progress = { ...progress, iteration: update.iteration, maxiter: update.maxiter, loss: update.loss, energyRmse: update.energyRmse, forceRmse: update.forceRmse, etaSeconds: update.etaSeconds, silentSeconds: update.silentSeconds ?? null, stallLimitSeconds: update.stallLimitSeconds ?? null };
     tell({ training: update });
   });
   const setStage = (stage: Stage) => {

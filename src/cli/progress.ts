@@ -1,8 +1,7 @@
 /** A live progress bar for a training generation (iteration, loss, RMSE, ETA). */
 import cliProgress from 'cli-progress';
 import type { TrainingProgress } from '../domain/progress.js';
-import { formatDuration } from '../domain/generation-story.js';
-import { statusLine, type RetryState } from './status-line.js';
+import { describeStall, stallOf, statusLine, type RetryState } from './status-line.js';
 
 export class ProgressPrinter {
   private bar: cliProgress.SingleBar | null = null;
@@ -10,17 +9,19 @@ export class ProgressPrinter {
 
   constructor(private readonly maxiter: number) {}
 
-  update(p: TrainingProgress & { retry?: RetryState | null }): void {
+  update(p: TrainingProgress & { retry?: RetryState | null; stopRequested?: boolean }): void {
     if (!process.stderr.isTTY) {
-      // Logs and CI: one line per stage change or iteration, no control characters.
-      const key = `${p.stage}:${p.iteration ?? ''}:${p.stall ? 'stalled' : ''}:${p.retry?.attempt ?? 1}`;
-      if (key !== this.lastStage) console.error(statusLine({ progress: p, retry: p.retry ?? null }));
+      // Logs and CI: one line per stage change, iteration, minute of silence or retry; no control characters.
+      const silent = p.silentSeconds === undefined || p.silentSeconds === null ? '' : Math.floor(p.silentSeconds / 60);
+      const key = `${p.stage}:${p.iteration ?? ''}:${silent}:${p.retry?.attempt ?? 1}:${p.stopRequested ? 'stop' : ''}`;
+      if (key !== this.lastStage) console.error(statusLine({ stage: p.stage, progress: p, stall: stallOf(p), retry: p.retry, stopRequested: p.stopRequested }));
       this.lastStage = key;
       return;
     }
     if (p.stage !== 'training' || p.iteration === null) {
-      if (p.stage !== this.lastStage) console.error(`stage: ${p.stage}`);
-      this.lastStage = p.stage;
+      const key = `${p.stage}:${p.retry?.attempt ?? 1}`;
+      if (key !== this.lastStage) console.error(statusLine({ stage: p.stage, retry: p.retry, stopRequested: p.stopRequested }));
+      this.lastStage = key;
       return;
     }
     this.bar ??= new cliProgress.SingleBar(
@@ -32,12 +33,11 @@ export class ProgressPrinter {
       },
       cliProgress.Presets.shades_classic,
     );
-    // A stalled fit has no meaningful ETA: say how long it has made no progress instead.
-    const tail = p.stall
-      ? `no progress for ${formatDuration(p.stall.secondsWithoutProgress)}`
-      : `ETA ${p.etaSeconds === null ? '-' : formatDuration(p.etaSeconds)}`;
-    const retry = p.retry && p.retry.attempt > 1 ? ` | attempt ${p.retry.attempt}` : '';
-    const payload = { loss: fmt(p.loss, 4), erms: fmt(p.energyRmse, 2), frms: fmt(p.forceRmse, 2), tail: tail + retry };
+    // A silent fit has no meaningful ETA: say how long it has made no progress instead.
+    const stall = stallOf(p);
+    const retry = p.retry && p.retry.attempt > 1 ? ` | retrying ${p.retry.activity}: attempt ${p.retry.attempt}` : '';
+    const tail = (stall ? describeStall(stall) : `ETA ${p.etaSeconds === null ? '-' : `${Math.round(p.etaSeconds)} s`}`) + retry;
+    const payload = { loss: fmt(p.loss, 4), erms: fmt(p.energyRmse, 2), frms: fmt(p.forceRmse, 2), tail };
     if (!this.bar.isActive) this.bar.start(p.maxiter ?? this.maxiter, p.iteration, payload);
     this.bar.update(p.iteration, payload);
   }
@@ -52,7 +52,7 @@ function fmt(v: number | null, digits: number): string {
   return v === null ? '-' : v.toPrecision(digits);
 }
 
-/** The progress alone, as one line (see statusLine for the stall and retry states). */
+/** The progress alone, as one line (src/cli/status-line.ts formats it, with the stall). */
 export function formatProgress(p: TrainingProgress): string {
-  return statusLine({ progress: p });
+  return statusLine({ stage: p.stage, progress: p, stall: stallOf(p) });
 }

@@ -6,7 +6,7 @@
  *
  * The UI renders Markdown in the details; plain lists and inline code are what it shows well.
  */
-import type { StallState, TrainingProgress } from './progress.js';
+import type { TrainingProgress } from './progress.js';
 import { generationVersion } from './naming.js';
 
 /** What a generation is, as far as it is known when it starts. */
@@ -123,7 +123,9 @@ export function generationDetails(f: GenerationFacts, x: StoryExtras = {}): stri
  */
 export type ProgressUpdate = Pick<TrainingProgress, 'iteration' | 'maxiter' | 'loss' | 'energyRmse' | 'forceRmse' | 'etaSeconds'> & {
   run?: number | undefined;
-  stall?: StallState | null | undefined;
+  /** s without a line from pacemaker, once longer than ordinary (see TrainingProgress). */
+  silentSeconds?: number | null | undefined;
+  stallLimitSeconds?: number | null | undefined;
   /** ISO time on the worker when it was sent. */
   at: string;
 };
@@ -143,19 +145,21 @@ export interface CurrentState {
 
 const fixed = (v: number | null | undefined, d: number): string => (v === null || v === undefined ? '-' : v.toFixed(d));
 
-/** `4 min`, `2 h 05 min`, `35 s`. */
+/** `35 s`, `4 min`, `2 h 05 min`: whole minutes from 2 min on (a silence of 119 s is still seconds). */
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
-  if (s < 90) return `${s} s`;
-  const m = Math.round(s / 60);
-  if (m < 90) return `${m} min`;
+  if (s < 120) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 120) return `${m} min`;
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
 
 /** The training line of the current details: the figures, or the stall instead of an ETA. */
 export function trainingLine(t: ProgressUpdate): string {
   const it = `iteration ${t.iteration ?? '-'}/${t.maxiter ?? '?'}`;
-  const tail = t.stall ? `**no progress for ${formatDuration(t.stall.secondsWithoutProgress)}**` : `ETA ${t.etaSeconds === null ? '-' : formatDuration(t.etaSeconds)}`;
+  const stalled = t.silentSeconds !== undefined && t.silentSeconds !== null;
+  const limit = t.stallLimitSeconds ? ` (stalled after ${formatDuration(t.stallLimitSeconds)})` : '';
+  const tail = stalled ? `**no progress for ${formatDuration(t.silentSeconds!)}**${limit}` : `ETA ${t.etaSeconds === null ? '-' : formatDuration(t.etaSeconds)}`;
   return `${it} · loss ${t.loss === null ? '-' : t.loss.toPrecision(4)} · RMSE E ${fixed(t.energyRmse, 1)} meV/atom, F ${fixed(t.forceRmse, 1)} meV/Å · ${tail}${t.run !== undefined && t.run > 1 ? ` · run ${t.run} (resumed)` : ''}`;
 }
 

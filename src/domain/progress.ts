@@ -30,14 +30,13 @@ export interface TrainingProgress {
   run?: number;
   /** `backend.batch_size` of the current run (smaller than configured after out-of-memory). */
   batchSize?: number | null;
-  /** Set while the fit makes no progress (the training watchdog's view); shown instead of an ETA. */
-  stall?: StallState | null;
-}
-
-/** A fit that has logged no new iteration for a while. */
-export interface StallState {
-  /** s since the last new iteration (or since the run started, before the first). */
-  secondsWithoutProgress: number;
+  /**
+   * s since pacemaker last wrote a line, once that silence is longer than ordinary; null or
+   * absent while lines come. Shown as "no progress for N min" instead of the ETA.
+   */
+  silentSeconds?: number | null;
+  /** s of silence after which the run counts as stalled and is stopped (the stall watchdog). */
+  stallLimitSeconds?: number | null;
 }
 
 /** A copy of pacemaker's `interim_potential_0.yaml`, kept in the generation folder. */

@@ -131,8 +131,10 @@ export function registerStackCommands(program: Command, composition: WorkerCompo
     )
     .option('--keep', 'keep the server and worker running afterwards')
     .option('--count <n>', 'structures to label', (v) => positiveInt('--count', v), 40)
-    .action(async (o: { keep?: boolean; count: number }) => {
-      await runDemo({ keep: o.keep ?? false, count: o.count, stackFile: DEFAULT_STACK, composition });
+    .option('--report', "make the campaign's report (HTML page and SVG figures) at the end")
+    .option('--json', 'end by printing the full artifact as JSON instead of the summary')
+    .action(async (o: { keep?: boolean; count: number; report?: boolean; json?: boolean }) => {
+      await runDemo({ keep: o.keep ?? false, count: o.count, report: o.report ?? false, json: o.json ?? false, stackFile: DEFAULT_STACK, composition });
     });
 }
 

@@ -6,7 +6,7 @@ import { describeGeneration, generationHandle, listGenerations, stopTrainingEarl
 import { waitForArtifact } from '../../client/train.js';
 import { isSelectionOnly, type GenerationResult } from '../../domain/generation-result.js';
 import { ProgressPrinter } from '../progress.js';
-import { statusLine } from '../status-line.js';
+import { generationStatusLine } from '../status-line.js';
 import { CliInputError, nonNegativeInt, positiveInt } from '../options.js';
 
 /** Temporal's ExecutionStatus names as its visibility queries spell them. */
@@ -56,18 +56,13 @@ async function open(o: Target): Promise<{ client: Client; handle: WorkflowHandle
 }
 
 function printStatus(s: GenerationStatus): void {
-  console.log(`${s.workflowId}: ${s.status}${s.stage ? ` (stage ${s.stage})` : ''}${s.summary ? `  ${s.summary}` : ''}`);
-  // One line: stage, progress, and the stall or retry state.
+  // The state in one line: status, stage, progress, stall or retry, headline RMSE.
   const retried = s.pendingActivities.find((a) => a.attempt > 1);
   const retry = retried ? { activity: retried.type, attempt: retried.attempt, lastFailure: retried.lastFailure } : null;
-  if (s.progress) console.log(`  ${statusLine({ progress: s.progress, retry })}`);
-  else if (retry) console.log(`  ${statusLine({ progress: { stage: s.stage ?? '?', iteration: null, maxiter: null, loss: null, energyRmse: null, forceRmse: null, etaSeconds: null }, retry })}`);
-  if (s.testForceRmse !== null) console.log(`  force RMSE: ${s.testForceRmse.toFixed(2)} meV/Å`);
+  console.log(generationStatusLine({ ...s, retry }));
+  if (s.summary) console.log(`  ${s.summary}`);
   if (s.failure) console.log(`  failure: ${s.failure}`);
-  if (s.result && typeof s.result === 'object' && 'path' in s.result) console.log(`  potential: ${String(s.result.path)}`);
-  if (s.result && typeof s.result === 'object' && isSelectionOnly(s.result as GenerationResult)) {
-    console.log(`  ${describeResult(s.result as GenerationResult)}`);
-  }
+  if (s.result && typeof s.result === 'object') console.log(`  ${describeResult(s.result as GenerationResult)}`);
 }
 
 /** One line: the potential's path, or what a selection-only generation chose (it trained nothing). */

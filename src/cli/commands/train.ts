@@ -12,6 +12,7 @@ import { isSelectionOnly, type GenerationResult } from '../../domain/generation-
 import { ProgressPrinter } from '../progress.js';
 import { CliInputError, nonNegativeInt, positiveInt } from '../options.js';
 import { selectionSummary } from '../selection-summary.js';
+import { campaignDirOf, printReport, reportCampaign } from './report.js';
 
 const POOL_SUFFIXES = ['.json', '.jsonl', '.pckl.gzip', '.pkl.gz'];
 
@@ -82,6 +83,8 @@ export function registerTrainCommands(program: Command): void {
       (v) => positiveInt('--heartbeat-timeout', v),
     )
     .option('--wait', 'wait for the artifact, showing progress')
+    .option('--report', "with --wait: make the campaign's report at the end (see `report`)")
+    .option('--report-out <dir>', 'with --report: where to write it (default: <workspace>/<campaign>/report)')
     .addOption(new Option('--json', 'print machine-readable JSON only'))
     .action(
       async (o: {
@@ -100,12 +103,15 @@ export function registerTrainCommands(program: Command): void {
         pinQueue?: string;
         heartbeatTimeout?: number;
         wait?: boolean;
+        report?: boolean;
+        reportOut?: string;
         json?: boolean;
       }) => {
         const config = await loadTrainerConfig(o.config);
         const results = o.results.map((f) => resolve(f));
         // Validate here too, so bad input fails at once with the file, field and value.
-        for (const f of results) await readResultsFile(f, config.pacemaker.elements);
+        let newStructures = 0;
+        for (const f of results) newStructures += (await readResultsFile(f, config.pacemaker.elements)).length;
         const pool = await poolOption(o);
         const client = await connectClient({
           ...(o.address ? { address: o.address } : {}),
@@ -125,7 +131,9 @@ export function registerTrainCommands(program: Command): void {
             ...(o.heartbeatTimeout ? { tuning: { heartbeatTimeoutSeconds: o.heartbeatTimeout } } : {}),
           },
           o.taskQueue,
+          { newStructures },
         );
+        if (o.report && !o.wait) throw new CliInputError('--report goes with --wait (the report is made when the generation ends); without --wait, run `mlip-trainer report --campaign ' + o.campaign + '` later');
         if (!o.wait) {
           console.log(
             o.json
@@ -143,6 +151,7 @@ export function registerTrainCommands(program: Command): void {
           printer?.stop();
           console.log(JSON.stringify(artifact, null, o.json ? undefined : 2));
           if (!o.json) printSelectionOf(artifact);
+          if (o.report) printReport(await reportCampaign({ campaignDir: campaignDirOf(artifact), ...(o.reportOut ? { out: o.reportOut } : {}) }));
         } finally {
           printer?.stop();
           await client.connection.close();
