@@ -79,7 +79,7 @@ export function statusLine(i: StatusLineInput): string {
   return [first, ...stateParts(i)].join(' · ');
 }
 
-/** A generation as `status` names it, in one line: id, workflow status and stage, progress, stall or retry, RMSE. */
+/** A generation as `status` names it, in one line: id, workflow status and stage, progress, stall or retry, and the headline force RMSE (test when tested, else train). */
 export function generationStatusLine(s: {
   workflowId: string;
   status: string;
@@ -96,6 +96,6 @@ export function generationStatusLine(s: {
     else if (stall) parts.push(describeStall(stall));
     parts.push(...stateParts({ retry: s.retry, stopRequested: p?.stopRequested }));
   }
-  if (s.testForceRmse !== null && s.testForceRmse !== undefined) parts.push(`test F ${s.testForceRmse.toFixed(2)} meV/Å`);
+  if (s.testForceRmse !== null && s.testForceRmse !== undefined) parts.push(`F ${s.testForceRmse.toFixed(2)} meV/Å`);
   return parts.join(' · ');
 }

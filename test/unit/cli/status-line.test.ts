@@ -42,5 +42,5 @@ test('status prints one line: id, status and stage, progress, stall or retry, an
     generationStatusLine({ workflowId: 'w', status: 'RUNNING', stage: 'updating-dataset', progress: null, retry: { activity: 'updateDataset', attempt: 2, lastFailure: null } }),
     'w: RUNNING (stage updating-dataset) · retrying updateDataset: attempt 2',
   );
-  assert.equal(generationStatusLine({ workflowId: 'w', status: 'COMPLETED', stage: 'done', progress: { ...figures }, testForceRmse: 12.345 }), 'w: COMPLETED (stage done) · test F 12.35 meV/Å');
+  assert.equal(generationStatusLine({ workflowId: 'w', status: 'COMPLETED', stage: 'done', progress: { ...figures }, testForceRmse: 12.345 }), 'w: COMPLETED (stage done) · F 12.35 meV/Å');
 });
