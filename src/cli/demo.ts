@@ -94,7 +94,6 @@ export async function runDemo(o: {
       for (const line of ending) console.log(line);
     }
     if (o.keep) {
-      console.log('--keep: server and worker keep running; Ctrl-C stops them');
       await new Promise<void>((r) => {
         process.once('SIGINT', () => r());
         process.once('SIGTERM', () => r());

@@ -36,8 +36,10 @@ export interface StatusLineInput {
   stopRequested?: boolean | undefined;
 }
 
+/** `digits` significant digits, but whole numbers from 100 on (`520`, not `5.2e+2`). */
 function fmt(v: number | null, digits: number): string {
-  return v === null ? '-' : v.toPrecision(digits);
+  if (v === null) return '-';
+  return Math.abs(v) >= 10 ** digits ? v.toFixed(0) : v.toPrecision(digits);
 }
 
 /** `no progress for 12 min (stalled after 30 min)`. */
@@ -75,7 +77,8 @@ function stateParts(i: Pick<StatusLineInput, 'retry' | 'stopRequested'>): string
  */
 export function statusLine(i: StatusLineInput): string {
   const p = i.progress;
-  const first = p && p.iteration !== null ? figuresPart(i.stage, p, i.stall) : `stage: ${i.stage}${i.stall ? `, ${describeStall(i.stall)}` : ''}`;
+  // The figures belong to the fit: after it, a last heartbeat's figures would be stale.
+  const first = p && p.iteration !== null && i.stage === 'training' ? figuresPart(i.stage, p, i.stall) : `stage: ${i.stage}${i.stall ? `, ${describeStall(i.stall)}` : ''}`;
   return [first, ...stateParts(i)].join(' · ');
 }
 
@@ -92,7 +95,7 @@ export function generationStatusLine(s: {
   if (s.status === 'RUNNING') {
     const p = s.progress;
     const stall = stallOf(p);
-    if (p && p.iteration !== null) parts.push(figuresPart(s.stage ?? '?', p, stall));
+    if (p && p.iteration !== null && s.stage === 'training') parts.push(figuresPart(s.stage, p, stall));
     else if (stall) parts.push(describeStall(stall));
     parts.push(...stateParts({ retry: s.retry, stopRequested: p?.stopRequested }));
   }

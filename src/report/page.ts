@@ -57,7 +57,7 @@ h1{margin-bottom:.2rem} .meta{color:#666;margin-top:0}
 table{border-collapse:collapse;margin:1rem 0;font-size:.92rem} th,td{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums} tr.simulated td:first-child::after{content:" (simulated)";color:#b00020}
 figure{margin:2rem 0;overflow-x:auto} figcaption{color:#444;max-width:60rem;font-size:.92rem} nav a{margin-right:.8rem}
-code{background:#f4f4f4;padding:0 .2rem}
+code{background:#f4f4f4;padding:0 .2rem} td code{word-break:break-all}
 `;
 
 /** The whole page: header, simulated banner, headline table, figures (inline SVG), JSON block. */

@@ -44,3 +44,8 @@ test('status prints one line: id, status and stage, progress, stall or retry, an
   );
   assert.equal(generationStatusLine({ workflowId: 'w', status: 'COMPLETED', stage: 'done', progress: { ...figures }, testForceRmse: 12.345 }), 'w: COMPLETED (stage done) · F 12.35 meV/Å');
 });
+
+test('figures show only while training (a last heartbeat is stale after it), and large RMSE reads as a whole number', () => {
+  assert.equal(statusLine({ stage: 'active-set', progress: figures }), 'stage: active-set');
+  assert.match(statusLine({ stage: 'training', progress: { ...figures, forceRmse: 523.4 } }), / F 523 meV\/Å /);
+});
