@@ -17,7 +17,9 @@ export const PROGRESS_SIGNAL_EVERY_MS = 5 * 60_000;
 export function progressRelay(everyMs: number): (p: TrainingProgress) => void {
   const ctx = Context.current();
   const wf = ctx.info.workflowExecution;
-  let handle: { signal: (def: typeof trainingProgressSignal, u: ProgressUpdate) => Promise<void> } | null = null;
+  let handle: {
+    signal: (def: typeof trainingProgressSignal, u: ProgressUpdate) => Promise<void>;
+  } | null = null;
   try {
     if (wf) handle = ctx.client.workflow.getHandle(wf.workflowId, wf.runId);
   } catch {

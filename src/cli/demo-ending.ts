@@ -23,7 +23,12 @@ const f2 = (v: number | null | undefined) => (v === null || v === undefined ? '�
 /** Columns padded to their widest cell. */
 export function table(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 export function demoEnding(o: DemoEnding): string[] {
@@ -34,11 +39,29 @@ export function demoEnding(o: DemoEnding): string[] {
     `Done: ${a.version} of ${o.workflowId.replace(/^train-/, '').replace(/-generation_\d+$/, '')}, ${a.parentVersion ? `fine-tuned from ${a.parentVersion}` : 'trained from scratch'}.`,
     '',
     ...table([
-      ['generation', 'train E meV/atom', 'train F meV/Å', 'test E meV/atom', 'test F meV/Å', 'trained by'],
-      [a.version, f2(m.train.energy_rmse_mev_per_atom), f2(m.train.force_rmse_mev_per_a), f2(m.test?.energy_rmse_mev_per_atom), f2(m.test?.force_rmse_mev_per_a), a.simulated ? 'SIMULATOR (not physics)' : 'pacemaker'],
+      [
+        'generation',
+        'train E meV/atom',
+        'train F meV/Å',
+        'test E meV/atom',
+        'test F meV/Å',
+        'trained by',
+      ],
+      [
+        a.version,
+        f2(m.train.energy_rmse_mev_per_atom),
+        f2(m.train.force_rmse_mev_per_a),
+        f2(m.test?.energy_rmse_mev_per_atom),
+        f2(m.test?.force_rmse_mev_per_a),
+        a.simulated ? 'SIMULATOR (not physics)' : 'pacemaker',
+      ],
     ]).map((l) => `  ${l}`),
   ];
-  if (a.simulated) lines.push('', '  The pacemaker simulator stood in for pacemaker: the numbers show the pipeline working, not a physical potential.');
+  if (a.simulated)
+    lines.push(
+      '',
+      '  The pacemaker simulator stood in for pacemaker: the numbers show the pipeline working, not a physical potential.',
+    );
   lines.push(
     '',
     'Files:',

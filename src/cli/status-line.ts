@@ -26,7 +26,10 @@ export interface StallState {
 }
 
 /** The figures of a fit, as the heartbeat and the progress query give them. */
-export type ProgressFigures = Pick<TrainingProgress, 'iteration' | 'maxiter' | 'loss' | 'energyRmse' | 'forceRmse' | 'etaSeconds'>;
+export type ProgressFigures = Pick<
+  TrainingProgress,
+  'iteration' | 'maxiter' | 'loss' | 'energyRmse' | 'forceRmse' | 'etaSeconds'
+>;
 
 export interface StatusLineInput {
   stage: string;
@@ -49,13 +52,21 @@ export function describeStall(stall: StallState): string {
 }
 
 /** The stall state a progress record carries (the training heartbeat's `silentSeconds`), or null. */
-export function stallOf(p: Pick<TrainingProgress, 'silentSeconds' | 'stallLimitSeconds'> | null | undefined): StallState | null {
+export function stallOf(
+  p: Pick<TrainingProgress, 'silentSeconds' | 'stallLimitSeconds'> | null | undefined,
+): StallState | null {
   if (!p || p.silentSeconds === undefined || p.silentSeconds === null) return null;
   return { silentSeconds: p.silentSeconds, limitSeconds: p.stallLimitSeconds ?? null };
 }
 
-function figuresPart(stage: string, p: ProgressFigures, stall: StallState | null | undefined): string {
-  const tail = stall ? describeStall(stall) : `ETA ${p.etaSeconds === null ? '-' : `${Math.round(p.etaSeconds)} s`}`;
+function figuresPart(
+  stage: string,
+  p: ProgressFigures,
+  stall: StallState | null | undefined,
+): string {
+  const tail = stall
+    ? describeStall(stall)
+    : `ETA ${p.etaSeconds === null ? '-' : `${Math.round(p.etaSeconds)} s`}`;
   return `${stage}: iteration ${p.iteration}/${p.maxiter ?? '?'} loss ${fmt(p.loss, 4)} E ${fmt(p.energyRmse, 2)} meV/at F ${fmt(p.forceRmse, 2)} meV/Å ${tail}`;
 }
 
@@ -64,7 +75,9 @@ function stateParts(i: Pick<StatusLineInput, 'retry' | 'stopRequested'>): string
   const parts: string[] = [];
   if (i.stopRequested) parts.push('stop requested');
   if (i.retry && i.retry.attempt > 1) {
-    const why = i.retry.lastFailure ? `, last failure: ${(i.retry.lastFailure.split('\n')[0] ?? '').slice(0, 160)}` : '';
+    const why = i.retry.lastFailure
+      ? `, last failure: ${(i.retry.lastFailure.split('\n')[0] ?? '').slice(0, 160)}`
+      : '';
     parts.push(`retrying ${i.retry.activity}: attempt ${i.retry.attempt}${why}`);
   }
   return parts;
@@ -78,7 +91,10 @@ function stateParts(i: Pick<StatusLineInput, 'retry' | 'stopRequested'>): string
 export function statusLine(i: StatusLineInput): string {
   const p = i.progress;
   // The figures belong to the fit: after it, a last heartbeat's figures would be stale.
-  const first = p && p.iteration !== null && i.stage === 'training' ? figuresPart(i.stage, p, i.stall) : `stage: ${i.stage}${i.stall ? `, ${describeStall(i.stall)}` : ''}`;
+  const first =
+    p && p.iteration !== null && i.stage === 'training'
+      ? figuresPart(i.stage, p, i.stall)
+      : `stage: ${i.stage}${i.stall ? `, ${describeStall(i.stall)}` : ''}`;
   return [first, ...stateParts(i)].join(' · ');
 }
 
@@ -87,7 +103,13 @@ export function generationStatusLine(s: {
   workflowId: string;
   status: string;
   stage: string | null;
-  progress?: (ProgressFigures & Partial<Pick<TrainingProgress, 'silentSeconds' | 'stallLimitSeconds'>> & { stopRequested?: boolean }) | null | undefined;
+  progress?:
+    | (ProgressFigures &
+        Partial<Pick<TrainingProgress, 'silentSeconds' | 'stallLimitSeconds'>> & {
+          stopRequested?: boolean;
+        })
+    | null
+    | undefined;
   retry?: RetryState | null | undefined;
   testForceRmse?: number | null | undefined;
 }): string {
@@ -95,10 +117,12 @@ export function generationStatusLine(s: {
   if (s.status === 'RUNNING') {
     const p = s.progress;
     const stall = stallOf(p);
-    if (p && p.iteration !== null && s.stage === 'training') parts.push(figuresPart(s.stage, p, stall));
+    if (p && p.iteration !== null && s.stage === 'training')
+      parts.push(figuresPart(s.stage, p, stall));
     else if (stall) parts.push(describeStall(stall));
     parts.push(...stateParts({ retry: s.retry, stopRequested: p?.stopRequested }));
   }
-  if (s.testForceRmse !== null && s.testForceRmse !== undefined) parts.push(`F ${s.testForceRmse.toFixed(2)} meV/Å`);
+  if (s.testForceRmse !== null && s.testForceRmse !== undefined)
+    parts.push(`F ${s.testForceRmse.toFixed(2)} meV/Å`);
   return parts.join(' · ');
 }

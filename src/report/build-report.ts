@@ -57,20 +57,29 @@ async function newestPredictions(
     const out = join(dataDir, `${newest.version}-${set}-predictions.json`);
     const structures = set === 'test' ? dataset?.testPath : dataset?.trainPath;
     try {
-      await runBridge('pred-arrays', ['--pred', pred, '--out', out, ...(structures ? ['--structures', structures] : [])], {
-        python: o.python,
-        logFile: join(dataDir, 'pred-arrays.log'),
-        ...(o.signal ? { signal: o.signal } : {}),
-      });
+      await runBridge(
+        'pred-arrays',
+        ['--pred', pred, '--out', out, ...(structures ? ['--structures', structures] : [])],
+        {
+          python: o.python,
+          logFile: join(dataDir, 'pred-arrays.log'),
+          ...(o.signal ? { signal: o.signal } : {}),
+        },
+      );
     } catch (err) {
-      notes.push(`no parity plots: reading ${pred} failed (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
+      notes.push(
+        `no parity plots: reading ${pred} failed (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
+      );
       return null;
     }
     const arrays = JSON.parse(await readFile(out, 'utf8')) as PredictionArrays;
-    if (set === 'train') notes.push(`${newest.version} has no test set: its parity plots show the train set`);
+    if (set === 'train')
+      notes.push(`${newest.version} has no test set: its parity plots show the train set`);
     return { version: newest.version, set, simulated: newest.simulated, arrays };
   }
-  notes.push(`no parity plots: ${newest.version} has no prediction pickle (test_pred.pckl.gzip or train_pred.pckl.gzip)`);
+  notes.push(
+    `no parity plots: ${newest.version} has no prediction pickle (test_pred.pckl.gzip or train_pred.pckl.gzip)`,
+  );
   return null;
 }
 
@@ -81,18 +90,33 @@ export async function buildReport(o: BuildReportOptions): Promise<BuiltReport> {
   const generations = await readGenerations(campaignDir);
   const dataset = await readDataset(campaignDir);
   if (generations.length === 0 && dataset === null) {
-    throw new BadInputError(`no campaign at ${campaignDir}: it has no potentials/, selections/ or data/manifest.json (check --campaign and --workspace)`);
+    throw new BadInputError(
+      `no campaign at ${campaignDir}: it has no potentials/, selections/ or data/manifest.json (check --campaign and --workspace)`,
+    );
   }
   const dataDir = join(out, 'data');
   const figuresDir = join(out, 'figures');
   await mkdir(dataDir, { recursive: true });
   await mkdir(figuresDir, { recursive: true });
-  const partial = { campaign: campaignDir.split('/').filter(Boolean).pop() ?? campaignDir, campaignDir, elements: [] as string[], generations, dataset };
+  const partial = {
+    campaign: campaignDir.split('/').filter(Boolean).pop() ?? campaignDir,
+    campaignDir,
+    elements: [] as string[],
+    generations,
+    dataset,
+  };
   const newest = await newestPredictions(partial, dataset, dataDir, o, notes);
   const elements = new Set<string>();
-  for (const h of dataset?.history ?? []) for (const el of Object.keys(h.elements ?? {})) elements.add(el);
-  for (const el of Object.keys(newest?.arrays.errors.perElement ?? {})) if (el !== '?') elements.add(el);
-  const report: CampaignReport = { ...partial, elements: [...elements].sort(), newest, made: new Date().toISOString() };
+  for (const h of dataset?.history ?? [])
+    for (const el of Object.keys(h.elements ?? {})) elements.add(el);
+  for (const el of Object.keys(newest?.arrays.errors.perElement ?? {}))
+    if (el !== '?') elements.add(el);
+  const report: CampaignReport = {
+    ...partial,
+    elements: [...elements].sort(),
+    newest,
+    made: new Date().toISOString(),
+  };
 
   const rendered = [];
   for (const f of campaignFigures(report)) {

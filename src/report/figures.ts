@@ -6,44 +6,12 @@
  * `description` (the SVG's aria-label): the figure states its own numbers at full precision,
  * for screen readers and for the test that checks them against the artifacts.
  */
-import type { CampaignReport, GenerationReport, PredictionArrays } from './model.js';
+import type { CampaignReport } from './model.js';
+import { base, genLabel, lineageLabel, WIDTH, type Figure } from './figure-base.js';
+import { predictionFigures } from './prediction-figures.js';
 
-/** A Vega-Lite spec (top level); kept loose here, checked by vega-lite's compiler when rendered. */
-export type VegaLiteSpec = Record<string, unknown>;
-
-export interface Figure {
-  /** File name without extension: `rmse`, `parity-force`, ... */
-  name: string;
-  title: string;
-  /** One sentence under the figure: what it shows and how to read it. */
-  caption: string;
-  spec: VegaLiteSpec;
-}
-
-const SIM = ' [SIMULATED potentials]';
-const WIDTH = 420;
-
-function genLabel(g: Pick<GenerationReport, 'generation' | 'simulated'>): string {
-  return `gen ${g.generation}${g.simulated ? ' (sim)' : ''}`;
-}
-
-/** `gen 2 ← gen 1 (continue)`, `gen 0 (scratch)`: the lineage in the axis label. */
-export function lineageLabel(g: GenerationReport): string {
-  if (g.kind === 'selection-only') return `gen ${g.generation} (selection only)`;
-  if (g.parentVersion === null) return `gen ${g.generation} (${g.start === 'scratch' ? 'scratch' : g.start})`;
-  const parent = /generation_(\d+)/.exec(g.parentVersion);
-  return `gen ${g.generation} ← ${parent ? `gen ${Number(parent[1])}` : g.parentVersion} (${g.start})`;
-}
-
-function titled(title: string, simulated: boolean): string {
-  return simulated ? title + SIM : title;
-}
-
-const base = (title: string, simulated: boolean) => ({
-  $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-  title: { text: titled(title, simulated), anchor: 'start', ...(simulated ? { color: '#b00020' } : {}) },
-  config: { font: 'sans-serif', view: { stroke: '#ddd' } },
-});
+export { lineageLabel, predictionFigures };
+export type { Figure, VegaLiteSpec } from './figure-base.js';
 
 /** Test and train RMSE, energy and force, per generation; the x labels carry the lineage. */
 export function rmseFigure(r: CampaignReport): Figure | null {
@@ -51,7 +19,10 @@ export function rmseFigure(r: CampaignReport): Figure | null {
   if (trained.length === 0) return null;
   const rows: Record<string, unknown>[] = [];
   for (const g of trained) {
-    const sets = [['train', g.metrics!.train], ['test', g.metrics!.test]] as const;
+    const sets = [
+      ['train', g.metrics!.train],
+      ['test', g.metrics!.test],
+    ] as const;
     for (const [set, m] of sets) {
       if (!m) continue;
       for (const [quantity, value, unit] of [
@@ -77,18 +48,47 @@ export function rmseFigure(r: CampaignReport): Figure | null {
     transform: [{ filter: `datum.quantity === '${quantity}'` }],
     mark: { type: 'line', point: { filled: true, size: 70 } },
     encoding: {
-      x: { field: 'generation', type: 'ordinal', sort: order, title: 'generation (← parent, how)', axis: { labelAngle: -30, labelLimit: 220 } },
-      y: { field: 'rmse', type: 'quantitative', title: `${quantity} RMSE (${unit})`, scale: { zero: false } },
-      color: { field: 'set', type: 'nominal', title: 'set', scale: { domain: ['test', 'train'], range: ['#d62728', '#1f77b4'] } },
-      shape: { field: 'simulated', type: 'nominal', title: 'trainer', scale: { domain: ['pacemaker', 'simulated'], range: ['circle', 'cross'] } },
+      x: {
+        field: 'generation',
+        type: 'ordinal',
+        sort: order,
+        title: 'generation (← parent, how)',
+        axis: { labelAngle: -30, labelLimit: 220 },
+      },
+      y: {
+        field: 'rmse',
+        type: 'quantitative',
+        title: `${quantity} RMSE (${unit})`,
+        scale: { zero: false },
+      },
+      color: {
+        field: 'set',
+        type: 'nominal',
+        title: 'set',
+        scale: { domain: ['test', 'train'], range: ['#d62728', '#1f77b4'] },
+      },
+      shape: {
+        field: 'simulated',
+        type: 'nominal',
+        title: 'trainer',
+        scale: { domain: ['pacemaker', 'simulated'], range: ['circle', 'cross'] },
+      },
       description: { field: 'description' },
     },
   });
   return {
     name: 'rmse',
     title: 'RMSE per generation',
-    caption: 'Train and test RMSE of each generation\'s potential (energy per atom, force per component). Each label names the parent it was fine-tuned from and how (continue, extend, reset), or scratch.',
-    spec: { ...base('RMSE per generation', trained.some((g) => g.simulated)), data: { values: rows }, hconcat: [panel('energy', 'meV/atom'), panel('force', 'meV/Å')] },
+    caption:
+      "Train and test RMSE of each generation's potential (energy per atom, force per component). Each label names the parent it was fine-tuned from and how (continue, extend, reset), or scratch.",
+    spec: {
+      ...base(
+        'RMSE per generation',
+        trained.some((g) => g.simulated),
+      ),
+      data: { values: rows },
+      hconcat: [panel('energy', 'meV/atom'), panel('force', 'meV/Å')],
+    },
   };
 }
 
@@ -98,10 +98,15 @@ export function learningCurveFigure(r: CampaignReport): Figure | null {
   if (gens.length === 0) return null;
   const charts = gens.map((g) => {
     const curve = g.curve.map((p) => ({ ...p, run: `run ${p.run}` }));
-    const resumes = g.runs.filter((s) => s.offset > 0).map((s) => ({ iteration: s.offset, label: `resume (run ${s.run})` }));
+    const resumes = g.runs
+      .filter((s) => s.offset > 0)
+      .map((s) => ({ iteration: s.offset, label: `resume (run ${s.run})` }));
     const last = g.curve.at(-1)!;
     const stop = g.stoppedEarly
-      ? { iteration: g.stoppedEarly.iteration ?? last.iteration, label: `stopped early${g.stoppedEarly.reason ? `: ${g.stoppedEarly.reason}` : ''}` }
+      ? {
+          iteration: g.stoppedEarly.iteration ?? last.iteration,
+          label: `stopped early${g.stoppedEarly.reason ? `: ${g.stoppedEarly.reason}` : ''}`,
+        }
       : { iteration: last.iteration, label: 'end of fit' };
     const stopAt = g.curve.find((p) => p.iteration === stop.iteration) ?? last;
     const layers: Record<string, unknown>[] = [
@@ -110,161 +115,77 @@ export function learningCurveFigure(r: CampaignReport): Figure | null {
         mark: { type: 'line' },
         encoding: {
           x: { field: 'iteration', type: 'quantitative', title: 'iteration (across runs)' },
-          y: { field: 'forceRmse', type: 'quantitative', title: 'train force RMSE (meV/Å)', scale: { type: 'log' } },
+          y: {
+            field: 'forceRmse',
+            type: 'quantitative',
+            title: 'train force RMSE (meV/Å)',
+            scale: { type: 'log' },
+          },
           color: { field: 'run', type: 'nominal', title: 'run' },
         },
       },
       {
-        data: { values: [{ ...stop, forceRmse: stopAt.forceRmse, description: `${g.version} ${stop.label} at iteration ${stop.iteration}` }] },
+        data: {
+          values: [
+            {
+              ...stop,
+              forceRmse: stopAt.forceRmse,
+              description: `${g.version} ${stop.label} at iteration ${stop.iteration}`,
+            },
+          ],
+        },
         mark: { type: 'point', shape: 'square', size: 90, filled: true, color: 'black' },
-        encoding: { x: { field: 'iteration', type: 'quantitative' }, y: { field: 'forceRmse', type: 'quantitative' }, description: { field: 'description' } },
+        encoding: {
+          x: { field: 'iteration', type: 'quantitative' },
+          y: { field: 'forceRmse', type: 'quantitative' },
+          description: { field: 'description' },
+        },
       },
       {
         data: { values: [{ ...stop, forceRmse: stopAt.forceRmse }] },
         mark: { type: 'text', align: 'right', dx: -6, dy: -8, fontSize: 10 },
-        encoding: { x: { field: 'iteration', type: 'quantitative' }, y: { field: 'forceRmse', type: 'quantitative' }, text: { field: 'label' } },
+        encoding: {
+          x: { field: 'iteration', type: 'quantitative' },
+          y: { field: 'forceRmse', type: 'quantitative' },
+          text: { field: 'label' },
+        },
       },
     ];
     if (resumes.length > 0) {
       layers.push(
-        { data: { values: resumes }, mark: { type: 'rule', strokeDash: [4, 3], color: '#555' }, encoding: { x: { field: 'iteration', type: 'quantitative' } } },
-        { data: { values: resumes }, mark: { type: 'text', angle: 270, align: 'left', dx: 4, dy: -4, fontSize: 10, y: 4 }, encoding: { x: { field: 'iteration', type: 'quantitative' }, text: { field: 'label' } } },
+        {
+          data: { values: resumes },
+          mark: { type: 'rule', strokeDash: [4, 3], color: '#555' },
+          encoding: { x: { field: 'iteration', type: 'quantitative' } },
+        },
+        {
+          data: { values: resumes },
+          mark: { type: 'text', angle: 270, align: 'left', dx: 4, dy: -4, fontSize: 10, y: 4 },
+          encoding: { x: { field: 'iteration', type: 'quantitative' }, text: { field: 'label' } },
+        },
       );
     }
-    return { title: lineageLabel(g) + (g.simulated ? ' — simulated' : ''), width: WIDTH, height: 160, layer: layers };
+    return {
+      title: lineageLabel(g) + (g.simulated ? ' — simulated' : ''),
+      width: WIDTH,
+      height: 160,
+      layer: layers,
+    };
   });
   return {
     name: 'learning-curves',
     title: 'Learning curves',
-    caption: 'Train force RMSE per iteration, counted across the runs of a generation (a resumed run continues the count). Dashed lines: a run resumed from a checkpoint; square: where the fit ended or was stopped.',
-    spec: { ...base('Learning curves', gens.some((g) => g.simulated)), vconcat: charts, resolve: { scale: { color: 'independent' } } },
+    caption:
+      'Train force RMSE per iteration, counted across the runs of a generation (a resumed run continues the count). Dashed lines: a run resumed from a checkpoint; square: where the fit ended or was stopped.',
+    spec: {
+      ...base(
+        'Learning curves',
+        gens.some((g) => g.simulated),
+      ),
+      vconcat: charts,
+      resolve: { scale: { color: 'independent' } },
+    },
   };
-}
-
-const mev = (ev: number) => ev * 1000;
-
-/** Parity plots and error histograms of the newest potential (energy; force overall and per element). */
-export function predictionFigures(r: CampaignReport): Figure[] {
-  if (!r.newest) return [];
-  const { arrays: a, version, set, simulated } = r.newest;
-  const who = `${version}, ${set} set`;
-  const energy = a.energy.reference.map((ref, i) => ({ reference: ref, predicted: a.energy.predicted[i]!, error: mev(a.energy.predicted[i]! - ref), natoms: a.energy.natoms[i]! }));
-  const forces = a.forces.reference.map((ref, i) => ({ element: a.forces.element[i]!, reference: ref, predicted: a.forces.predicted[i]!, error: mev(a.forces.predicted[i]! - ref) }));
-  const eLo = Math.min(...a.energy.reference, ...a.energy.predicted);
-  const eHi = Math.max(...a.energy.reference, ...a.energy.predicted);
-  const fLo = Math.min(...a.forces.reference, ...a.forces.predicted);
-  const fHi = Math.max(...a.forces.reference, ...a.forces.predicted);
-  // Both axes over the same range, so the diagonal is the 45° line of perfect prediction.
-  const square = (lo: number, hi: number) => ({ domain: [lo - (hi - lo) * 0.03, hi + (hi - lo) * 0.03], nice: false, zero: false });
-  const diagonal = (lo: number, hi: number) => ({
-    data: { values: [{ v: lo }, { v: hi }] },
-    mark: { type: 'line', color: '#999', strokeDash: [4, 3] },
-    encoding: { x: { field: 'v', type: 'quantitative' }, y: { field: 'v', type: 'quantitative' } },
-  });
-  const sampled = a.forces.sampled < a.forces.total ? ` (${a.forces.sampled} of ${a.forces.total} components shown; RMSE from all)` : '';
-  const perEl = Object.entries(a.errors.perElement).map(([el, e]) => `${el} ${e.force_rmse_mev_per_a.toFixed(2)}`).join(', ');
-  const figures: Figure[] = [
-    {
-      name: 'parity-energy',
-      title: `Energy parity (${who})`,
-      caption: `Predicted against reference energy per atom (${a.reference}), one point per structure. RMSE ${a.errors.energy_rmse_mev_per_atom.toFixed(2)} meV/atom.`,
-      spec: {
-        ...base(`Energy parity: ${who}, RMSE ${a.errors.energy_rmse_mev_per_atom.toFixed(2)} meV/atom`, simulated),
-        width: WIDTH * 0.8,
-        height: WIDTH * 0.8,
-        layer: [
-          diagonal(eLo, eHi),
-          {
-            data: { values: energy },
-            mark: { type: 'point', filled: true, opacity: 0.7 },
-            encoding: {
-              x: { field: 'reference', type: 'quantitative', title: 'reference energy (eV/atom)', scale: square(eLo, eHi) },
-              y: { field: 'predicted', type: 'quantitative', title: 'predicted energy (eV/atom)', scale: square(eLo, eHi) },
-            },
-          },
-        ],
-      },
-    },
-    {
-      name: 'parity-force',
-      title: `Force parity (${who})`,
-      caption: `Predicted against reference force components, by element${sampled}. RMSE ${a.errors.force_rmse_mev_per_a.toFixed(2)} meV/Å${perEl ? ` (per element: ${perEl})` : ''}.`,
-      spec: {
-        ...base(`Force parity: ${who}, RMSE ${a.errors.force_rmse_mev_per_a.toFixed(2)} meV/Å`, simulated),
-        width: WIDTH * 0.8,
-        height: WIDTH * 0.8,
-        layer: [
-          diagonal(fLo, fHi),
-          {
-            data: { values: forces },
-            mark: { type: 'point', filled: true, opacity: 0.5, size: 12 },
-            encoding: {
-              x: { field: 'reference', type: 'quantitative', title: 'reference force (eV/Å)', scale: square(fLo, fHi) },
-              y: { field: 'predicted', type: 'quantitative', title: 'predicted force (eV/Å)', scale: square(fLo, fHi) },
-              color: { field: 'element', type: 'nominal', title: 'element' },
-            },
-          },
-        ],
-      },
-    },
-    {
-      name: 'parity-force-by-element',
-      title: `Force parity per element (${who})`,
-      caption: `The force parity plot, one panel per element${sampled}.`,
-      spec: {
-        ...base(`Force parity per element: ${who}`, simulated),
-        data: { values: forces },
-        facet: { column: { field: 'element', type: 'nominal', title: 'element' } },
-        spec: {
-          width: WIDTH * 0.55,
-          height: WIDTH * 0.55,
-          mark: { type: 'point', filled: true, opacity: 0.5, size: 12 },
-          encoding: {
-            x: { field: 'reference', type: 'quantitative', title: 'reference (eV/Å)', scale: square(fLo, fHi) },
-            y: { field: 'predicted', type: 'quantitative', title: 'predicted (eV/Å)', scale: square(fLo, fHi) },
-            color: { field: 'element', type: 'nominal', legend: null },
-          },
-        },
-      },
-    },
-    {
-      name: 'errors-energy',
-      title: `Energy error distribution (${who})`,
-      caption: 'Histogram of predicted minus reference energy per atom, one count per structure.',
-      spec: {
-        ...base(`Energy errors: ${who}`, simulated),
-        width: WIDTH,
-        height: 200,
-        data: { values: energy },
-        mark: { type: 'bar' },
-        encoding: {
-          x: { field: 'error', type: 'quantitative', bin: { maxbins: 30 }, title: 'energy error (meV/atom)' },
-          y: { aggregate: 'count', type: 'quantitative', title: 'structures' },
-        },
-      },
-    },
-    {
-      name: 'errors-force',
-      title: `Force error distribution per element (${who})`,
-      caption: `Histogram of predicted minus reference force components, one panel per element${sampled}.`,
-      spec: {
-        ...base(`Force errors per element: ${who}`, simulated),
-        data: { values: forces },
-        facet: { column: { field: 'element', type: 'nominal', title: 'element' } },
-        spec: {
-          width: WIDTH * 0.55,
-          height: 200,
-          mark: { type: 'bar' },
-          encoding: {
-            x: { field: 'error', type: 'quantitative', bin: { maxbins: 30 }, title: 'force error (meV/Å)' },
-            y: { aggregate: 'count', type: 'quantitative', title: 'components' },
-            color: { field: 'element', type: 'nominal', legend: null },
-          },
-        },
-      },
-    },
-  ];
-  return figures;
 }
 
 /** Atoms in the dataset after each generation's update, per element and split (cumulative). */
@@ -276,12 +197,17 @@ export function datasetFigure(r: CampaignReport): Figure | null {
   const byGeneration = new Map<string, DatasetRowTotals>();
   for (const h of history) {
     const label = h.generation === null ? 'outside a generation' : `gen ${h.generation}`;
-    const elements = h.elements ?? { '(element not recorded)': { structures: h.added, atoms: { train: 0, test: 0 } } };
+    const elements = h.elements ?? {
+      '(element not recorded)': { structures: h.added, atoms: { train: 0, test: 0 } },
+    };
     for (const [el, c] of Object.entries(elements)) {
       for (const split of ['train', 'test'] as const) {
         const key = `${el}|${split}`;
         // Older updates did not count atoms per element: count their structures instead.
-        totals.set(key, (totals.get(key) ?? 0) + (h.elements ? c.atoms[split] : c.structures[split]));
+        totals.set(
+          key,
+          (totals.get(key) ?? 0) + (h.elements ? c.atoms[split] : c.structures[split]),
+        );
       }
     }
     byGeneration.set(label, new Map(totals));
@@ -289,7 +215,13 @@ export function datasetFigure(r: CampaignReport): Figure | null {
   for (const [label, t] of byGeneration) {
     for (const [key, atoms] of t) {
       const [element, split] = key.split('|') as [string, string];
-      rows.push({ generation: label, element, split, atoms, description: `${label} ${split} ${element}: ${atoms} atoms` });
+      rows.push({
+        generation: label,
+        element,
+        split,
+        atoms,
+        description: `${label} ${split} ${element}: ${atoms} atoms`,
+      });
     }
   }
   return {
@@ -299,13 +231,21 @@ export function datasetFigure(r: CampaignReport): Figure | null {
     spec: {
       ...base('Dataset growth (cumulative atoms)', false),
       data: { values: rows },
-      facet: { column: { field: 'split', type: 'nominal', title: 'split', sort: ['train', 'test'] } },
+      facet: {
+        column: { field: 'split', type: 'nominal', title: 'split', sort: ['train', 'test'] },
+      },
       spec: {
         width: WIDTH * 0.6,
         height: 220,
         mark: { type: 'bar' },
         encoding: {
-          x: { field: 'generation', type: 'ordinal', sort: [...byGeneration.keys()], title: 'after', axis: { labelAngle: 0 } },
+          x: {
+            field: 'generation',
+            type: 'ordinal',
+            sort: [...byGeneration.keys()],
+            title: 'after',
+            axis: { labelAngle: 0 },
+          },
           y: { field: 'atoms', type: 'quantitative', title: 'atoms', stack: 'zero' },
           color: { field: 'element', type: 'nominal', title: 'element' },
           description: { field: 'description' },
@@ -327,28 +267,61 @@ export function selectionFigures(r: CampaignReport): Figure[] {
     const s = g.selection!;
     const label = genLabel(g);
     if (g.poolGamma) {
-      const chosen = new Map(g.poolGamma.selected.map((i, k) => [i, g.poolGamma!.chosenBy[k] ?? 'pace_select']));
+      const chosen = new Map(
+        g.poolGamma.selected.map((i, k) => [i, g.poolGamma!.chosenBy[k] ?? 'pace_select']),
+      );
       g.poolGamma.gammaMax.forEach((gamma, i) => {
         if (gamma === null) return;
         const by = chosen.get(i);
-        points.push({ generation: label, gamma, status: by === undefined ? 'pool' : `selected by ${by}`, description: `${g.version} pool #${i} gamma ${gamma}${by ? ` selected by ${by}` : ''}` });
+        points.push({
+          generation: label,
+          gamma,
+          status: by === undefined ? 'pool' : `selected by ${by}`,
+          description: `${g.version} pool #${i} gamma ${gamma}${by ? ` selected by ${by}` : ''}`,
+        });
       });
     } else if (s.poolGamma && s.poolGamma.min !== null && s.poolGamma.max !== null) {
-      ranges.push({ generation: label, min: s.poolGamma.min, max: s.poolGamma.max, median: s.poolGamma.median });
+      ranges.push({
+        generation: label,
+        min: s.poolGamma.min,
+        max: s.poolGamma.max,
+        median: s.poolGamma.median,
+      });
       s.gammaMax.forEach((gamma, k) => {
-        if (gamma !== null) points.push({ generation: label, gamma, status: `selected by ${s.chosenBy[k] ?? 'pace_select'}`, description: `${g.version} selected #${s.indices[k]} gamma ${gamma}` });
+        if (gamma !== null)
+          points.push({
+            generation: label,
+            gamma,
+            status: `selected by ${s.chosenBy[k] ?? 'pace_select'}`,
+            description: `${g.version} selected #${s.indices[k]} gamma ${gamma}`,
+          });
       });
     }
   }
   const order = gens.map(genLabel);
-  const statusScale = { domain: ['pool', 'selected by pace_select', 'selected by gamma'], range: ['#bbbbbb', '#1f77b4', '#ff7f0e'] };
+  const statusScale = {
+    domain: ['pool', 'selected by pace_select', 'selected by gamma'],
+    range: ['#bbbbbb', '#1f77b4', '#ff7f0e'],
+  };
   const figures: Figure[] = [];
   if (points.length > 0 || ranges.length > 0) {
     const layers: Record<string, unknown>[] = [
-      { data: { values: [{ gamma: 1 }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#b00020' }, encoding: { x: { field: 'gamma', type: 'quantitative' } } },
+      {
+        data: { values: [{ gamma: 1 }] },
+        mark: { type: 'rule', strokeDash: [4, 3], color: '#b00020' },
+        encoding: { x: { field: 'gamma', type: 'quantitative' } },
+      },
     ];
     if (ranges.length > 0) {
-      layers.push({ data: { values: ranges }, mark: { type: 'rule', strokeWidth: 6, opacity: 0.35, color: '#888' }, encoding: { y: { field: 'generation', type: 'ordinal', sort: order }, x: { field: 'min', type: 'quantitative' }, x2: { field: 'max' } } });
+      layers.push({
+        data: { values: ranges },
+        mark: { type: 'rule', strokeWidth: 6, opacity: 0.35, color: '#888' },
+        encoding: {
+          y: { field: 'generation', type: 'ordinal', sort: order },
+          x: { field: 'min', type: 'quantitative' },
+          x2: { field: 'max' },
+        },
+      });
     }
     layers.push({
       data: { values: points },
@@ -356,7 +329,12 @@ export function selectionFigures(r: CampaignReport): Figure[] {
       encoding: {
         y: { field: 'generation', type: 'ordinal', sort: order, title: 'selection of' },
         yOffset: { field: 'status', type: 'nominal', sort: statusScale.domain },
-        x: { field: 'gamma', type: 'quantitative', title: 'extrapolation grade gamma (max over atoms)', scale: { type: 'symlog' } },
+        x: {
+          field: 'gamma',
+          type: 'quantitative',
+          title: 'extrapolation grade gamma (max over atoms)',
+          scale: { type: 'symlog' },
+        },
         color: { field: 'status', type: 'nominal', title: 'structure', scale: statusScale },
         description: { field: 'description' },
       },
@@ -364,18 +342,35 @@ export function selectionFigures(r: CampaignReport): Figure[] {
     figures.push({
       name: 'selection-gamma',
       title: 'Extrapolation grade of the pool and the selected structures',
-      caption: 'Each pool structure\'s largest gamma against the potential\'s active set (grey), and the structures selected for labelling, by pace_select (D-optimality) or filled up by largest gamma. Gamma above 1 (red line) is extrapolation. A grey bar is the pool\'s range when only its summary was recorded.',
-      spec: { ...base('Gamma: pool against selected', simulated), width: WIDTH, height: { step: 36 }, layer: layers },
+      caption:
+        "Each pool structure's largest gamma against the potential's active set (grey), and the structures selected for labelling, by pace_select (D-optimality) or filled up by largest gamma. Gamma above 1 (red line) is extrapolation. A grey bar is the pool's range when only its summary was recorded.",
+      spec: {
+        ...base('Gamma: pool against selected', simulated),
+        width: WIDTH,
+        height: { step: 36 },
+        layer: layers,
+      },
     });
   }
   const counts = gens.flatMap((g) => [
-    { generation: genLabel(g), by: 'pace_select', count: g.selection!.counts.pace_select, description: `${g.version} selected by pace_select: ${g.selection!.counts.pace_select}` },
-    { generation: genLabel(g), by: 'gamma', count: g.selection!.counts.gamma, description: `${g.version} selected by gamma: ${g.selection!.counts.gamma}` },
+    {
+      generation: genLabel(g),
+      by: 'pace_select',
+      count: g.selection!.counts.pace_select,
+      description: `${g.version} selected by pace_select: ${g.selection!.counts.pace_select}`,
+    },
+    {
+      generation: genLabel(g),
+      by: 'gamma',
+      count: g.selection!.counts.gamma,
+      description: `${g.version} selected by gamma: ${g.selection!.counts.gamma}`,
+    },
   ]);
   figures.push({
     name: 'selection-counts',
     title: 'Structures selected, by pace_select and by gamma',
-    caption: 'How many structures each selection took from pace_select and how many it filled up by largest gamma (pace_select may return fewer than asked).',
+    caption:
+      'How many structures each selection took from pace_select and how many it filled up by largest gamma (pace_select may return fewer than asked).',
     spec: {
       ...base('Selected: by pace_select and by gamma', simulated),
       width: WIDTH * 0.7,
@@ -385,7 +380,12 @@ export function selectionFigures(r: CampaignReport): Figure[] {
       encoding: {
         y: { field: 'generation', type: 'ordinal', sort: order, title: 'selection of' },
         x: { field: 'count', type: 'quantitative', title: 'structures', stack: 'zero' },
-        color: { field: 'by', type: 'nominal', title: 'chosen by', scale: { domain: ['pace_select', 'gamma'], range: ['#1f77b4', '#ff7f0e'] } },
+        color: {
+          field: 'by',
+          type: 'nominal',
+          title: 'chosen by',
+          scale: { domain: ['pace_select', 'gamma'], range: ['#1f77b4', '#ff7f0e'] },
+        },
         description: { field: 'description' },
       },
     },
@@ -399,18 +399,34 @@ export function stageTimeFigure(r: CampaignReport): Figure | null {
   for (const g of r.generations) {
     const label = genLabel(g);
     if (g.stages.length > 0) {
-      for (const s of g.stages) rows.push({ generation: label, stage: s.stage, seconds: s.seconds, description: `${g.version} ${s.stage}: ${s.seconds.toFixed(1)} s in ${s.attempts} attempt(s)` });
+      for (const s of g.stages)
+        rows.push({
+          generation: label,
+          stage: s.stage,
+          seconds: s.seconds,
+          description: `${g.version} ${s.stage}: ${s.seconds.toFixed(1)} s in ${s.attempts} attempt(s)`,
+        });
     } else {
-      for (const [k, v] of Object.entries(g.programSeconds)) rows.push({ generation: label, stage: `${k} (program time)`, seconds: v, description: `${g.version} ${k} program: ${v.toFixed(1)} s` });
+      for (const [k, v] of Object.entries(g.programSeconds))
+        rows.push({
+          generation: label,
+          stage: `${k} (program time)`,
+          seconds: v,
+          description: `${g.version} ${k} program: ${v.toFixed(1)} s`,
+        });
     }
   }
   if (rows.length === 0) return null;
   return {
     name: 'stage-times',
     title: 'Time per stage',
-    caption: 'Wall time each generation spent in each stage, from its stage journal (attempts summed, waits between retries not counted). Older generations without a journal show the programs\' own run time.',
+    caption:
+      "Wall time each generation spent in each stage, from its stage journal (attempts summed, waits between retries not counted). Older generations without a journal show the programs' own run time.",
     spec: {
-      ...base('Time per stage', r.generations.some((g) => g.simulated)),
+      ...base(
+        'Time per stage',
+        r.generations.some((g) => g.simulated),
+      ),
       width: WIDTH,
       height: { step: 26 },
       data: { values: rows },
@@ -436,5 +452,3 @@ export function campaignFigures(r: CampaignReport): Figure[] {
     stageTimeFigure(r),
   ].filter((f): f is Figure => f !== null);
 }
-
-export type { PredictionArrays };

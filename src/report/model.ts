@@ -62,7 +62,10 @@ export interface DatasetGrowth {
   time: string;
   added: { train: number; test: number };
   /** Per element: atoms added to train and test; absent in updates recorded before it was kept. */
-  elements: Record<string, { structures: { train: number; test: number }; atoms: { train: number; test: number } }> | null;
+  elements: Record<
+    string,
+    { structures: { train: number; test: number }; atoms: { train: number; test: number } }
+  > | null;
 }
 
 /** The parity and error arrays of a prediction pickle (python: mlip_trainer.predictions). */
@@ -75,13 +78,27 @@ export interface PredictionArrays {
   /** Per structure, eV/atom. */
   energy: { reference: number[]; predicted: number[]; natoms: number[] };
   /** Per sampled force component, eV/Å. */
-  forces: { element: string[]; reference: number[]; predicted: number[]; sampled: number; total: number };
+  forces: {
+    element: string[];
+    reference: number[];
+    predicted: number[];
+    sampled: number;
+    total: number;
+  };
   errors: {
     energy_rmse_mev_per_atom: number;
     energy_mae_mev_per_atom: number;
     force_rmse_mev_per_a: number;
     force_mae_mev_per_a: number;
-    perElement: Record<string, { force_rmse_mev_per_a: number; force_mae_mev_per_a: number; components: number; atoms: number }>;
+    perElement: Record<
+      string,
+      {
+        force_rmse_mev_per_a: number;
+        force_mae_mev_per_a: number;
+        components: number;
+        atoms: number;
+      }
+    >;
   };
 }
 
@@ -92,7 +109,12 @@ export interface CampaignReport {
   generations: GenerationReport[];
   dataset: { total: number; train: number; test: number; history: DatasetGrowth[] } | null;
   /** The newest trained generation's predictions: on its test set, or its train set when it has none. */
-  newest: { version: string; set: 'test' | 'train'; simulated: boolean; arrays: PredictionArrays } | null;
+  newest: {
+    version: string;
+    set: 'test' | 'train';
+    simulated: boolean;
+    arrays: PredictionArrays;
+  } | null;
   /** When the report was made (ISO). */
   made: string;
 }

@@ -11,7 +11,11 @@ import { lineageLabel } from './figures.js';
 import type { CampaignReport } from './model.js';
 
 export function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 }
 
 /** JSON safe inside a script element: no `</script>` or `<!--` can end it early. */
@@ -38,10 +42,26 @@ export function reportData(r: CampaignReport) {
       path: g.path,
       metrics: g.metrics,
       stoppedEarly: g.stoppedEarly,
-      selection: g.selection ? { requested: g.selection.requested, counts: g.selection.counts, poolSize: g.selection.poolSize, selected: g.selection.selected.path } : null,
+      selection: g.selection
+        ? {
+            requested: g.selection.requested,
+            counts: g.selection.counts,
+            poolSize: g.selection.poolSize,
+            selected: g.selection.selected.path,
+          }
+        : null,
     })),
-    dataset: r.dataset ? { total: r.dataset.total, train: r.dataset.train, test: r.dataset.test } : null,
-    newest: r.newest ? { version: r.newest.version, set: r.newest.set, simulated: r.newest.simulated, errors: r.newest.arrays.errors } : null,
+    dataset: r.dataset
+      ? { total: r.dataset.total, train: r.dataset.train, test: r.dataset.test }
+      : null,
+    newest: r.newest
+      ? {
+          version: r.newest.version,
+          set: r.newest.set,
+          simulated: r.newest.simulated,
+          errors: r.newest.arrays.errors,
+        }
+      : null,
   };
 }
 
@@ -61,7 +81,10 @@ code{background:#f4f4f4;padding:0 .2rem} td code{word-break:break-all}
 `;
 
 /** The whole page: header, simulated banner, headline table, figures (inline SVG), JSON block. */
-export function reportPage(r: CampaignReport, figures: readonly (Figure & { svg: string; file: string })[]): string {
+export function reportPage(
+  r: CampaignReport,
+  figures: readonly (Figure & { svg: string; file: string })[],
+): string {
   const simulated = r.generations.filter((g) => g.simulated).map((g) => g.version);
   const banner = simulated.length
     ? `<p class="sim" id="simulated">Simulated: ${escapeHtml(simulated.join(', '))} ${simulated.length === 1 ? 'was' : 'were'} made by the pacemaker simulator, not pacemaker. Their numbers show the pipeline working, not the physics.</p>`
@@ -74,7 +97,10 @@ export function reportPage(r: CampaignReport, figures: readonly (Figure & { svg:
     .join('\n');
   const nav = figures.map((f) => `<a href="#${f.name}">${escapeHtml(f.title)}</a>`).join(' ');
   const body = figures
-    .map((f) => `<figure id="${f.name}"><h2>${escapeHtml(f.title)}</h2>\n${f.svg}\n<figcaption>${escapeHtml(f.caption)} <a href="${escapeHtml(f.file)}">SVG</a></figcaption></figure>`)
+    .map(
+      (f) =>
+        `<figure id="${f.name}"><h2>${escapeHtml(f.title)}</h2>\n${f.svg}\n<figcaption>${escapeHtml(f.caption)} <a href="${escapeHtml(f.file)}">SVG</a></figcaption></figure>`,
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

@@ -12,7 +12,14 @@ import { parseCurve } from '../trainer/learning-curve.js';
 import type { RunRecord } from '../trainer/run-journal.js';
 import { readStageJournal, stageJournalPath, type StageEvent } from '../campaign/stage-journal.js';
 import { exists } from '../util/files.js';
-import type { DatasetGrowth, GenerationReport, PoolGamma, RunSpan, StageTime, StartMode } from './model.js';
+import type {
+  DatasetGrowth,
+  GenerationReport,
+  PoolGamma,
+  RunSpan,
+  StageTime,
+  StartMode,
+} from './model.js';
 
 const VERSION = /^generation_(\d{3})$/;
 
@@ -29,7 +36,8 @@ async function versionsUnder(dir: string): Promise<string[]> {
 export function runSpans(records: readonly RunRecord[]): RunSpan[] {
   const spans: RunSpan[] = [];
   for (const r of records) {
-    if (r.event === 'start') spans.push({ run: r.run, offset: r.offset ?? 0, outcome: 'open', failure: null });
+    if (r.event === 'start')
+      spans.push({ run: r.run, offset: r.offset ?? 0, outcome: 'open', failure: null });
     else {
       const s = spans.findLast((x) => x.run === r.run);
       if (s) {
@@ -96,12 +104,17 @@ interface ArtifactJson {
 }
 
 /** One generation, from its folders; null when it left nothing to report (it never finished). */
-async function readGeneration(campaignDir: string, version: string): Promise<GenerationReport | null> {
+async function readGeneration(
+  campaignDir: string,
+  version: string,
+): Promise<GenerationReport | null> {
   const generation = Number(VERSION.exec(version)![1]);
   const dir = join(campaignDir, 'potentials', version);
   const journal = await readStageJournal(stageJournalPath(campaignDir, generation));
   const artifact = (await readJson(join(dir, 'artifact.json'))) as ArtifactJson | null;
-  const selectionResult = (await readJson(join(campaignDir, 'selections', version, 'result.json'))) as { result?: unknown } | null;
+  const selectionResult = (await readJson(
+    join(campaignDir, 'selections', version, 'result.json'),
+  )) as { result?: unknown } | null;
   const selectionRaw = artifact?.selection ?? selectionResult?.result ?? null;
   const parsedSelection = selectionRaw === null ? null : ActiveSetSelection.safeParse(selectionRaw);
   const selection = parsedSelection?.success ? parsedSelection.data : null;
@@ -109,7 +122,8 @@ async function readGeneration(campaignDir: string, version: string): Promise<Gen
   const parentVersion = artifact?.parentVersion ?? null;
   const curveFile = join(dir, 'learning_curve.tsv');
   const programSeconds: Record<string, number> = {};
-  for (const [k, v] of Object.entries(artifact?.timings ?? {})) if (typeof v === 'number') programSeconds[k.replace(/Seconds$/, '')] = v;
+  for (const [k, v] of Object.entries(artifact?.timings ?? {}))
+    if (typeof v === 'number') programSeconds[k.replace(/Seconds$/, '')] = v;
   return {
     version,
     generation,
@@ -119,11 +133,19 @@ async function readGeneration(campaignDir: string, version: string): Promise<Gen
     simulated: artifact?.simulated ?? selection?.simulated ?? false,
     metrics: artifact?.metrics ?? null,
     path: artifact?.path ?? null,
-    stoppedEarly: artifact?.stoppedEarly ? { iteration: artifact.stoppedEarly.iterations ?? null, reason: artifact.stoppedEarly.reason ?? null } : null,
-    curve: artifact && (await exists(curveFile)) ? parseCurve(await readFile(curveFile, 'utf8')) : [],
+    stoppedEarly: artifact?.stoppedEarly
+      ? {
+          iteration: artifact.stoppedEarly.iterations ?? null,
+          reason: artifact.stoppedEarly.reason ?? null,
+        }
+      : null,
+    curve:
+      artifact && (await exists(curveFile)) ? parseCurve(await readFile(curveFile, 'utf8')) : [],
     runs: artifact ? runSpans(await readRuns(dir)) : [],
     selection,
-    poolGamma: await readPoolGamma(selection?.poolGammaFile ?? join(campaignDir, 'selections', version, 'pool_gamma.json')),
+    poolGamma: await readPoolGamma(
+      selection?.poolGammaFile ?? join(campaignDir, 'selections', version, 'pool_gamma.json'),
+    ),
     stages: stageTimes(journal),
     programSeconds,
   };
@@ -131,7 +153,10 @@ async function readGeneration(campaignDir: string, version: string): Promise<Gen
 
 /** Every generation of the campaign that trained or selected, oldest first. */
 export async function readGenerations(campaignDir: string): Promise<GenerationReport[]> {
-  const versions = new Set([...(await versionsUnder(join(campaignDir, 'potentials'))), ...(await versionsUnder(join(campaignDir, 'selections')))]);
+  const versions = new Set([
+    ...(await versionsUnder(join(campaignDir, 'potentials'))),
+    ...(await versionsUnder(join(campaignDir, 'selections'))),
+  ]);
   const out: GenerationReport[] = [];
   for (const v of [...versions].sort()) {
     const g = await readGeneration(campaignDir, v);
@@ -155,7 +180,16 @@ interface ManifestJson {
 }
 
 /** The dataset's totals and each update's additions, from data/manifest.json; null without one. */
-export async function readDataset(campaignDir: string): Promise<{ total: number; train: number; test: number; history: DatasetGrowth[]; trainPath: string; testPath: string | null } | null> {
+export async function readDataset(
+  campaignDir: string,
+): Promise<{
+  total: number;
+  train: number;
+  test: number;
+  history: DatasetGrowth[];
+  trainPath: string;
+  testPath: string | null;
+} | null> {
   const m = (await readJson(join(campaignDir, 'data', 'manifest.json'))) as ManifestJson | null;
   if (!m) return null;
   return {

@@ -37,7 +37,8 @@ export async function openInChromium(executablePath: string, file: string): Prom
     const problems: string[] = [];
     const network: string[] = [];
     page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+      if (m.type() === 'error' || m.type() === 'warning')
+        problems.push(`console ${m.type()}: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
@@ -47,7 +48,9 @@ export async function openInChromium(executablePath: string, file: string): Prom
     await page.goto(`file://${file}`, { waitUntil: 'load' });
     // A string runs in the page: this project compiles without the DOM's types.
     const figuresShown = Number(
-      await page.evaluate("[...document.querySelectorAll('figure svg')].filter((s) => { const r = s.getBoundingClientRect(); return r.width > 0 && r.height > 0; }).length"),
+      await page.evaluate(
+        "[...document.querySelectorAll('figure svg')].filter((s) => { const r = s.getBoundingClientRect(); return r.width > 0 && r.height > 0; }).length",
+      ),
     );
     return { title: await page.title(), figuresShown, problems, network };
   } finally {

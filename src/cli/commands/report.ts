@@ -38,8 +38,14 @@ export async function reportCampaign(o: ReportTarget): Promise<BuiltReport> {
   if ('campaignDir' in o) campaignDir = o.campaignDir;
   else {
     const name = CampaignName.safeParse(o.campaign);
-    if (!name.success) throw new CliInputError(`--campaign ${name.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(o.campaign)})`);
-    campaignDir = join(o.workspace !== undefined ? resolve(o.workspace) : stack.worker.workspace, o.campaign);
+    if (!name.success)
+      throw new CliInputError(
+        `--campaign ${name.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(o.campaign)})`,
+      );
+    campaignDir = join(
+      o.workspace !== undefined ? resolve(o.workspace) : stack.worker.workspace,
+      o.campaign,
+    );
   }
   const toolchain = await resolveToolchain(stack.worker.pacemaker);
   return buildReport({
@@ -50,23 +56,42 @@ export async function reportCampaign(o: ReportTarget): Promise<BuiltReport> {
 }
 
 /** What a report run tells the user: where the page is, how to open it, what it could not show. */
-export function printReport(r: BuiltReport, log: (line: string) => void = (l) => console.error(l)): void {
-  log(`report: ${r.html} (${r.figures.length} figures as SVG in ${join(r.html, '..', 'figures')}/)`);
+export function printReport(
+  r: BuiltReport,
+  log: (line: string) => void = (l) => console.error(l),
+): void {
+  log(
+    `report: ${r.html} (${r.figures.length} figures as SVG in ${join(r.html, '..', 'figures')}/)`,
+  );
   for (const n of r.notes) log(`  note: ${n}`);
 }
 
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
-    .description("a campaign's report: one self-contained HTML page and one SVG per figure (RMSE per generation, learning curves, parity, errors, dataset, selection, time per stage)")
+    .description(
+      "a campaign's report: one self-contained HTML page and one SVG per figure (RMSE per generation, learning curves, parity, errors, dataset, selection, time per stage)",
+    )
     .requiredOption('--campaign <name>', 'campaign (folder under the workspace)')
     .option('--out <dir>', 'where to write it (default: <workspace>/<campaign>/report)')
     .option('--workspace <dir>', "workspace root (default: temporal-dev.yml's worker.workspace)")
-    .option('--stack <file>', 'dev stack description giving the default workspace and pacemaker', DEFAULT_STACK)
+    .option(
+      '--stack <file>',
+      'dev stack description giving the default workspace and pacemaker',
+      DEFAULT_STACK,
+    )
     .option('--json', 'print machine-readable JSON only')
-    .action(async (o: { campaign: string; workspace?: string; out?: string; stack: string; json?: boolean }) => {
-      const r = await reportCampaign(o);
-      if (o.json) console.log(JSON.stringify(r));
-      else printReport(r, (l) => console.log(l));
-    });
+    .action(
+      async (o: {
+        campaign: string;
+        workspace?: string;
+        out?: string;
+        stack: string;
+        json?: boolean;
+      }) => {
+        const r = await reportCampaign(o);
+        if (o.json) console.log(JSON.stringify(r));
+        else printReport(r, (l) => console.log(l));
+      },
+    );
 }

@@ -23,7 +23,12 @@ test("real pacemaker: the report of a two-generation campaign shows the artifact
   const campaignDir = join(dir, 'campaign');
   const trainer = (generation: number, maxEpochs: number, parentVersion: string | null = null) =>
     new PacemakerTrainer({
-      config: PacemakerTrainerConfig.parse({ ...SMALL, functions_per_element: 10, max_epochs: maxEpochs, test_size: 0.25 }),
+      config: PacemakerTrainerConfig.parse({
+        ...SMALL,
+        functions_per_element: 10,
+        max_epochs: maxEpochs,
+        test_size: 0.25,
+      }),
       campaignDir,
       toolchain,
       generation,
@@ -34,25 +39,49 @@ test("real pacemaker: the report of a two-generation campaign shows the artifact
   await labelEmt({ out: first, count: 8, seed: 31, python: toolchain.python });
   await labelEmt({ out: more, count: 8, seed: 32, python: toolchain.python });
   const s0 = await trainer(0, 5).updateDataset([first]);
-  const g0 = await trainer(0, 5).train({ trainPath: s0.trainPath, testPath: s0.testPath, sha256: s0.sha256 }, null, { owner });
+  const g0 = await trainer(0, 5).train(
+    { trainPath: s0.trainPath, testPath: s0.testPath, sha256: s0.sha256 },
+    null,
+    { owner },
+  );
   const s1 = await trainer(1, 3, g0.version).updateDataset([more]);
-  const g1 = await trainer(1, 3, g0.version).train({ trainPath: s1.trainPath, testPath: s1.testPath, sha256: s1.sha256 }, { path: g0.potentialYaml, mode: 'continue' }, { owner });
+  const g1 = await trainer(1, 3, g0.version).train(
+    { trainPath: s1.trainPath, testPath: s1.testPath, sha256: s1.sha256 },
+    { path: g0.potentialYaml, mode: 'continue' },
+    { owner },
+  );
 
   const report = await buildReport({ campaignDir, python: toolchain.python });
   assert.deepEqual(report.notes, []);
   const svg = await readFile(join(campaignDir, 'report', 'figures', 'rmse.svg'), 'utf8');
   for (const a of [g0, g1]) {
     assert.ok(!a.simulated);
-    const label = new RegExp(`aria-label="${a.version} test force RMSE ([-0-9.e+]+) meV/Å"`).exec(svg);
+    const label = new RegExp(`aria-label="${a.version} test force RMSE ([-0-9.e+]+) meV/Å"`).exec(
+      svg,
+    );
     assert.equal(Number(label?.[1]), a.metrics.test!.force_rmse_mev_per_a);
   }
   const html = await readFile(report.html, 'utf8');
   assert.doesNotMatch(html, /id="simulated"/);
-  const data = JSON.parse(/id="report-data">(.*?)<\/script>/s.exec(html)![1]!) as { newest: { version: string; errors: { force_rmse_mev_per_a: number; perElement: Record<string, unknown> } } };
+  const data = JSON.parse(/id="report-data">(.*?)<\/script>/s.exec(html)![1]!) as {
+    newest: {
+      version: string;
+      errors: { force_rmse_mev_per_a: number; perElement: Record<string, unknown> };
+    };
+  };
   assert.equal(data.newest.version, 'generation_001');
-  assert.ok(Math.abs(data.newest.errors.force_rmse_mev_per_a - g1.metrics.test!.force_rmse_mev_per_a) <= 1e-6 * g1.metrics.test!.force_rmse_mev_per_a);
-  assert.deepEqual(Object.keys(data.newest.errors.perElement).sort(), ['Cu', 'Ni'], "each atom's element joined from the dataset");
-  console.log(`real pacemaker report: generation_001 test F ${g1.metrics.test!.force_rmse_mev_per_a.toFixed(1)} meV/Å; ${report.figures.length} figures`);
+  assert.ok(
+    Math.abs(data.newest.errors.force_rmse_mev_per_a - g1.metrics.test!.force_rmse_mev_per_a) <=
+      1e-6 * g1.metrics.test!.force_rmse_mev_per_a,
+  );
+  assert.deepEqual(
+    Object.keys(data.newest.errors.perElement).sort(),
+    ['Cu', 'Ni'],
+    "each atom's element joined from the dataset",
+  );
+  console.log(
+    `real pacemaker report: generation_001 test F ${g1.metrics.test!.force_rmse_mev_per_a.toFixed(1)} meV/Å; ${report.figures.length} figures`,
+  );
   const chromium = await findChromium();
   if (chromium === null) {
     console.log('skipped: no chromium (the page was not opened)');

@@ -4,7 +4,14 @@ import assert from 'node:assert/strict';
 import { escapeHtml, reportPage } from '../../../src/report/page.js';
 import { campaignFixture } from './fixture.js';
 
-const figure = { name: 'rmse', title: 'RMSE <per> generation', caption: 'c', spec: {}, svg: '<svg xmlns="http://www.w3.org/2000/svg"></svg>', file: 'figures/rmse.svg' };
+const figure = {
+  name: 'rmse',
+  title: 'RMSE <per> generation',
+  caption: 'c',
+  spec: {},
+  svg: '<svg xmlns="http://www.w3.org/2000/svg"></svg>',
+  file: 'figures/rmse.svg',
+};
 
 test('the page loads nothing from anywhere: no scripts to run, no stylesheets, images or fonts to fetch', () => {
   const html = reportPage(campaignFixture(), [figure]);
@@ -19,13 +26,21 @@ test('its numbers are in the table cells and the JSON block at full precision', 
   const r = campaignFixture();
   const html = reportPage(r, [figure]);
   assert.match(html, new RegExp(`<td class="n" data-value="${110.123456789 - 40}">70\\.12</td>`));
-  const json = JSON.parse(/<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(html)![1]!) as { generations: { metrics: { test: { force_rmse_mev_per_a: number } } }[] };
-  assert.equal(json.generations[2]!.metrics.test.force_rmse_mev_per_a, r.generations[2]!.metrics!.test!.force_rmse_mev_per_a);
+  const json = JSON.parse(
+    /<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(html)![1]!,
+  ) as { generations: { metrics: { test: { force_rmse_mev_per_a: number } } }[] };
+  assert.equal(
+    json.generations[2]!.metrics.test.force_rmse_mev_per_a,
+    r.generations[2]!.metrics!.test!.force_rmse_mev_per_a,
+  );
 });
 
 test('simulated potentials are marked in a banner and in their rows', () => {
   const html = reportPage(campaignFixture(), []);
-  assert.match(html, /<p class="sim" id="simulated">Simulated: generation_000, generation_001, generation_002 were made by the pacemaker simulator/);
+  assert.match(
+    html,
+    /<p class="sim" id="simulated">Simulated: generation_000, generation_001, generation_002 were made by the pacemaker simulator/,
+  );
   assert.match(html, /<tr id="row-generation_000" class="simulated">/);
   const real = campaignFixture();
   for (const g of real.generations) g.simulated = false;
