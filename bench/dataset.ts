@@ -2,9 +2,9 @@
  * Dataset append at scale: 1,000 new structures of 64 atoms appended to datasets of
  * 1,000 and 50,000 structures, against a plain pandas read-concat-write of the same data, both
  * measured in this run on the same files. Wall time is the whole call as a worker makes it
- * (Node-side JSON validation plus the bridge process: parse, validate, hash, lock, index,
+ * (Node-side JSON validation plus the Python dataset helper's process: parse, validate, hash, lock, index,
  * read, concatenate, write train/test/accumulated, index, manifest); peak memory is the
- * bridge's (or baseline's) own ru_maxrss. The base datasets are random (not physical) and cached
+ * helper's (or baseline's) own ru_maxrss. The base datasets are random (not physical) and cached
  * under .mlip/bench/dataset-cache; the first run builds them (a few minutes for 50,000).
  */
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
