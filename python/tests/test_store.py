@@ -79,9 +79,7 @@ def test_a_resent_batch_and_duplicates_within_a_batch_add_nothing(
     # The manifest records the update and the lock file its holder and start time (to the second):
     # the data files themselves are untouched.
     records = ("manifest.json", "accumulated.lock")
-    assert {k: v for k, v in after.items() if k not in records} == {
-        k: v for k, v in before.items() if k not in records
-    }
+    assert {k: v for k, v in after.items() if k not in records} == {k: v for k, v in before.items() if k not in records}
     history = json.loads((dataset.parent / "manifest.json").read_text())["history"]
     assert [(h["added"], h["duplicates"]) for h in history] == [(6, 0), (0, 12)]
     # A copy that differs only in its name is the same result.
