@@ -4,6 +4,7 @@ import type { TrainerConfig } from '../src/domain/schemas.js';
 import type { DatasetSummary } from '../src/dataset/store.js';
 import { atBoundary } from './boundary.js';
 import { trainerFor, type ActivityDeps } from './deps.js';
+import { withStageRecord } from './stage-record.js';
 
 export interface UpdateDatasetInput {
   campaign: string;
@@ -19,7 +20,7 @@ export function createDatasetActivities(deps: ActivityDeps) {
      * or a re-sent batch adds nothing (content-hash deduplication), so retries are safe.
      */
     async updateDataset(input: UpdateDatasetInput): Promise<DatasetSummary> {
-      return atBoundary(async () => {
+      return atBoundary(() => withStageRecord(deps, { ...input, stage: 'updating-dataset' }, async () => {
         const info = Context.current().info;
         const wf = info.workflowExecution;
         return trainerFor(deps, input.campaign, input.generation, input.config).updateDataset(input.results, {
@@ -28,7 +29,7 @@ export function createDatasetActivities(deps: ActivityDeps) {
           generation: input.generation,
           attempt: info.attempt,
         });
-      });
+      }));
     },
   };
 }

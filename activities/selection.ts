@@ -3,7 +3,7 @@
  * labelling, and compute the active set of a newly trained potential.
  */
 import { Context } from '@temporalio/activity';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ActiveSetSelection, PotentialArtifact, SelectionPool, TrainerConfig } from '../src/domain/schemas.js';
 import { DEFAULT_SELECTION_MEMORY_LIMIT } from '../src/domain/schemas.js';
 import { generationVersion } from '../src/domain/naming.js';
@@ -13,6 +13,7 @@ import { selectActiveSet } from '../src/selection/select-active-set.js';
 import { inspectPool, type PoolInspection } from '../src/selection/inspect-pool.js';
 import { atBoundary } from './boundary.js';
 import { campaignDir, type ActivityDeps } from './deps.js';
+import { withStageRecord } from './stage-record.js';
 
 export interface SelectActiveSetActivityInput {
   campaign: string;
@@ -58,7 +59,7 @@ export function createSelectionActivities(deps: ActivityDeps) {
      * nothing but its log (in the generation's selection folder).
      */
     async inspectPool(input: InspectPoolActivityInput): Promise<PoolInspection> {
-      return atBoundary(() =>
+      return atBoundary(() => withStageRecord(deps, { ...input, stage: 'checking-pool' }, () =>
         withHeartbeat(deps, (signal) =>
           inspectPool({
             pool: input.pool.path,
@@ -70,11 +71,11 @@ export function createSelectionActivities(deps: ActivityDeps) {
             signal,
           }),
         ),
-      );
+      ));
     },
 
     async selectActiveSet(input: SelectActiveSetActivityInput): Promise<ActiveSetSelection> {
-      return atBoundary(() =>
+      return atBoundary(() => withStageRecord(deps, { ...input, stage: 'selecting' }, () =>
         withHeartbeat(deps, (signal) =>
           selectActiveSet({
             pool: input.pool.path,
@@ -90,11 +91,13 @@ export function createSelectionActivities(deps: ActivityDeps) {
             signal,
           }),
         ),
-      );
+      ));
     },
 
     async computeActiveSet(input: ComputeActiveSetActivityInput): Promise<PotentialArtifact> {
-      return atBoundary(() =>
+      // <campaign>/potentials/<version>/output_potential.yace: the journal is <campaign>/journal/<version>.jsonl.
+      const journal = join(dirname(dirname(dirname(input.artifact.path))), 'journal', `${input.artifact.version}.jsonl`);
+      return atBoundary(() => withStageRecord(deps, { journal, stage: 'active-set' }, () =>
         withHeartbeat(deps, (signal) =>
           attachActiveSet(input.artifact, {
             data: [input.data.trainPath],
@@ -104,7 +107,7 @@ export function createSelectionActivities(deps: ActivityDeps) {
             signal,
           }),
         ),
-      );
+      ));
     },
   };
 }

@@ -11,6 +11,8 @@ import { initialPotentialOf } from '../src/trainer/trainer.js';
 import type { SlotLease } from '../src/process/slots.js';
 import { atBoundary } from './boundary.js';
 import { trainerFor, type ActivityDeps } from './deps.js';
+import { withStageRecord } from './stage-record.js';
+import { progressRelay, PROGRESS_SIGNAL_EVERY_MS } from './progress-relay.js';
 
 export interface TrainPotentialActivityInput {
   campaign: string;
@@ -43,7 +45,8 @@ export function heartbeatedCheckpoint(details: unknown): CheckpointRef | null {
 export function createTrainingActivities(deps: ActivityDeps) {
   return {
     async trainPotential(input: TrainPotentialActivityInput): Promise<PotentialArtifact> {
-      return atBoundary(async () => {
+      const from = { mode: input.initialPotential === null ? ('scratch' as const) : (input.fineTune ?? 'continue'), parentVersion: input.parentVersion, initialPotential: input.initialPotential };
+      return atBoundary(() => withStageRecord(deps, { ...input, stage: 'training', start: from }, async () => {
         const ctx = Context.current();
         const info = ctx.info;
         const start = initialPotentialOf(input.initialPotential, input.fineTune);
@@ -61,6 +64,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
         // Heartbeat from a timer, not only on output: the server detects a dead worker only
         // through missed heartbeats, and cancellation arrives only with them.
         const beat = () => ctx.heartbeat(latest);
+        const tellWorkflow = progressRelay(deps.progressSignalEveryMs ?? PROGRESS_SIGNAL_EVERY_MS);
         beat();
         const timer = setInterval(beat, deps.heartbeatEveryMs ?? 5_000);
         // This host's GPU and threads for the fit, held until it ends.
@@ -73,6 +77,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
             owner: { workflowId: info.workflowExecution?.workflowId ?? info.activityId, activityId: info.activityId, attempt: info.attempt },
             onProgress: (p) => {
               latest = p;
+              tellWorkflow(p);
             },
             ...(input.stallTimeoutSeconds !== undefined ? { stallTimeoutSeconds: input.stallTimeoutSeconds } : {}),
             ...(lease ? { resources: lease.resources } : {}),
@@ -83,7 +88,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
           // The newest checkpoint (a failed run's last copy) goes out before the attempt ends.
           beat();
         }
-      });
+      }));
     },
   };
 }

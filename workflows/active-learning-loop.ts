@@ -16,6 +16,7 @@ import {
   ApplicationFailure,
   continueAsNew,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -32,6 +33,7 @@ import {
 } from '../src/domain/workflow-input.js';
 import { trainGenerationAsChild } from './child.js';
 import { isSelectionOnly } from '../src/domain/generation-result.js';
+import { activitySummaries, loopDetails } from '../src/domain/generation-story.js';
 import { loopProgressQuery } from '../src/domain/messages.js';
 import { elementsOutside } from '../src/domain/labeller.js';
 
@@ -47,6 +49,11 @@ export async function activeLearningLoopWorkflow(rawInput: unknown): Promise<Act
   const finished: GenerationSummary[] = [...input.history];
   let current: number | null = null;
   setHandler(loopProgressQuery, () => ({ generation: current, finished }));
+  const tell = () =>
+    setCurrentDetails(
+      loopDetails({ campaign: input.campaign, running: current, maxGenerations: input.maxGenerations, targetForceRmse: input.targetForceRmse, finished, at: new Date().toISOString() }),
+    );
+  tell();
 
   const queues = resolveTaskQueues(workflowInfo().taskQueue, input.taskQueues);
   const labelling = proxyActivities<Activities>({
@@ -79,6 +86,7 @@ export async function activeLearningLoopWorkflow(rawInput: unknown): Promise<Act
   let ranThisRun = 0;
   for (let g = input.startGeneration; g < input.maxGenerations; g++) {
     current = g;
+    tell();
     // With a pool and nothing trained yet, a generation may have nothing labelled: it only selects.
     // A loop that starts from a potential (initialPotential, or a continued loop's last one) has
     // trained before, so a missing labelled folder stays an error there.
@@ -87,22 +95,23 @@ export async function activeLearningLoopWorkflow(rawInput: unknown): Promise<Act
     const previous = finished.at(-1)?.selected;
     let labelled: number | undefined;
     if (labeller !== null && pool !== null && previous !== undefined) {
-      const done = await oracle.labelSelection({
+      const summary = activitySummaries.labelSelection(g, labeller.calculator);
+      const done = await oracle.labelSelection.executeWithOptions({ summary }, [{
         campaign: input.campaign,
         generation: g,
         labelledDir: input.labelledDir,
         selected: previous,
         pool: pool.path,
         labeller,
-      });
+      }]);
       labelled = done.records;
       pool = done.remainingPoolSize > 0 ? { ...pool, path: done.remainingPool } : null;
     }
-    const results = await labelling.collectLabelledResults({
+    const results = await labelling.collectLabelledResults.executeWithOptions({ summary: activitySummaries.collectLabelledResults(g) }, [{
       labelledDir: input.labelledDir,
       generation: g,
       ...(pool !== null && nothingTrainedYet ? { allowNone: true } : {}),
-    });
+    }]);
     const result = await trainGenerationAsChild({
       campaign: input.campaign,
       generation: g,
@@ -135,6 +144,7 @@ export async function activeLearningLoopWorkflow(rawInput: unknown): Promise<Act
     }
     ranThisRun++;
     current = null;
+    tell();
 
     if (input.targetForceRmse !== null && rmse !== null && rmse <= input.targetForceRmse) {
       return { campaign: input.campaign, generations: finished, stoppedBecause: 'target-reached', lastPotentialYaml: initialPotential };

@@ -6,6 +6,7 @@
 import { ParentClosePolicy, executeChild } from '@temporalio/workflow';
 import { trainWorkflowId } from '../src/domain/naming.js';
 import type { TrainPotentialWorkflowInputRaw } from '../src/domain/workflow-input.js';
+import { generationDetails, generationSummary } from '../src/domain/generation-story.js';
 import { trainPotentialWorkflow, type GenerationResult } from './train-potential.js';
 
 export interface TrainChildOptions {
@@ -30,6 +31,9 @@ export async function trainGenerationAsChild(
     workflowId: trainWorkflowId(input.campaign, input.generation),
     args: [input],
     parentClosePolicy: opts.parentClosePolicy ?? ParentClosePolicy.REQUEST_CANCEL,
+    // What the UI lists and shows for the generation, as for one the CLI starts.
+    staticSummary: generationSummary(input),
+    staticDetails: generationDetails(input),
     ...(opts.taskQueue ? { taskQueue: opts.taskQueue } : {}),
   });
 }

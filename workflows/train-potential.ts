@@ -18,6 +18,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -31,7 +32,8 @@ import type { GenerationArtifact, GenerationResult } from '../src/domain/generat
 import { generationVersion } from '../src/domain/naming.js';
 import { headlineForceRmse, resolveTaskQueues, TrainPotentialWorkflowInput, type WorkflowTuning } from '../src/domain/workflow-input.js';
 import { SA_CAMPAIGN, SA_ELEMENTS, SA_GENERATION, SA_STAGE, SA_TEST_FORCE_RMSE } from '../src/domain/search-attributes.js';
-import { progressQuery, stopTrainingSignal, type WorkflowProgress } from '../src/domain/messages.js';
+import { activitySummaries as says, currentDetails, type CurrentState } from '../src/domain/generation-story.js';
+import { progressQuery, stopTrainingSignal, trainingProgressSignal, type WorkflowProgress } from '../src/domain/messages.js';
 
 // A generation's result: the trained potential's artifact, or only a selection (see
 // src/domain/generation-result.ts); re-exported for the code that imported them from here.
@@ -92,12 +94,15 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
   // An object, not a `let`: TypeScript cannot see the signal handler assign it.
   const stop: { reason: string | null } = { reason: null };
   let trainingScope: CancellationScope | null = null;
+  // Set once the UI's details are set up: a stop that arrives first shows with the next update.
+  let tellStop = (): void => undefined;
   setHandler(progressQuery, () => progress);
   setHandler(stopTrainingSignal, (req) => {
     if (stop.reason !== null) return;
     stop.reason = req?.reason ?? 'stop requested';
     progress = { ...progress, stopRequested: true };
     trainingScope?.cancel();
+    tellStop();
   });
 
   const parsed = TrainPotentialWorkflowInput.safeParse(rawInput, { reportInput: true });
@@ -112,9 +117,24 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
   const finalising = finalisingActivities(queues.training);
   progress = { ...progress, version: generationVersion(input.generation) };
 
+  // The UI's current details follow the stages and what each step left (not history events).
+  const story: CurrentState = { stage: progress.stage, at: new Date().toISOString() };
+  const tell = (update: Partial<CurrentState>) => {
+    Object.assign(story, update, { at: new Date().toISOString(), stopRequested: stop.reason !== null });
+    setCurrentDetails(currentDetails(story));
+  };
+  tell({});
+  tellStop = () => tell({});
+  // The training activity sends its progress sparingly (see ProgressUpdate); live figures stay in its heartbeats.
+  setHandler(trainingProgressSignal, (update) => {
+    if (progress.stage !== 'training') return;
+    progress = { ...progress, iteration: update.iteration, maxiter: update.maxiter, loss: update.loss, energyRmse: update.energyRmse, forceRmse: update.forceRmse, etaSeconds: update.etaSeconds, silentSeconds: update.silentSeconds ?? null, stallLimitSeconds: update.stallLimitSeconds ?? null };
+    tell({ training: update });
+  });
   const setStage = (stage: Stage) => {
     progress = { ...progress, stage };
     upsertSearchAttributes([{ key: SA_STAGE, value: stage }]);
+    tell({ stage });
   };
   upsertSearchAttributes([
     { key: SA_CAMPAIGN, value: input.campaign },
@@ -133,28 +153,30 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
     // seconds and before the dataset changes, not after hours of training when the selection
     // reads it. Generations started before this check replay without it.
     if (input.pool !== null && patched('pool-check-before-training')) {
-      await data.inspectPool({ campaign: input.campaign, generation: input.generation, config: input.config, pool: input.pool });
+      await data.inspectPool.executeWithOptions({ summary: says.inspectPool(input) }, [{ campaign: input.campaign, generation: input.generation, config: input.config, pool: input.pool }]);
     }
     setStage('updating-dataset');
-    const dataset = await data.updateDataset({
+    const dataset = await data.updateDataset.executeWithOptions({ summary: says.updateDataset(input) }, [{
       campaign: input.campaign,
       generation: input.generation,
       config: input.config,
       results: input.results,
-    });
+    }]);
+    tell({ dataset: { total: dataset.total, train: dataset.structures.train, test: dataset.structures.test, added: dataset.added, sha256: dataset.sha256 } });
     if (dataset.total === 0) {
       // A pool and nothing labelled yet: the start of an active-learning campaign. Only
       // the selection runs (the unfitted shape of the config, or initialPotential when given);
       // nothing is trained. Generations that failed here before this path existed replay as they ran.
       if (input.pool !== null && patched('selection-only-without-data')) {
         setStage('selecting');
-        const selection = await data.selectActiveSet({
+        const selection = await data.selectActiveSet.executeWithOptions({ summary: says.selectActiveSet(input, input.initialPotential ? 'the initial potential' : 'the unfitted shape of the config') }, [{
           campaign: input.campaign,
           generation: input.generation,
           config: input.config,
           pool: input.pool,
           potential: input.initialPotential,
-        });
+        }]);
+        tell({ selection: selectionStory(selection) });
         setStage('done');
         return {
           kind: 'selection-only',
@@ -187,13 +209,13 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
     let selection: ActiveSetSelection | null = null;
     if (input.pool !== null && selectBeforeTraining) {
       if (patched('stage-selecting')) setStage('selecting');
-      selection = await data.selectActiveSet({
+      selection = await data.selectActiveSet.executeWithOptions({ summary: says.selectActiveSet(input, 'the initial potential') }, [{
         campaign: input.campaign,
         generation: input.generation,
         config: input.config,
         pool: input.pool,
         potential: input.initialPotential,
-      });
+      }]);
     }
 
     setStage('training');
@@ -206,7 +228,7 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
     trainingScope = new CancellationScope();
     try {
       artifact = await trainingScope.run(() =>
-        training.trainPotential({
+        training.trainPotential.executeWithOptions({ summary: says.trainPotential(input, dataset.total) }, [{
           campaign: input.campaign,
           generation: input.generation,
           config: input.config,
@@ -215,36 +237,38 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
           parentVersion: input.parentVersion,
           ...(input.fineTune !== undefined ? { fineTune: input.fineTune } : {}),
           ...(input.tuning.stallTimeoutSeconds !== undefined ? { stallTimeoutSeconds: input.tuning.stallTimeoutSeconds } : {}),
-        }),
+        }]),
       );
     } catch (err) {
       // Only our own stop turns a cancelled fit into a result; a workflow cancel propagates.
       if (stop.reason === null || !isCancellation(err) || CancellationScope.current().consideredCancelled) throw err;
       setStage('converting');
-      const fromCheckpoint = await finalising.finaliseCheckpoint({
+      const fromCheckpoint = await finalising.finaliseCheckpoint.executeWithOptions({ summary: says.finaliseCheckpoint(stop.reason) }, [{
         campaign: input.campaign,
         generation: input.generation,
         config: input.config,
         data: trainingData,
         parentVersion: input.parentVersion,
-      });
+      }]);
       kept = { ...fromCheckpoint.stoppedEarly, reason: stop.reason };
       artifact = { ...fromCheckpoint, stoppedEarly: kept };
     }
 
     // The UI's stage column follows this step too; patched() keeps generations that were
     // already past this point when the line was added replaying as they ran.
+    tell({ potential: potentialStory(artifact) });
     if (patched('stage-active-set')) setStage('active-set');
     // The new potential's active set: pace_activeset writes the .asi beside the .yace,
     // on the training host that holds the files; too little data leaves it null with a warning.
     artifact = {
-      ...(await trainingHost.computeActiveSet({
+      ...(await trainingHost.computeActiveSet.executeWithOptions({ summary: says.computeActiveSet(input) }, [{
         artifact,
         data: trainingData,
         ...(input.pool ? { memoryLimit: input.pool.memoryLimit } : {}),
-      })),
+      }])),
       selection,
     };
+    tell({ activeSet: { path: artifact.activeSet?.path ?? null, warning: artifact.activeSetWarning ?? null } });
 
     // Later steps may rebuild the artifact; the early-stop record must survive them.
     if (kept) artifact = { ...artifact, stoppedEarly: kept };
@@ -253,15 +277,16 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
       setStage('selecting');
       // The new potential and its .asi; none (under-determined data) selects without -a, so
       // pace_select works from the pool's own projections.
-      selection = await data.selectActiveSet({
+      selection = await data.selectActiveSet.executeWithOptions({ summary: says.selectActiveSet(input, `${generationVersion(input.generation)}'s new potential`) }, [{
         campaign: input.campaign,
         generation: input.generation,
         config: input.config,
         pool: input.pool,
         potential: artifact.potentialYaml,
         activeSet: artifact.activeSet?.path ?? null,
-      });
+      }]);
       artifact = { ...artifact, selection };
+      tell({ selection: selectionStory(selection) });
     }
 
     const rmse = headlineForceRmse(artifact.metrics);
@@ -274,6 +299,7 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
       etaSeconds: 0,
     };
     upsertSearchAttributes([{ key: SA_TEST_FORCE_RMSE, value: rmse }]);
+    tell({ potential: potentialStory(artifact) });
     setStage('done');
     // The dataset step's program time joins the trainer's, so callers see where time went.
     return { ...artifact, kind: 'potential', timings: { ...artifact.timings, datasetSeconds: dataset.programSeconds } };
@@ -282,4 +308,17 @@ export async function trainPotentialWorkflow(rawInput: unknown): Promise<Generat
     if (!isCancellation(err)) setStage('failed');
     throw err;
   }
+}
+
+function potentialStory(a: GenerationArtifact): CurrentState['potential'] {
+  return {
+    path: a.path,
+    testForceRmse: a.metrics.test?.force_rmse_mev_per_a ?? null,
+    testEnergyRmse: a.metrics.test?.energy_rmse_mev_per_atom ?? null,
+    trainForceRmse: a.metrics.train.force_rmse_mev_per_a,
+  };
+}
+
+function selectionStory(x: ActiveSetSelection): CurrentState['selection'] {
+  return { chosen: x.indices.length, poolSize: x.poolSize, byPaceSelect: x.counts.pace_select, byGamma: x.counts.gamma, selected: x.selected.path };
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,15 @@ def test_gamma_against_an_active_set_is_max_abs_of_projection_times_inverse():
     inverses = active_set_inverses({"Cu": 2}, None, {"Cu": np.array([[1.0, 0.0], [0.0, 1.0]])})
     gamma = structure_gamma(proj, owners, inverses, 2)
     assert gamma.tolist() == pytest.approx([1.0, 3.0])
+
+
+def test_the_fill_writes_every_pool_structures_gamma_beside_the_selection(tmp_path, pool_jsonl, sim_potential):
+    frame = read_pool(str(pool_jsonl))
+    frame.iloc[[5, 2]].to_pickle(tmp_path / "sel.pkl.gz")
+    _, out = finish(pool_jsonl, sim_potential, tmp_path / "out.pckl.gzip", 4, tmp_path / "sel.pkl.gz")
+    assert out["poolGammaFile"] == str(tmp_path / "pool_gamma.json")
+    written = json.loads((tmp_path / "pool_gamma.json").read_text())
+    assert len(written["gammaMax"]) == len(frame)
+    assert written["selected"] == out["indices"] and written["chosenBy"] == out["chosenBy"]
+    # The selected structures' grades are the pool's grades at their positions.
+    assert [written["gammaMax"][i] for i in out["indices"]] == out["gammaMax"]

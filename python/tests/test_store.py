@@ -76,9 +76,10 @@ def test_a_resent_batch_and_duplicates_within_a_batch_add_nothing(
     assert code == 0 and again["added"] == 0 and again["duplicates"] == 12 and again["total"] == 6
     assert again["sha256"] == first["sha256"]
     after = all_files(dataset.parent)
-    assert {k: v for k, v in after.items() if k != "manifest.json"} == {
-        k: v for k, v in before.items() if k != "manifest.json"
-    }
+    # The manifest records the update and the lock file its holder and start time (to the second):
+    # the data files themselves are untouched.
+    records = ("manifest.json", "accumulated.lock")
+    assert {k: v for k, v in after.items() if k not in records} == {k: v for k, v in before.items() if k not in records}
     history = json.loads((dataset.parent / "manifest.json").read_text())["history"]
     assert [(h["added"], h["duplicates"]) for h in history] == [(6, 0), (0, 12)]
     # A copy that differs only in its name is the same result.
@@ -240,3 +241,21 @@ def test_known_reference_energies_give_energy_corrected_for_every_row(
     )
     assert code == 2 and "no value for ['Cu']" in result["error"]["problems"][0]["reason"]
     assert dataset.read_bytes() == before
+
+
+def test_each_update_records_what_it_added_per_element_and_split(
+    tmp_path: Path, emt_results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = tmp_path / "data.pckl.gzip"
+    code, _ = append(capsys, dataset, emt_results, fraction=0.5)
+    assert code == 0
+    manifest = json.loads(DatasetFiles(str(dataset)).manifest.read_text())
+    entry = manifest["history"][-1]
+    added = entry["addedElements"]
+    # Per element, the update's share equals the whole dataset's after a first update.
+    assert added == manifest["elements"]
+    assert sum(c["structures"]["train"] for c in added.values()) >= entry["addedTrain"]
+    # A repeated batch adds nothing, per element too.
+    append(capsys, dataset, emt_results, fraction=0.5)
+    again = json.loads(DatasetFiles(str(dataset)).manifest.read_text())["history"][-1]
+    assert again["added"] == 0 and again["addedElements"] == {}

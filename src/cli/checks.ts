@@ -33,7 +33,7 @@ export async function checkResultFiles(
   config: PacemakerTrainerConfig,
   toolchain: Toolchain,
   field = '--results',
-): Promise<void> {
+): Promise<number> {
   const reference = config.reference_energy;
   const limits: DataLimits = limitsOf(config);
   const store = new DatasetStore(
@@ -42,7 +42,7 @@ export async function checkResultFiles(
     { ...(reference !== 'auto' ? { referenceEnergy: reference } : {}), limits },
   );
   try {
-    await store.checkFiles(files, config.elements);
+    return (await store.checkFiles(files, config.elements)).records;
   } catch (err) {
     if (err instanceof BadInputError) throw new BadInputError(`${field}: ${err.message}`);
     throw err;

@@ -9,22 +9,29 @@ import { connectClient, type WorkerComposition } from '../temporal/worker.js';
 import { startTraining, waitForArtifact } from '../client/train.js';
 import { isSelectionOnly } from '../domain/generation-result.js';
 import { labelEmt } from '../dataset/emt.js';
-import { exists } from '../util/files.js';
+import { buildReport } from '../report/build-report.js';
+import { demoEnding } from './demo-ending.js';
 import { ProgressPrinter } from './progress.js';
 
 export async function runDemo(o: {
   keep: boolean;
   count: number;
+  /** Make the campaign's report at the end. */
+  report: boolean;
+  /** Print the full artifact (JSON) instead of the tutorial ending. */
+  json: boolean;
   stackFile: string;
   composition: WorkerComposition;
 }): Promise<void> {
   const cfg = await loadDevStackConfig(o.stackFile);
   const stack = await startDevStack(cfg, { anyFreePort: false, composition: o.composition });
   let client: Awaited<ReturnType<typeof connectClient>> | null = null;
+  // With --json, stdout holds only the artifact; the running commentary goes to stderr.
+  const say = o.json ? (l: string) => console.error(l) : (l: string) => console.log(l);
   try {
-    if (stack.toolchain.kind === 'simulator') console.log(SIMULATOR_NOTICE);
+    if (stack.toolchain.kind === 'simulator') say(SIMULATOR_NOTICE);
     else
-      console.log(
+      say(
         `training with the real pacemaker: ${stack.toolchain.version} (${stack.toolchain.binDir})`,
       );
 
@@ -39,7 +46,7 @@ export async function runDemo(o: {
       seed: 7,
       python: stack.toolchain.python,
     });
-    console.log(
+    say(
       `labelled ${labelled.count} Cu/Ni structures with ASE's EMT calculator -> ${results}`,
     );
 
@@ -52,12 +59,13 @@ export async function runDemo(o: {
       client,
       { campaign, generation: 0, config, results: [results] },
       stack.taskQueue,
+      { newStructures: labelled.count, workspace: cfg.worker.workspace },
     );
-    console.log(
+    say(
       `started workflow ${handle.workflowId}; watch it at ${stack.server.uiUrl ?? '(UI off)'}/namespaces/${stack.server.namespace}/workflows/${handle.workflowId}`,
     );
 
-    console.log(
+    say(
       `from another terminal: npx mlip-trainer status --workflow-id ${handle.workflowId} --address ${stack.server.address} (watch, stop and cancel take the same flags)`,
     );
     const printer = new ProgressPrinter(config.pacemaker.max_epochs);
@@ -66,22 +74,26 @@ export async function runDemo(o: {
     // The demo labels results and gives no pool, so a generation that only selected is a bug.
     if (isSelectionOnly(result)) throw new Error(`the demo generation trained nothing: ${result.reason}`);
     const artifact = result;
-    console.log('\nPotentialArtifact:');
-    console.log(JSON.stringify(artifact, null, 2));
-    console.log(
-      `\n.yace ${(await exists(artifact.path)) ? 'exists' : 'MISSING'}: ${artifact.path}`,
-    );
-    console.log(
-      `train RMSE: ${artifact.metrics.train.energy_rmse_mev_per_atom.toFixed(2)} meV/atom, ${artifact.metrics.train.force_rmse_mev_per_a.toFixed(2)} meV/Å` +
-        (artifact.metrics.test
-          ? `; test RMSE: ${artifact.metrics.test.energy_rmse_mev_per_atom.toFixed(2)} meV/atom, ${artifact.metrics.test.force_rmse_mev_per_a.toFixed(2)} meV/Å`
-          : ''),
-    );
-    if (artifact.simulated)
-      console.log('(simulated potential: the pacemaker simulator stood in for pacemaker)');
-    console.log(`Temporal Web UI: ${stack.server.uiUrl ?? 'off'}`);
+    let report: string | null = null;
+    if (o.report) {
+      const built = await buildReport({ campaignDir: join(cfg.worker.workspace, campaign), python: stack.toolchain.python });
+      report = built.html;
+      for (const n of built.notes) console.error(`report note: ${n}`);
+    }
+    if (o.json) console.log(JSON.stringify(artifact, null, 2));
+    else {
+      const ending = demoEnding({
+        artifact,
+        workflowId: handle.workflowId,
+        namespace: stack.server.namespace,
+        uiUrl: stack.server.uiUrl ?? null,
+        dbFile: cfg.server.dbFile,
+        report,
+        keep: o.keep,
+      });
+      for (const line of ending) console.log(line);
+    }
     if (o.keep) {
-      console.log('--keep: server and worker keep running; Ctrl-C stops them');
       await new Promise<void>((r) => {
         process.once('SIGINT', () => r());
         process.once('SIGTERM', () => r());

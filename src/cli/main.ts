@@ -14,6 +14,7 @@ import { registerDataCommands } from './commands/data.js';
 import { registerSelectCommands } from './commands/select.js';
 import { registerStatusCommands } from './commands/status.js';
 import { registerSetupCommand } from './commands/setup.js';
+import { registerReportCommand } from './commands/report.js';
 import type { WorkerComposition } from '../temporal/worker.js';
 
 // Worker chatter (state changes, retried attempts) stays out of the terminal unless asked for.
@@ -40,6 +41,7 @@ function buildProgram(composition: WorkerComposition): Command {
   registerDataCommands(program);
   registerSelectCommands(program);
   registerStatusCommands(program);
+  registerReportCommand(program);
   registerSetupCommand(program);
   return program;
 }

@@ -1,7 +1,7 @@
 /** A live progress bar for a training generation (iteration, loss, RMSE, ETA). */
 import cliProgress from 'cli-progress';
 import type { TrainingProgress } from '../domain/progress.js';
-import { describeSilence, formatDuration } from '../process/stall.js';
+import { describeStall, stallOf, statusLine, type RetryState } from './status-line.js';
 
 export class ProgressPrinter {
   private bar: cliProgress.SingleBar | null = null;
@@ -9,30 +9,35 @@ export class ProgressPrinter {
 
   constructor(private readonly maxiter: number) {}
 
-  update(p: TrainingProgress): void {
+  update(p: TrainingProgress & { retry?: RetryState | null; stopRequested?: boolean }): void {
     if (!process.stderr.isTTY) {
-      // Logs and CI: one line per stage change or iteration, no control characters.
-      const key = `${p.stage}:${p.iteration ?? ''}:${silenceMinutes(p)}`;
-      if (key !== this.lastStage) console.error(formatProgress(p));
+      // Logs and CI: one line per stage change, iteration, minute of silence or retry; no control characters.
+      const silent = p.silentSeconds === undefined || p.silentSeconds === null ? '' : Math.floor(p.silentSeconds / 60);
+      const key = `${p.stage}:${p.iteration ?? ''}:${silent}:${p.retry?.attempt ?? 1}:${p.stopRequested ? 'stop' : ''}`;
+      if (key !== this.lastStage) console.error(statusLine({ stage: p.stage, progress: p, stall: stallOf(p), retry: p.retry, stopRequested: p.stopRequested }));
       this.lastStage = key;
       return;
     }
     if (p.stage !== 'training' || p.iteration === null) {
-      const key = `${p.stage}:${silenceMinutes(p)}`;
-      if (key !== this.lastStage) console.error(formatProgress(p));
+      const key = `${p.stage}:${p.retry?.attempt ?? 1}`;
+      if (key !== this.lastStage) console.error(statusLine({ stage: p.stage, retry: p.retry, stopRequested: p.stopRequested }));
       this.lastStage = key;
       return;
     }
     this.bar ??= new cliProgress.SingleBar(
       {
         format:
-          'training |{bar}| {value}/{total} iter | loss {loss} | E {erms} meV/at | F {frms} meV/Å | {eta}',
+          'training |{bar}| {value}/{total} iter | loss {loss} | E {erms} meV/at | F {frms} meV/Å | {tail}',
         stream: process.stderr,
         hideCursor: true,
       },
       cliProgress.Presets.shades_classic,
     );
-    const payload = { loss: fmt(p.loss, 4), erms: fmt(p.energyRmse, 2), frms: fmt(p.forceRmse, 2), eta: etaOrSilence(p) };
+    // A silent fit has no meaningful ETA: say how long it has made no progress instead.
+    const stall = stallOf(p);
+    const retry = p.retry && p.retry.attempt > 1 ? ` | retrying ${p.retry.activity}: attempt ${p.retry.attempt}` : '';
+    const tail = (stall ? describeStall(stall) : `ETA ${p.etaSeconds === null ? '-' : `${Math.round(p.etaSeconds)} s`}`) + retry;
+    const payload = { loss: fmt(p.loss, 4), erms: fmt(p.energyRmse, 2), frms: fmt(p.forceRmse, 2), tail };
     if (!this.bar.isActive) this.bar.start(p.maxiter ?? this.maxiter, p.iteration, payload);
     this.bar.update(p.iteration, payload);
   }
@@ -47,28 +52,7 @@ function fmt(v: number | null, digits: number): string {
   return v === null ? '-' : v.toPrecision(digits);
 }
 
+/** The progress alone, as one line (src/cli/status-line.ts formats it, with the stall). */
 export function formatProgress(p: TrainingProgress): string {
-  if (p.iteration === null) return `stage: ${p.stage}${silenceNote(p)}`;
-  return `${p.stage}: iteration ${p.iteration}/${p.maxiter ?? '?'} loss ${fmt(p.loss, 4)} E ${fmt(p.energyRmse, 2)} meV/at F ${fmt(p.forceRmse, 2)} meV/Å ${etaOrSilence(p)}`;
-}
-
-/**
- * `ETA 42 s`, or `no progress for 12 min (stalled after 30 min)` while the fit has been silent
- * for longer than ordinary: an ETA computed from the last iteration would be stale.
- */
-export function etaOrSilence(p: TrainingProgress): string {
-  if (p.silentSeconds !== undefined && p.silentSeconds !== null) return silenceNote(p).slice(2);
-  return `ETA ${p.etaSeconds === null ? '-' : `${Math.round(p.etaSeconds)} s`}`;
-}
-
-/** Whole minutes of a silence being reported, '' while there is none: a new log line per minute. */
-function silenceMinutes(p: TrainingProgress): string {
-  return p.silentSeconds === undefined || p.silentSeconds === null ? '' : String(Math.floor(p.silentSeconds / 60));
-}
-
-/** `, no progress for 3 min (stalled after 30 min)` while silent, else ''. */
-function silenceNote(p: TrainingProgress): string {
-  if (p.silentSeconds === undefined || p.silentSeconds === null) return '';
-  const limit = p.stallLimitSeconds ? ` (stalled after ${formatDuration(p.stallLimitSeconds)})` : '';
-  return `, ${describeSilence(p.silentSeconds)}${limit}`;
+  return statusLine({ stage: p.stage, progress: p, stall: stallOf(p) });
 }

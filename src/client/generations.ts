@@ -23,6 +23,8 @@ export interface GenerationStatus {
   pendingActivities: { type: string; attempt: number; lastFailure: string | null }[];
   /** The artifact of a finished generation. */
   result?: unknown;
+  /** The one-line summary it was started with (the UI's list shows it too). */
+  summary?: string | null;
   failure?: string;
 }
 
@@ -50,6 +52,7 @@ export async function describeGeneration(handle: WorkflowHandle): Promise<Genera
     ...fromSearchAttributes(desc.typedSearchAttributes),
     startTime: desc.startTime.toISOString(),
     closeTime: desc.closeTime?.toISOString() ?? null,
+    summary: (await desc.staticSummary().catch(() => undefined)) ?? null,
     progress: status === 'RUNNING' ? await readProgress(handle).catch(() => null) : null,
     pendingActivities: (desc.raw.pendingActivities ?? []).map((a) => ({
       type: a.activityType?.name ?? '?',
@@ -69,11 +72,11 @@ export async function describeGeneration(handle: WorkflowHandle): Promise<Genera
   return out;
 }
 
-/** One row of `list`: what the visibility store knows without describing each workflow. */
+/** One row of `list`: what the visibility store knows, and the summary the generation was started with. */
 export type ListedGeneration = Pick<
   GenerationStatus,
   'workflowId' | 'status' | 'campaign' | 'generation' | 'stage' | 'testForceRmse' | 'startTime'
->;
+> & { summary: string | null };
 
 /** Generations from the server's visibility store, newest first, filtered by the search attributes. */
 export async function listGenerations(client: Client, o: { campaign?: string; status?: string; limit?: number } = {}): Promise<ListedGeneration[]> {
@@ -81,15 +84,25 @@ export async function listGenerations(client: Client, o: { campaign?: string; st
   if (o.campaign) where.push(`${SA_CAMPAIGN.name} = '${o.campaign.replace(/'/g, '')}'`);
   if (o.status) where.push(`ExecutionStatus = '${o.status.replace(/'/g, '')}'`);
   const out: ListedGeneration[] = [];
+  const runs: { workflowId: string; runId: string }[] = [];
   for await (const w of client.workflow.list({ query: where.join(' AND ') })) {
     out.push({
       workflowId: w.workflowId,
       status: w.status.name,
       ...fromSearchAttributes(w.typedSearchAttributes),
       startTime: w.startTime.toISOString(),
+      summary: null,
     });
+    runs.push({ workflowId: w.workflowId, runId: w.runId });
     if (out.length >= (o.limit ?? 100)) break;
   }
+  // The visibility store lists no user metadata: the summary comes from describing each run.
+  await Promise.all(
+    runs.map(async (r, i) => {
+      const d = await client.workflow.getHandle(r.workflowId, r.runId).describe().catch(() => null);
+      out[i]!.summary = (await d?.staticSummary().catch(() => undefined)) ?? null;
+    }),
+  );
   return out;
 }
 

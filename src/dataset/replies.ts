@@ -84,6 +84,8 @@ export const DatasetHistoryEntry = z.looseObject({
   duplicates: z.number(),
   testFraction: z.number(),
   sha256: z.string(),
+  /** What the update added per element and split (absent in updates recorded before it was kept). */
+  addedElements: z.record(z.string(), z.object({ structures: SplitCounts, atoms: SplitCounts })).optional(),
 });
 export type DatasetHistoryEntry = z.infer<typeof DatasetHistoryEntry>;
 
@@ -156,6 +158,25 @@ export const CalculatorsReply = z.object({
 const Written = z.object({ path: z.string(), rows: z.number(), categories: z.record(z.string(), z.number()), sha256: z.string() });
 export const ExplorationPoolReply = z.object({ pool: Written, test: Written.optional(), ...Usage });
 
+/**
+ * `pred-arrays`: a prediction pickle's parity and error arrays, written to `out` (see
+ * PredictionArrays in src/report/inputs.ts), with the errors from all its rows.
+ */
+export const PredArraysReply = z.object({
+  out: z.string(),
+  structures: z.number(),
+  atoms: z.number(),
+  elements: z.array(z.string()),
+  elementsKnown: z.boolean(),
+  forcesSampled: z.number(),
+  forcesTotal: z.number(),
+  energy_rmse_mev_per_atom: z.number(),
+  force_rmse_mev_per_a: z.number(),
+  energy_mae_mev_per_atom: z.number(),
+  force_mae_mev_per_a: z.number(),
+  ...Usage,
+});
+
 /** What each dataset helper command replies. */
 export interface DatasetReplies {
   append: z.infer<typeof AppendReply>;
@@ -170,6 +191,7 @@ export interface DatasetReplies {
   label: z.infer<typeof LabelReply>;
   calculators: z.infer<typeof CalculatorsReply>;
   'exploration-pool': z.infer<typeof ExplorationPoolReply>;
+  'pred-arrays': z.infer<typeof PredArraysReply>;
 }
 export type DatasetCommand = keyof DatasetReplies;
 
@@ -187,4 +209,5 @@ export const DATASET_REPLIES: { [C in DatasetCommand]: z.ZodType<DatasetReplies[
   label: LabelReply,
   calculators: CalculatorsReply,
   'exploration-pool': ExplorationPoolReply,
+  'pred-arrays': PredArraysReply,
 };

@@ -9,6 +9,7 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { TrainingProgress } from './progress.js';
 import type { GenerationSummary } from './workflow-input.js';
+import type { ProgressUpdate } from './generation-story.js';
 
 /**
  * What trainPotentialWorkflow itself knows: the stage, the final metrics, whether a stop was
@@ -35,3 +36,9 @@ export interface LoopProgress {
 }
 
 export const loopProgressQuery = defineQuery<LoopProgress>('loopProgress');
+
+/**
+ * The training activity's sparse progress reports to its workflow (each one is a history event),
+ * so the workflow's current details in the UI can show iteration, loss, RMSE, ETA or a stall.
+ */
+export const trainingProgressSignal = defineSignal<[ProgressUpdate]>('trainingProgress');

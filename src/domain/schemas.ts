@@ -289,6 +289,11 @@ export const ActiveSetSelection = z.object({
   gamma: GammaStats.nullable(),
   /** Over the whole pool, when known: the fill computed it, or pace_select's projections were at hand (in process). */
   poolGamma: GammaStats.nullable(),
+  /**
+   * `pool_gamma.json` beside the selection: every pool structure's max gamma against the active
+   * set the selection ended with, when known. Absent in results recorded before it was written.
+   */
+  poolGammaFile: z.string().nullable().optional(),
   /** The selected structures as a pacemaker dataset pickle (index = position in the pool). */
   selected: FileRef,
   /** The same indices as JSON, beside the pickle. */

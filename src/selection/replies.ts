@@ -21,6 +21,8 @@ export const FinishedReply = z.object({
   paceSelectReturned: z.number().int(),
   gamma: GammaStats.nullable(),
   poolGamma: GammaStats.nullable(),
+  /** `pool_gamma.json`: every pool structure's grade, when the fill computed them. */
+  poolGammaFile: z.string().nullable().optional(),
   poolSize: z.number().int(),
   out: z.string(),
   sha256: z.string(),

@@ -191,6 +191,7 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
     paceSelectReturned: finished.paceSelectReturned,
     gamma: finished.gamma,
     poolGamma: finished.poolGamma,
+    poolGammaFile: finished.poolGammaFile ?? null,
     selected: { path: out, sha256: finished.sha256 },
     indicesFile,
     potential: o.potential === null ? potential : resolve(o.potential),

@@ -26,6 +26,8 @@ export interface ActivityDeps {
   heartbeatEveryMs?: number;
   /** The host's training slots (GPU and threads of each concurrent fit); absent: fits are not pinned. */
   slotPool?: SlotPool;
+  /** Shortest gap between two training-progress signals to the workflow (its UI details); default 5 min. */
+  progressSignalEveryMs?: number;
 }
 
 /** The workflow code a worker registers: sources to bundle at start, or a bundle built before. */

@@ -89,6 +89,7 @@ export async function startTestStack(): Promise<TestStack> {
         workflowBundle: bundle,
         shutdownGraceTime: '2s',
         heartbeatEveryMs: 500,
+        progressSignalEveryMs: 1000,
         maxHeartbeatThrottleInterval: '1s',
         ...o,
       });

@@ -12,6 +12,7 @@ import { ToolchainMissingError } from '../../errors.js';
 import { startDevStack } from '../../temporal/dev-stack.js';
 import { runDemo } from '../demo.js';
 import { runDemoLoop } from '../demo-loop.js';
+import { printReport, reportCampaign } from './report.js';
 import { addressOf, connectCli, connectionFailureReason, isConnectionFailure, ServerUnreachableError, unreachableMessage } from '../connect.js';
 import { CliInputError, MAX_SECONDS, outputFolder, positiveInt, positiveNumber, untilSignal } from '../options.js';
 
@@ -154,26 +155,30 @@ export function registerStackCommands(program: Command, composition: WorkerCompo
     )
     .option('--keep', 'keep the server and worker running afterwards')
     .option('--count <n>', 'structures to label', (v) => positiveInt('--count', v, 100_000), 40)
-    .option('--loop', 'a closed active-learning loop instead: select, label with the EMT oracle, fine-tune, three generations')
+    .option('--loop', 'a closed active-learning loop instead: select, label with the EMT oracle, fine-tune, three generations; ends with the campaign report')
     .option('--generations <n>', 'with --loop: generations', (v) => positiveInt('--generations', v, 1000), 3)
     .option('--per-generation <n>', 'with --loop: structures labelled per generation', (v) => positiveInt('--per-generation', v, 100_000), 8)
     .option('--pool-size <n>', 'with --loop: frames in the exploration pool', (v) => positiveInt('--pool-size', v, 1_000_000), 120)
-    .action(async (o: { keep?: boolean; count: number; loop?: boolean; generations: number; perGeneration: number; poolSize: number }) => {
-      if (o.loop) {
-        // The campaign report plugs in here once the CLI has one, e.g.
-        // report: async ({ campaign, workspace }) => printReport(await reportCampaign({ campaign, workspace })),
-        await runDemoLoop({
-          keep: o.keep ?? false,
-          stackFile: DEFAULT_STACK,
-          composition,
-          generations: o.generations,
-          perGeneration: o.perGeneration,
-          poolSize: o.poolSize,
-        });
-        return;
-      }
-      await runDemo({ keep: o.keep ?? false, count: o.count, stackFile: DEFAULT_STACK, composition });
-    });
+    .option('--report', "make the campaign's report (HTML page and SVG figures) at the end (always with --loop)")
+    .option('--json', 'end by printing the full artifact as JSON instead of the summary')
+    .action(
+      async (o: { keep?: boolean; count: number; loop?: boolean; generations: number; perGeneration: number; poolSize: number; report?: boolean; json?: boolean }) => {
+        if (o.loop) {
+          await runDemoLoop({
+            keep: o.keep ?? false,
+            stackFile: DEFAULT_STACK,
+            composition,
+            generations: o.generations,
+            perGeneration: o.perGeneration,
+            poolSize: o.poolSize,
+            report: async ({ campaign, workspace }) =>
+              printReport(await reportCampaign({ campaign, workspace, stack: DEFAULT_STACK }), (line) => console.log(line)),
+          });
+          return;
+        }
+        await runDemo({ keep: o.keep ?? false, count: o.count, report: o.report ?? false, json: o.json ?? false, stackFile: DEFAULT_STACK, composition });
+      },
+    );
 }
 
 /** `2 x (GPU 0 | GPU 1), 8 threads each`, `1, not pinned to a GPU, 2 threads`: what the worker says at start. */

@@ -5,7 +5,8 @@ import { connectCli } from '../connect.js';
 import { describeGeneration, generationHandle, listGenerations, stopTrainingEarly, type GenerationStatus } from '../../client/generations.js';
 import { waitForArtifact } from '../../client/train.js';
 import { isSelectionOnly, type GenerationResult } from '../../domain/generation-result.js';
-import { formatProgress, ProgressPrinter } from '../progress.js';
+import { ProgressPrinter } from '../progress.js';
+import { generationStatusLine } from '../status-line.js';
 import { campaignName, CliInputError, MAX_GENERATION, MAX_SECONDS, nonNegativeInt, positiveInt } from '../options.js';
 
 /** Temporal's ExecutionStatus names as its visibility queries spell them. */
@@ -58,17 +59,13 @@ async function open(o: Target): Promise<{ client: Client; handle: WorkflowHandle
 }
 
 function printStatus(s: GenerationStatus): void {
-  console.log(`${s.workflowId}: ${s.status}${s.stage ? ` (stage ${s.stage})` : ''}`);
-  if (s.progress) console.log(`  ${formatProgress(s.progress)}${s.progress.stopRequested ? ' [stop requested]' : ''}`);
-  for (const a of s.pendingActivities) {
-    if (a.attempt > 1) console.log(`  ${a.type}: attempt ${a.attempt}${a.lastFailure ? `, last failure: ${a.lastFailure.split('\n')[0]}` : ''}`);
-  }
-  if (s.testForceRmse !== null) console.log(`  force RMSE: ${s.testForceRmse.toFixed(2)} meV/Å`);
+  // The state in one line: status, stage, progress, stall or retry, headline RMSE.
+  const retried = s.pendingActivities.find((a) => a.attempt > 1);
+  const retry = retried ? { activity: retried.type, attempt: retried.attempt, lastFailure: retried.lastFailure } : null;
+  console.log(generationStatusLine({ ...s, retry }));
+  if (s.summary) console.log(`  ${s.summary}`);
   if (s.failure) console.log(`  failure: ${s.failure}`);
-  if (s.result && typeof s.result === 'object' && 'path' in s.result) console.log(`  potential: ${String(s.result.path)}`);
-  if (s.result && typeof s.result === 'object' && isSelectionOnly(s.result as GenerationResult)) {
-    console.log(`  ${describeResult(s.result as GenerationResult)}`);
-  }
+  if (s.result && typeof s.result === 'object') console.log(`  ${describeResult(s.result as GenerationResult)}`);
 }
 
 /** One line: the potential's path, or what a selection-only generation chose (it trained nothing). */
@@ -177,7 +174,7 @@ export function registerStatusCommands(program: Command): void {
         if (rows.length === 0) console.log('no generations');
         for (const r of rows) {
           const rmse = r.testForceRmse === null ? '' : `  F ${r.testForceRmse.toFixed(2)} meV/Å`;
-          console.log(`${r.workflowId}  ${r.status}  ${r.stage ?? '-'}  ${r.startTime}${rmse}`);
+          console.log(`${r.workflowId}  ${r.status}  ${r.stage ?? '-'}  ${r.startTime}${rmse}${r.summary ? `  ${r.summary}` : ''}`);
         }
       } finally {
         await client.connection.close();

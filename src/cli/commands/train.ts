@@ -24,6 +24,7 @@ import {
 } from '../options.js';
 import { selectionSummary } from '../selection-summary.js';
 import { DEFAULT_STACK } from './stack.js';
+import { campaignDirOf, printReport, reportCampaign } from './report.js';
 
 /**
  * `--pool FILE -n N [--pool-memory-limit SIZE] [--type-map 1=Cu,2=Ni]` as the workflow input's
@@ -105,6 +106,8 @@ export function registerTrainCommands(program: Command): void {
       (v) => positiveInt('--heartbeat-timeout', v, MAX_SECONDS),
     )
     .option('--wait', 'wait for the artifact, showing progress')
+    .option('--report', "with --wait: make the campaign's report at the end (see `report`)")
+    .option('--report-out <dir>', 'with --report: where to write it (default: <workspace>/<campaign>/report)')
     .addOption(new Option('--json', 'print machine-readable JSON only'))
     .action(
       async (o: {
@@ -126,6 +129,8 @@ export function registerTrainCommands(program: Command): void {
         pinQueue?: string;
         heartbeatTimeout?: number;
         wait?: boolean;
+        report?: boolean;
+        reportOut?: string;
         json?: boolean;
       }) => {
         // Everything is checked here, before any connection: flags, config, files and their
@@ -136,9 +141,12 @@ export function registerTrainCommands(program: Command): void {
         for (const f of results) if (/\.(json|jsonl|ndjson)$/i.test(f)) await readResultsFile(f, config.pacemaker.elements).catch(skipUnreadable);
         const pool = await poolOption(o);
         if (o.initialPotential !== undefined) await inputFile('--initial-potential', o.initialPotential);
+        if (o.report && !o.wait) throw new CliInputError('--report goes with --wait (the report is made when the generation ends); without --wait, run `mlip-trainer report --campaign ' + o.campaign + '` later');
+        let newStructures = 0;
         if (results.length > 0 || pool) {
           const toolchain = await localToolchain(DEFAULT_STACK);
-          if (results.length > 0) await checkResultFiles(results, config.pacemaker, toolchain);
+          // The structures the files hold, for the generation's summary in the Temporal UI.
+          if (results.length > 0) newStructures = await checkResultFiles(results, config.pacemaker, toolchain);
           if (pool) await lookAtPool(pool.path, o.typeMap, config.pacemaker, toolchain);
         }
         const input: TrainPotentialWorkflowInputRaw = {
@@ -159,7 +167,7 @@ export function registerTrainCommands(program: Command): void {
           ...(o.address ? { address: o.address } : {}),
           ...(o.namespace ? { namespace: o.namespace } : {}),
         });
-        const handle = await startTraining(client, input, o.taskQueue);
+        const handle = await startTraining(client, input, o.taskQueue, { newStructures });
         if (!o.wait) {
           console.log(
             o.json
@@ -177,6 +185,7 @@ export function registerTrainCommands(program: Command): void {
           printer?.stop();
           console.log(JSON.stringify(artifact, null, o.json ? undefined : 2));
           if (!o.json) printSelectionOf(artifact);
+          if (o.report) printReport(await reportCampaign({ campaignDir: campaignDirOf(artifact), ...(o.reportOut ? { out: o.reportOut } : {}) }));
         } finally {
           printer?.stop();
           await client.connection.close();

@@ -54,7 +54,7 @@ test('train --wait --json prints the artifact; status, list and watch --json des
     assert.equal(status.result.path, artifact.path);
 
     const human = await cli('status', '--campaign', 'clia', '--generation', '0');
-    assert.match(human.stdout, /train-clia-generation_000: COMPLETED \(stage done\)/);
+    assert.match(human.stdout, /^train-clia-generation_000: COMPLETED \(stage done\) · F \d+\.\d\d meV\/Å\n {2}Cu-Ni gen 0: from scratch on 5 new structures\n/);
 
     const l = await until('list to show it', async () => {
       const out = await cli('list', '--campaign', 'clia', '--json');
@@ -62,6 +62,21 @@ test('train --wait --json prints the artifact; status, list and watch --json des
       return rows.length === 1 && rows[0]!.stage === 'done' ? rows : null;
     });
     assert.equal(l[0]!.workflowId, 'train-clia-generation_000');
+
+    const listed = await cli('list', '--campaign', 'clia');
+    assert.match(listed.stdout, /train-clia-generation_000 {2}COMPLETED {2}done {2}\S+ {2}F \d+\.\d\d meV\/Å {2}Cu-Ni gen 0: from scratch on 5 new structures/);
+
+    // The campaign's report, from its folder: the page and one SVG per figure.
+    const out = join(stack.dir, 'report-a');
+    const rep = await cli('report', '--campaign', 'clia', '--workspace', join(stack.dir, 'ws-a'), '--out', out, '--json');
+    assert.equal(rep.exitCode, 0, rep.stderr);
+    const built = JSON.parse(rep.stdout) as { html: string; figures: string[]; generations: number };
+    assert.equal(built.html, join(out, 'index.html'));
+    assert.equal(built.generations, 1);
+    assert.ok(built.figures.includes(join(out, 'figures', 'rmse.svg')));
+    const none = await cli('report', '--campaign', 'nosuch', '--workspace', join(stack.dir, 'ws-a'));
+    assert.equal(none.exitCode, 2);
+    assert.match(none.stderr, /no campaign at \S+\/ws-a\/nosuch: it has no potentials\/, selections\/ or data\/manifest\.json/);
 
     const watch = await cli('watch', '--workflow-id', 'train-clia-generation_000', '--json');
     assert.equal(watch.exitCode, 0, watch.stderr);
@@ -82,7 +97,7 @@ test('stop and cancel from the CLI; bad arguments exit 2 naming the flag and val
     await until('both training', async () => ((await readProgress(a))?.iteration ?? 0) >= 2 && ((await readProgress(b))?.iteration ?? 0) >= 2);
 
     const running = await cli('status', '--campaign', 'clistop', '--generation', '0');
-    assert.match(running.stdout, /RUNNING \(stage training\)\n\s+training: iteration \d+\/300 loss/);
+    assert.match(running.stdout, /^train-clistop-generation_000: RUNNING \(stage training\) · training: iteration \d+\/300 loss \S+ E \S+ meV\/at F \S+ meV\/Å ETA \d+ s\n/);
 
     const stop = await cli('stop', '--campaign', 'clistop', '--generation', '0', '--reason', 'from the CLI', '--json');
     assert.equal(stop.exitCode, 0, stop.stderr);
@@ -103,8 +118,10 @@ test('stop and cancel from the CLI; bad arguments exit 2 naming the flag and val
     // The human form of train --wait: progress lines on stderr (no TTY here), the artifact on stdout.
     const slowConfig = join(stack.dir, 'slow.yml');
     await writeFile(slowConfig, 'elements: [Cu, Ni]\ncutoff: 5\norder: 2\nfunctions_per_element: 5\nmax_epochs: 15\nevaluator: pyace\ntest_size: 0\n');
-    const waited = await cli('train', '--config', slowConfig, '--results', results, '--campaign', 'cliwait', '--task-queue', taskQueue, '--wait');
+    const reportOut = join(stack.dir, 'report-wait');
+    const waited = await cli('train', '--config', slowConfig, '--results', results, '--campaign', 'cliwait', '--task-queue', taskQueue, '--wait', '--report', '--report-out', reportOut);
     assert.equal(waited.exitCode, 0, waited.stderr);
+    assert.match(waited.stderr, new RegExp(`report: ${reportOut}/index\\.html \\(\\d+ figures as SVG in ${reportOut}/figures/\\)`));
     assert.match(waited.stderr, /training: iteration \d+\/15 loss \S+ E \S+ meV\/at F \S+ meV\/Å ETA \d+ s/);
     assert.equal((JSON.parse(waited.stdout) as { version: string }).version, 'generation_000');
 

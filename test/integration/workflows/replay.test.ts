@@ -1,5 +1,5 @@
-// Replays recorded histories (test/fixtures/histories, recorded by active-learning-loop.test.ts with
-// MLIP_RECORD_HISTORIES=1) against the current workflow bundle: a change that would make a
+// Replays recorded histories (test/fixtures/histories, recorded by active-learning-loop.test.ts and
+// report/campaign-report.test.ts with MLIP_RECORD_HISTORIES=1) against the current workflow bundle: a change that would make a
 // running generation or loop non-deterministic fails here, before it reaches a cluster.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +19,7 @@ before(async () => {
   bundle = await bundleWorkflowSources();
 });
 
-test('every recorded history (loop, closed loop with the oracle, generation 0, fine-tune, generation with a pool, and the pool generations recorded with older code) replays against the current workflow code', async () => {
+test('every recorded history (loop, closed loop with the oracle, generation 0, fine-tune, generation with a pool, one with activity summaries and training-progress signals, and the pool generations recorded with older code) replays against the current workflow code', async () => {
   const files = (await readdir(DIR)).filter((f) => f.endsWith('.pb')).sort();
   assert.deepEqual(files, [
     'active-learning-loop-closed-oracle.pb',
@@ -30,6 +30,7 @@ test('every recorded history (loop, closed loop with the oracle, generation 0, f
     'train-potential-pool-selection-before-training.pb',
     'train-potential-pool-unchecked-selection-only.pb',
     'train-potential-pool-unchecked-trained.pb',
+    'train-potential-story.pb',
     'train-potential-with-pool.pb',
   ]);
   for (const f of files) {

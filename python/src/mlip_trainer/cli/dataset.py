@@ -25,6 +25,7 @@ from mlip_trainer.labelling.calculators import CALCULATORS
 from mlip_trainer.labelling.oracle import label_structures
 from mlip_trainer.locking import DEFAULT_LOCK_TIMEOUT, LockTimeout
 from mlip_trainer.metrics import prediction_errors
+from mlip_trainer.predictions import prediction_arrays
 from mlip_trainer.store.append import append_results, check_results
 from mlip_trainer.store.export import FORMATS, export_rows
 from mlip_trainer.store.manifest import dataset_info, dataset_summary
@@ -157,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--elements", default="Cu,Ni")
     explore.add_argument("--rare-fraction", type=float, default=0.06, help="share of the pool that is not bulk MD")
     explore.add_argument("--calculator", default="emt")
+
+    arrays = commands.add_parser(
+        "pred-arrays", help="parity and error arrays of a prediction pickle, written as JSON for a report"
+    )
+    arrays.add_argument("--pred", required=True, help="train_pred.pckl.gzip or test_pred.pckl.gzip")
+    arrays.add_argument("--out", required=True, help="the JSON file to write")
+    arrays.add_argument("--structures", help="the data set the predictions were made on (gives each atom's element)")
+    arrays.add_argument("--max-points", type=int, default=20000, help="force components kept for plotting")
     return parser
 
 
@@ -231,6 +240,8 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
             args.rare_fraction,
             args.calculator,
         )
+    if args.command == "pred-arrays":
+        return prediction_arrays(args.pred, args.out, args.structures, args.max_points)
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mlip_trainer.arrays import FloatArray
-from mlip_trainer.atomic_io import save_dataset
+from mlip_trainer.atomic_io import save_dataset, write_json_atomically
 from mlip_trainer.errors import BadInput, Problem
 from mlip_trainer.selection.gamma import (
     active_set_inverses,
@@ -100,6 +101,7 @@ def fill_selection(
         gamma = structure_gamma(chosen[0], chosen[1], inverses, len(by_pace))
     chosen_by = ["pace_select"] * len(by_pace) + ["gamma"] * len(fill)
     digest = save_dataset(frame.iloc[indices], out)
+    gamma_file = write_pool_gamma(out, pool_gamma, indices, chosen_by) if pool_gamma is not None else None
     return {
         "indices": indices,
         "chosenBy": chosen_by,
@@ -108,8 +110,25 @@ def fill_selection(
         "paceSelectReturned": returned,
         "gamma": gamma_stats(np.asarray(gamma, dtype=np.float64)),
         "poolGamma": gamma_stats(pool_gamma) if pool_gamma is not None else None,
+        "poolGammaFile": gamma_file,
         "poolSize": n_pool,
         "out": out,
         "sha256": digest,
         "seconds": time.monotonic() - started,
     }
+
+
+def write_pool_gamma(out: str, pool_gamma: FloatArray, indices: list[int], chosen_by: list[str]) -> str:
+    """``pool_gamma.json`` beside the selected structures: every pool structure's largest grade
+    against the active set the selection ended with (null: an element without an active set), and
+    which were chosen how, so a report can show the pool against the selected structures."""
+    path = Path(out).parent / "pool_gamma.json"
+    write_json_atomically(
+        path,
+        {
+            "gammaMax": [finite_or_none(g) for g in pool_gamma],
+            "selected": [int(i) for i in indices],
+            "chosenBy": chosen_by,
+        },
+    )
+    return str(path)

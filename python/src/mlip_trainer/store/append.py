@@ -122,6 +122,8 @@ def append_results(
         # The reference energies the stored corrected energies were made with bind later appends.
         recorded = previous.get("referenceEnergy") if state.counts.get("correctedOnly", 0) else None
         kept_reference = previous.get("referenceEnergy")
+        # What this update added per element and split, so the history shows how the data grew.
+        added_counts: dict[str, Any] = {"structures": dict(sides), "atoms": dict(sides), "elements": {}}
         if fresh:
             new = results_to_dataframe([records[i] for i in fresh], validate=False)
             new[HASH_COLUMN] = [hashes[i] for i in fresh]
@@ -132,6 +134,7 @@ def append_results(
                 count_structure(
                     state.counts, records[i]["structure"]["symbols"], side, records[i].get("energy") is None
                 )
+                count_structure(added_counts, records[i]["structure"]["symbols"], side)
             sources = _sources(records, origins, fresh, state.counts)
             received = len(records)
             del records  # the parsed JSON is no longer needed: free it before the dataset is read
@@ -157,6 +160,7 @@ def append_results(
                 "added": len(fresh),
                 "addedTrain": sides["train"],
                 "addedTest": sides["test"],
+                "addedElements": added_counts["elements"],
                 "duplicates": duplicates,
                 "testFraction": test_fraction,
                 **({"referenceEnergy": reference} if reference is not None else {}),
