@@ -283,3 +283,38 @@ export function loopDetails(o: {
   }
   return lines.join('\n');
 }
+
+/** What a loop's start says of it: the facts fixed at its start. */
+export interface LoopFacts {
+  campaign: string;
+  config: { pacemaker: { elements: readonly string[] } };
+  maxGenerations: number;
+  startGeneration?: number | undefined;
+  targetForceRmse?: number | null | undefined;
+  labelledDir: string;
+  labeller?: { kind: string; calculator: string } | undefined;
+  pool?: { path: string; n: number } | null | undefined;
+}
+
+/**
+ * The loop's static summary in the UI's list, e.g. "Cu-Ni loop: up to 5 generations, select 20
+ * per generation from pool.pckl.gzip, labelled by the emt oracle, until F <= 50 meV/Å".
+ */
+export function loopSummary(f: LoopFacts): string {
+  const parts = [`${f.config.pacemaker.elements.join('-')} loop: up to ${f.maxGenerations} generations`];
+  if (f.pool) parts.push(`select ${groupThousands(f.pool.n)} per generation from ${baseName(f.pool.path)}`);
+  parts.push(f.labeller ? `labelled by the ${f.labeller.calculator} ${f.labeller.kind}` : `labels read from ${baseName(f.labelledDir)}/`);
+  if (f.targetForceRmse !== null && f.targetForceRmse !== undefined) parts.push(`until F ≤ ${f.targetForceRmse} meV/Å`);
+  return parts.join(', ');
+}
+
+/** The loop's static details in Markdown: campaign, stop rules, where labels and the pool are. */
+export function loopStaticDetails(f: LoopFacts): string {
+  return [
+    `**Active-learning loop ${f.campaign}** (elements ${f.config.pacemaker.elements.join(', ')})`,
+    `- generations: from ${f.startGeneration ?? 0}, at most ${f.maxGenerations} in total; ${f.targetForceRmse ? `stops at test F ≤ ${f.targetForceRmse} meV/Å` : 'no RMSE target'}`,
+    `- labelled results: \`${f.labelledDir}\`${f.labeller ? ` (written by the ${f.labeller.calculator} ${f.labeller.kind})` : ' (prepared by the labelling stage)'}`,
+    `- pool: ${f.pool ? `\`${f.pool.path}\`, ${groupThousands(f.pool.n)} selected per generation` : 'none (nothing is selected)'}`,
+    `- each generation is a child workflow \`train-${f.campaign}-generation_NNN\` with its own summary and details`,
+  ].join('\n');
+}

@@ -14,6 +14,7 @@ import { until, smallConfig } from '../../helpers/wait.js';
 import { simulatorToolchain } from '../../../src/pacemaker/toolchain.js';
 import { labelEmt } from '../../../src/dataset/emt.js';
 import { readProgress } from '../../../src/client/train.js';
+import { startLoop } from '../../../src/client/loop.js';
 import { PROJECT_ROOT } from '../../../src/paths.js';
 import { exists } from '../../../src/util/files.js';
 import type { ActiveLearningLoopInputRaw, ActiveLearningLoopResult } from '../../../src/domain/workflow-input.js';
@@ -88,8 +89,18 @@ test('the closed loop labels exactly n structures per generation with the oracle
       labeller: { kind: 'oracle', calculator: 'emt' },
       continueAsNewEvery: 2,
     };
-    const handle = await stack.client.workflow.start('activeLearningLoopWorkflow', { taskQueue, workflowId: 'loop-closed', args: [input] });
+    const handle = await startLoop(stack.client, input, taskQueue);
+    assert.equal(handle.workflowId, 'loop-closed');
     const result = (await handle.result()) as ActiveLearningLoopResult;
+    // The Temporal UI's list line and details for the loop itself, read back through the client.
+    const described = await handle.describe();
+    assert.equal(
+      await described.staticSummary(),
+      `${input.config.pacemaker.elements.join('-')} loop: up to 4 generations, select ${N} per generation from ${pool.replace(/.*\//, '')}, labelled by the emt oracle`,
+    );
+    const details = (await described.staticDetails()) ?? '';
+    assert.match(details, /\*\*Active-learning loop closed\*\*/);
+    assert.ok(details.includes(`\`${labelledDir}\` (written by the emt oracle)`), details);
     assert.equal(result.stoppedBecause, 'max-generations');
     assert.deepEqual(
       result.generations.map((g) => [g.version, g.labelled ?? null]),

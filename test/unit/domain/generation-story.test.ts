@@ -9,6 +9,8 @@ import {
   generationSummary,
   groupThousands,
   loopDetails,
+  loopStaticDetails,
+  loopSummary,
   trainingLine,
 } from '../../../src/domain/generation-story.js';
 
@@ -134,4 +136,26 @@ test("the loop's details list each finished generation's headline", () => {
   );
   assert.match(md, /- generation_000: selection only/);
   assert.match(md, /- generation_001: F 31\.50 meV\/Å, `\/p1\.yace`/);
+});
+
+test("a loop's summary says what it selects, who labels and when it stops; its details say where everything is", () => {
+  const closed = {
+    campaign: 'cuni',
+    config: { pacemaker: { elements: ['Cu', 'Ni'] } },
+    maxGenerations: 5,
+    targetForceRmse: 50,
+    labelledDir: '/data/cuni/labelled',
+    labeller: { kind: 'oracle', calculator: 'emt' },
+    pool: { path: '/data/cuni/pool.extxyz', n: 1200 },
+  };
+  assert.equal(loopSummary(closed), 'Cu-Ni loop: up to 5 generations, select 1,200 per generation from pool.extxyz, labelled by the emt oracle, until F ≤ 50 meV/Å');
+  const prepared = { campaign: 'al', config: { pacemaker: { elements: ['Al'] } }, maxGenerations: 3, targetForceRmse: null, labelledDir: '/data/al/labelled' };
+  assert.equal(loopSummary(prepared), 'Al loop: up to 3 generations, labels read from labelled/');
+  const details = loopStaticDetails(closed);
+  assert.match(details, /^\*\*Active-learning loop cuni\*\* \(elements Cu, Ni\)/);
+  assert.ok(details.includes('stops at test F ≤ 50 meV/Å'));
+  assert.ok(details.includes('`/data/cuni/labelled` (written by the emt oracle)'));
+  assert.ok(details.includes('`/data/cuni/pool.extxyz`, 1,200 selected per generation'));
+  assert.ok(loopStaticDetails(prepared).includes('pool: none (nothing is selected)'));
+  assert.ok(loopStaticDetails(prepared).includes('(prepared by the labelling stage)'));
 });
