@@ -20,6 +20,17 @@ import pandas as pd
 from mlip_trainer.arrays import FloatArray
 from mlip_trainer.validation import validate_results
 
+
+def structure_of(atoms: Any) -> dict[str, Any]:
+    """An ASE Atoms as a CalculationResult's ``structure``: symbols, positions, cell, pbc."""
+    return {
+        "symbols": atoms.get_chemical_symbols(),
+        "positions": atoms.get_positions().tolist(),
+        "cell": np.array(atoms.cell).tolist(),
+        "pbc": [bool(x) for x in atoms.pbc],
+    }
+
+
 DATASET_COLUMNS = ("name", "ase_atoms", "energy", "forces", "stress", "virial")
 #: pacemaker's column of the energy it fits: total energy minus single-atom reference energies, eV.
 CORRECTED = "energy_corrected"

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from mlip_trainer.frames import structure_of
 from mlip_trainer.readers.ase_files import ase_frames
 from mlip_trainer.readers.files import check_input_file, is_json, is_pickle
 from mlip_trainer.readers.json_text import json_array_records, jsonl_records
@@ -37,12 +38,7 @@ def atoms_to_record(atoms: Any, name: str) -> dict[str, Any]:
     forces = results.get("forces")
     stress = results.get("stress")
     record: dict[str, Any] = {
-        "structure": {
-            "symbols": atoms.get_chemical_symbols(),
-            "positions": atoms.get_positions().tolist(),
-            "cell": np.array(atoms.cell).tolist(),
-            "pbc": [bool(x) for x in atoms.pbc],
-        },
+        "structure": structure_of(atoms),
         "energy": float(energy) if energy is not None else None,
         "forces": np.asarray(forces, dtype=np.float64).tolist() if forces is not None else None,
         "name": str(atoms.info.get("name", name)),

@@ -13,7 +13,7 @@ import pandas as pd
 
 from mlip_trainer.atomic_io import write_atomically, write_json_atomically
 from mlip_trainer.errors import BadInput, Problem
-from mlip_trainer.frames import DATASET_COLUMNS
+from mlip_trainer.frames import DATASET_COLUMNS, structure_of
 from mlip_trainer.labelling.calculators import EMT_ELEMENTS
 from mlip_trainer.locking import DEFAULT_LOCK_TIMEOUT, dataset_lock
 from mlip_trainer.store.dataset import state_from_frame, with_split_columns, write_dataset_files
@@ -117,12 +117,7 @@ def _emt_result(atoms: Any, name: str) -> dict[str, Any]:
     stress = atoms.get_stress(voigt=True).tolist()
     atoms.calc = None
     return {
-        "structure": {
-            "symbols": atoms.get_chemical_symbols(),
-            "positions": atoms.get_positions().tolist(),
-            "cell": np.array(atoms.cell).tolist(),
-            "pbc": [bool(x) for x in atoms.pbc],
-        },
+        "structure": structure_of(atoms),
         "energy": energy,
         "forces": forces,
         "stress": stress,

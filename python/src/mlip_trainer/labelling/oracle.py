@@ -30,6 +30,7 @@ import pandas as pd
 
 from mlip_trainer.atomic_io import load_dataset, save_dataset, write_atomically
 from mlip_trainer.errors import BadInput, Problem
+from mlip_trainer.frames import structure_of
 from mlip_trainer.labelling.calculators import Calculator, calculator_named
 from mlip_trainer.locking import dataset_lock
 from mlip_trainer.selection.pool import POOL_SUFFIXES, read_pool
@@ -167,12 +168,7 @@ def label_one(atoms: Any, calc: Any, name: str) -> dict[str, Any]:
     energy = float(atoms.get_potential_energy())
     forces = np.asarray(atoms.get_forces(), dtype=np.float64)
     record: dict[str, Any] = {
-        "structure": {
-            "symbols": atoms.get_chemical_symbols(),
-            "positions": atoms.get_positions().tolist(),
-            "cell": np.array(atoms.cell).tolist(),
-            "pbc": [bool(x) for x in atoms.pbc],
-        },
+        "structure": structure_of(atoms),
         "energy": energy,
         "forces": forces.tolist(),
         "name": name,

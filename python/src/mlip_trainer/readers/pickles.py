@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mlip_trainer.errors import BadInput, Problem
+from mlip_trainer.frames import structure_of
 
 #: What to do when a pickle needs pacemaker's Python package to load.
 NEEDS_PACEMAKER = (
@@ -91,15 +92,6 @@ def _array(value: Any) -> Any:
         return value  # validation names it
 
 
-def _structure(atoms: Any) -> dict[str, Any]:
-    return {
-        "symbols": atoms.get_chemical_symbols(),
-        "positions": atoms.get_positions().tolist(),
-        "cell": np.array(atoms.cell).tolist(),
-        "pbc": [bool(x) for x in atoms.pbc],
-    }
-
-
 def pickle_records(frame: pd.DataFrame, path: Path) -> Iterator[dict[str, Any]]:
     """The rows of a pacemaker dataset as CalculationResult records. A row with ``energy`` is a
     total-energy result (a ``energy_corrected`` beside it is not read: the campaign recomputes
@@ -118,7 +110,7 @@ def pickle_records(frame: pd.DataFrame, path: Path) -> Iterator[dict[str, Any]]:
         energy = _number(row["energy"]) if "energy" in columns else None
         record: dict[str, Any] = {
             # Not an ase.Atoms: validation names the value the column holds.
-            "structure": _structure(atoms) if hasattr(atoms, "get_chemical_symbols") else atoms,
+            "structure": structure_of(atoms) if hasattr(atoms, "get_chemical_symbols") else atoms,
             "energy": energy,
             "forces": _array(row["forces"]),
         }
