@@ -688,14 +688,30 @@ def test_pace_select_decides_single_shot_or_batches_from_the_memory_limit_like_t
     assert unbatched.returncode == 0 and "Single-shot mode" in unbatched.stderr
 
 
+# Started from a small parent of its own: a child forked from this test process counts the pages
+# it shares with it until exec, so after a long session its peak is this process's size, not its own.
+_MEASURE_PEAK = """
+import os, subprocess, sys
+with open(sys.argv[1], "w") as out, open(sys.argv[2], "w") as err:
+    process = subprocess.Popen(sys.argv[3:], stdout=out, stderr=err)
+    _, status, usage = os.wait4(process.pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def peak_rss(program: str, *args: str, cwd: Path) -> tuple[int, str, int]:
     """Runs a simulator program; returns (exit code, stderr, its own peak resident memory in bytes)."""
-    env = sim_env()
-    with open(cwd / f"{program}.err", "w") as err, open(cwd / f"{program}.out", "w") as out:
-        process = subprocess.Popen([sys.executable, *SIM, program, *args], cwd=cwd, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, (cwd / f"{program}.err").read_text(), usage.ru_maxrss * 1024
+    out, err = cwd / f"{program}.out", cwd / f"{program}.err"
+    measured = subprocess.run(
+        [sys.executable, "-c", _MEASURE_PEAK, str(out), str(err), sys.executable, *SIM, program, *args],
+        cwd=cwd,
+        env=sim_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    code, peak_kb = measured.stdout.split()
+    return int(code), err.read_text(), int(peak_kb) * 1024
 
 
 def test_pace_select_in_batch_mode_holds_one_batch_of_projections_at_a_time(
