@@ -92,8 +92,9 @@ test('the closed loop labels exactly n structures per generation with the oracle
     const handle = await startLoop(stack.client, input, taskQueue);
     assert.equal(handle.workflowId, 'loop-closed');
     const result = (await handle.result()) as ActiveLearningLoopResult;
-    // The Temporal UI's list line and details for the loop itself, read back through the client.
-    const described = await handle.describe();
+    // The Temporal UI's list line and details for the loop itself, read back through the client
+    // (from the run the client started: runs after a continue-as-new do not carry them).
+    const described = await stack.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).describe();
     assert.equal(
       await described.staticSummary(),
       `${input.config.pacemaker.elements.join('-')} loop: up to 4 generations, select ${N} per generation from ${pool.replace(/.*\//, '')}, labelled by the emt oracle`,
