@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,3 +56,12 @@ def short_repr(value: Any) -> str:
     if len(text) > MAX_VALUE_REPR:
         text = text[: MAX_VALUE_REPR - 3] + "..."
     return text
+
+
+def json_argument(text: str, message: str, field_name: str) -> Any:
+    """A command-line argument that holds JSON, parsed; BadInput(`message`) naming `field_name`
+    and the text when it is not JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(message, [Problem(-1, field_name, short_repr(text), str(exc))]) from None

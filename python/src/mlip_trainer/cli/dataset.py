@@ -13,13 +13,12 @@ the record format is in :mod:`mlip_trainer.validation`).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from mlip_trainer.cli.protocol import BAD_INPUT, JsonArgumentParser, comma_list, cpu_seconds, emit, peak_rss_mb
-from mlip_trainer.errors import BadInput, Problem, short_repr
+from mlip_trainer.errors import BadInput, Problem, json_argument, short_repr
 from mlip_trainer.exploration import exploration_pool
 from mlip_trainer.labelling.calculators import CALCULATORS
 from mlip_trainer.labelling.oracle import label_structures
@@ -170,12 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _origin(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(
-            "--origin must be a JSON object", [Problem(-1, "--origin", short_repr(text), str(exc))]
-        ) from None
+    value = json_argument(text, "--origin must be a JSON object", "--origin")
     if not isinstance(value, dict):
         raise BadInput("--origin must be a JSON object", [Problem(-1, "--origin", short_repr(text), "not an object")])
     return value

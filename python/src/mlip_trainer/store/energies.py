@@ -21,7 +21,6 @@ already stored were made with the recorded ones.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from typing import Any, Union
@@ -29,7 +28,7 @@ from typing import Any, Union
 import numpy as np
 import pandas as pd
 
-from mlip_trainer.errors import BadInput, Problem, short_repr
+from mlip_trainer.errors import BadInput, Problem, json_argument, short_repr
 from mlip_trainer.frames import CORRECTED
 from mlip_trainer.validation import is_finite_number, known_symbols
 
@@ -45,12 +44,7 @@ def parse_reference_energy(text: str | None, elements: Sequence[str] | None) -> 
     covering every configured element; None when not given."""
     if text is None:
         return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(
-            "--reference-energy must be JSON", [Problem(-1, "reference_energy", short_repr(text), str(exc))]
-        ) from None
+    value = json_argument(text, "--reference-energy must be JSON", "reference_energy")
     if is_finite_number(value):
         return float(value)
     known = known_symbols()
