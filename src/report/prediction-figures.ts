@@ -156,15 +156,7 @@ export function predictionFigures(r: CampaignReport): Figure[] {
         height: 200,
         data: { values: energy },
         mark: { type: 'bar' },
-        encoding: {
-          x: {
-            field: 'error',
-            type: 'quantitative',
-            bin: { maxbins: 30 },
-            title: 'energy error (meV/atom)',
-          },
-          y: { aggregate: 'count', type: 'quantitative', title: 'structures' },
-        },
+        encoding: errorHistogram('energy error (meV/atom)', 'structures'),
       },
     },
     {
@@ -180,13 +172,7 @@ export function predictionFigures(r: CampaignReport): Figure[] {
           height: 200,
           mark: { type: 'bar' },
           encoding: {
-            x: {
-              field: 'error',
-              type: 'quantitative',
-              bin: { maxbins: 30 },
-              title: 'force error (meV/Å)',
-            },
-            y: { aggregate: 'count', type: 'quantitative', title: 'components' },
+            ...errorHistogram('force error (meV/Å)', 'components'),
             color: { field: 'element', type: 'nominal', legend: null },
           },
         },
@@ -194,4 +180,12 @@ export function predictionFigures(r: CampaignReport): Figure[] {
     },
   ];
   return figures;
+}
+
+/** A histogram of the rows' `error` field in 30 bins, counted on y. */
+function errorHistogram(errorTitle: string, countTitle: string) {
+  return {
+    x: { field: 'error', type: 'quantitative', bin: { maxbins: 30 }, title: errorTitle },
+    y: { aggregate: 'count', type: 'quantitative', title: countTitle },
+  };
 }
