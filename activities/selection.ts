@@ -82,6 +82,13 @@ export function createSelectionActivities(deps: ActivityDeps) {
             ...(input.pool.typeMap ? { typeMap: input.pool.typeMap } : {}),
             n: input.pool.n,
             memoryLimit: input.pool.memoryLimit,
+            strategy: {
+              // Absent in inputs recorded before the option existed: the default then.
+              ...(input.pool.randomFraction !== undefined ? { randomFraction: input.pool.randomFraction } : {}),
+              ...(input.pool.gammaMin !== undefined ? { gammaMin: input.pool.gammaMin } : {}),
+              ...(input.pool.gammaMax !== undefined ? { gammaMax: input.pool.gammaMax } : {}),
+              ...(input.pool.seed !== undefined ? { seed: input.pool.seed } : {}),
+            },
             potential: input.potential,
             ...(input.activeSet !== undefined ? { activeSet: input.activeSet } : {}),
             config: input.config.pacemaker,

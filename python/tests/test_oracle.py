@@ -143,6 +143,9 @@ def test_the_exploration_pool_has_every_category_and_a_balanced_labelled_test_se
     assert all(not any(a.pbc) and 6 <= len(a) <= 13 for a in clusters)
     test = load_dataset(tmp_path / "test.pckl.gzip")
     assert test["name"].str.split("/").str[0].value_counts().to_dict() == dict.fromkeys(CATEGORIES, 2)
+    # One frame per trajectory: a category's test frames are independent runs, not neighbours.
+    trajectories = test["name"].str.rsplit("-", n=1).str[0]
+    assert trajectories.is_unique, list(test["name"])
     assert all(np.isfinite(e) for e in test["energy"])
     # Held out: no test structure is in the pool.
     assert not {atoms_hash(a) for a in test["ase_atoms"]} & {atoms_hash(a) for a in pool["ase_atoms"]}

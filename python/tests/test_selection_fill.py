@@ -37,7 +37,7 @@ def test_finish_fills_to_n_by_decreasing_gamma_after_pace_selects_choice(tmp_pat
     assert out["chosenBy"] == ["pace_select"] * 2 + ["gamma"] * 5
     filled = out["gammaMax"][2:]
     assert filled == sorted(filled, reverse=True)
-    assert out["counts"] == {"pace_select": 2, "gamma": 5}
+    assert out["counts"] == {"pace_select": 2, "gamma": 5, "random": 0}
     back = pd.read_pickle(tmp_path / "out.pckl.gzip", compression="gzip")
     assert list(back.index) == out["indices"]
     assert list(back.columns) == list(frame.columns)

@@ -34,6 +34,20 @@ export function positiveNumber(flag: string, v: string, max = Number.MAX_VALUE):
   return n;
 }
 
+/** A finite number >= 0 (extrapolation grades). */
+export function nonNegativeNumber(flag: string, v: string): number {
+  const n = v.trim() === '' ? NaN : Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new CliInputError(`${flag} must be a number >= 0, ${got(v)}`);
+  return n;
+}
+
+/** A share: a finite number within [0, 1). */
+export function fraction(flag: string, v: string): number {
+  const n = v.trim() === '' ? NaN : Number(v);
+  if (!Number.isFinite(n) || n < 0 || n >= 1) throw new CliInputError(`${flag} must be a number within [0, 1), ${got(v)}`);
+  return n;
+}
+
 /** Generation numbers, as the workflow input bounds them. */
 export const MAX_GENERATION = 999;
 /** Structures selected, or labelled by EMT, in one command: far above any real use. */

@@ -9,9 +9,13 @@ function fmt(v: number | null | undefined): string {
 export function selectionSummary(r: ActiveSetSelection): string[] {
   const lines = [
     `selected ${r.indices.length} of ${r.poolSize} structures (n = ${r.requested})${r.simulated ? '  [SIMULATED: pacemaker simulator]' : ''}`,
-    `  by pace_select (D-optimality): ${r.counts.pace_select}   (pace_select returned ${r.paceSelectReturned} for -m ${r.requested})`,
+    `  by pace_select (D-optimality): ${r.counts.pace_select}   (pace_select returned ${r.paceSelectReturned} for -m ${r.requested - (r.strategy?.random ?? 0)})`,
     `  by largest extrapolation grade: ${r.counts.gamma}   (pace_select ran ${r.via ?? 'program'})`,
   ];
+  if (r.strategy && r.strategy.random > 0) lines.push(`  at random (batch diversity): ${r.counts.random}   (seed ${r.strategy.seed})`);
+  if (r.candidates) {
+    lines.push(`  candidates under gamma thresholds [${r.strategy?.gammaMin ?? 0}, ${r.strategy?.gammaMax ?? 'inf'}]: ${r.candidates.kept} (${r.candidates.below} below, ${r.candidates.above} above)`);
+  }
   if (r.gamma) lines.push(`  gamma of the selected: min ${fmt(r.gamma.min)}  median ${fmt(r.gamma.median)}  max ${fmt(r.gamma.max)}  (> 1: ${r.gamma.aboveOne})`);
   if (r.poolGamma) lines.push(`  gamma over the pool:   min ${fmt(r.poolGamma.min)}  median ${fmt(r.poolGamma.median)}  max ${fmt(r.poolGamma.max)}`);
   lines.push(

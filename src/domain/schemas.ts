@@ -241,6 +241,31 @@ export function typeMapArgument(m: TypeMap): string {
     .join(',');
 }
 
+/**
+ * How the n are chosen beyond D-optimality and the gamma fill (docs/selection.md#options). The
+ * default of randomFraction was set by `npm run bench -- active-learning` (docs/active-learning.md).
+ */
+export const DEFAULT_RANDOM_FRACTION = 0;
+const GammaThreshold = Finite.refine((v) => v >= 0, { error: 'must be a finite number >= 0' });
+const SelectionStrategyShape = {
+  /** Of the n, floor(n x randomFraction) are drawn uniformly at random from the candidates left (batch diversity). */
+  randomFraction: Finite.refine((v) => v >= 0 && v < 1, { error: 'must be within [0, 1)' }).default(DEFAULT_RANDOM_FRACTION),
+  /** Only structures whose extrapolation grade against the potential's active set is >= gammaMin are candidates. */
+  gammaMin: GammaThreshold.optional(),
+  /** Only structures graded <= gammaMax are candidates (keeps out frames the potential extrapolates to wildly). */
+  gammaMax: GammaThreshold.optional(),
+  /** Seed of the random draw; absent: derived from the selection's inputs (a retry draws the same). */
+  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+};
+function checkGammaRange(v: { gammaMin?: number | undefined; gammaMax?: number | undefined }, ctx: z.RefinementCtx): void {
+  if (v.gammaMin !== undefined && v.gammaMax !== undefined && v.gammaMin >= v.gammaMax) {
+    ctx.addIssue({ code: 'custom', path: ['gammaMin'], message: `must be below gammaMax (${v.gammaMax}); got ${v.gammaMin}` });
+  }
+}
+/** The selection options on their own (the CLI's and the bench's). */
+export const SelectionStrategy = z.object(SelectionStrategyShape).strict().superRefine(checkGammaRange);
+export type SelectionStrategy = z.infer<typeof SelectionStrategy>;
+
 /** Candidates to choose from for labelling: `n` structures picked from the pool file. */
 export const SelectionPool = z
   .object({
@@ -255,8 +280,10 @@ export const SelectionPool = z
     memoryLimit: MemoryLimit.default(DEFAULT_SELECTION_MEMORY_LIMIT),
     /** For a LAMMPS pool: atom type -> element. */
     typeMap: TypeMap.optional(),
+    ...SelectionStrategyShape,
   })
-  .strict();
+  .strict()
+  .superRefine(checkGammaRange);
 export type SelectionPool = z.infer<typeof SelectionPool>;
 
 /** Distribution of per-structure max extrapolation grades gamma (dimensionless; <= 1 interpolates). */
@@ -271,6 +298,13 @@ export const GammaStats = z.object({
 });
 export type GammaStats = z.infer<typeof GammaStats>;
 
+/** How a selected structure was chosen: D-optimality, the fill by largest gamma, or the random share. */
+export const ChosenBy = z.enum(['pace_select', 'gamma', 'random']);
+/** Structures chosen each way (`random` absent in results recorded before it existed). */
+export const SelectionCounts = z.object({ pace_select: z.number().int(), gamma: z.number().int(), random: z.number().int().default(0) });
+/** Under gamma thresholds: the candidates kept, and those graded below gammaMin or above gammaMax. */
+export const SelectionCandidates = z.object({ kept: z.number().int(), below: z.number().int(), above: z.number().int() });
+
 /** What selectActiveSet chose, and how: indices into the pool, one entry per selected structure. */
 export const ActiveSetSelection = z.object({
   /** The pool as given, and its size (structures). */
@@ -279,11 +313,15 @@ export const ActiveSetSelection = z.object({
   requested: z.number().int(),
   /** Positions in the pool (0-based), in the order chosen. */
   indices: z.array(z.number().int()),
-  /** How each structure was chosen: by pace_select (D-optimality) or filled by largest gamma. */
-  chosenBy: z.array(z.enum(['pace_select', 'gamma'])),
+  /** How each structure was chosen: by pace_select (D-optimality), filled by largest gamma, or drawn at random (randomFraction). */
+  chosenBy: z.array(ChosenBy),
   /** Max gamma over the structure's atoms against the current active set; null = element without one. */
   gammaMax: z.array(z.number().nullable()),
-  counts: z.object({ pace_select: z.number().int(), gamma: z.number().int() }),
+  counts: SelectionCounts,
+  /** The options it ran with (absent in results recorded before they existed). */
+  strategy: z.object({ random: z.number().int(), gammaMin: z.number().nullable(), gammaMax: z.number().nullable(), seed: z.number().int() }).optional(),
+  /** Under gamma thresholds: candidates kept, and those graded below gammaMin or above gammaMax. */
+  candidates: SelectionCandidates.nullable().optional(),
   /** How many pace_select returned for `-m n` (its cap: at most the active set's size). */
   paceSelectReturned: z.number().int(),
   gamma: GammaStats.nullable(),

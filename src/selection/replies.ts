@@ -1,6 +1,6 @@
 /** The selection helper's replies, one schema per command, checked on arrival (see runHelper). */
 import { z } from 'zod';
-import { GammaStats } from '../domain/schemas.js';
+import { ChosenBy, GammaStats, SelectionCandidates, SelectionCounts } from '../domain/schemas.js';
 
 /** What a pool holds: structures, the elements in them (sorted), atoms in all of them. */
 const PoolSummary = { rows: z.number(), elements: z.array(z.string()), natomsTotal: z.number() };
@@ -15,9 +15,11 @@ export const PrepareReply = z.object({ path: z.string(), ...PoolSummary, sha256:
 export const FinishedReply = z.object({
   /** Positions in the pool, in the order chosen. */
   indices: z.array(z.number().int()),
-  chosenBy: z.array(z.enum(['pace_select', 'gamma'])),
+  chosenBy: z.array(ChosenBy),
   gammaMax: z.array(z.number().nullable()),
-  counts: z.object({ pace_select: z.number().int(), gamma: z.number().int() }),
+  counts: SelectionCounts,
+  /** Under gamma thresholds: candidates kept, and those graded below gammaMin or above gammaMax. */
+  candidates: SelectionCandidates.nullable().optional(),
   paceSelectReturned: z.number().int(),
   gamma: GammaStats.nullable(),
   poolGamma: GammaStats.nullable(),

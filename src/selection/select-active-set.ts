@@ -14,6 +14,7 @@ import {
   ActiveSetSelection,
   DEFAULT_SELECTION_MEMORY_LIMIT,
   MemoryLimit,
+  SelectionStrategy,
   describeIssues,
   typeMapArgument,
   type PacemakerTrainerConfig,
@@ -51,6 +52,13 @@ export interface SelectActiveSetOptions extends StepContext {
    * `program`: the pace_select program, with the pool projected beside it.
    */
   via?: 'in-process' | 'program';
+  /**
+   * Beyond D-optimality and the fill (docs/selection.md#options): `randomFraction` of the n drawn
+   * at random from the candidates left (batch diversity); `gammaMin`/`gammaMax`: only structures
+   * graded within them against the potential's active set are candidates (in-process only);
+   * `seed` of the draw (default: derived from the inputs, so a retry draws the same).
+   */
+  strategy?: Partial<SelectionStrategy>;
 }
 
 /** Structures of the dry-run sample: the unfitted shape depends on the config, not the data. */
@@ -68,6 +76,14 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
   if (o.potential === null && !o.config) {
     throw new BadInputError('potential: none given, and no trainer config to build the unfitted generation-0 potential from');
   }
+  const strategyParsed = SelectionStrategy.safeParse(o.strategy ?? {}, { reportInput: true });
+  if (!strategyParsed.success) throw new BadInputError(describeIssues(strategyParsed.error, 'pool'));
+  const strategy = strategyParsed.data;
+  const thresholds = strategy.gammaMin !== undefined || strategy.gammaMax !== undefined;
+  if (thresholds && o.via === 'program') {
+    throw new BadInputError('pool.gammaMin/gammaMax: gamma thresholds need the in-process selection (via: in-process); the pace_select program reads the whole pool');
+  }
+  const randomCount = Math.floor(o.n * strategy.randomFraction);
   const pool = resolve(o.pool);
   if (!(await exists(pool))) throw new BadInputError(`pool: file not found: ${o.pool}`);
   if (!(await stat(pool)).isFile()) throw new BadInputError(`pool: ${o.pool} is a directory, not a file`);
@@ -99,8 +115,16 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
       toolchain: o.toolchain.version,
       via: o.via ?? 'in-process',
       ...(o.typeMap ? { typeMap: o.typeMap } : {}),
+      // Only when set, so selections recorded before the options existed are still found.
+      ...(randomCount > 0 || thresholds || strategy.seed !== undefined ? { strategy } : {}),
     }),
   );
+  const seed = strategy.seed ?? Number.parseInt(key.slice(0, 8), 16) % 2 ** 31;
+  const strategyArgs = [
+    ...(randomCount > 0 ? ['--random', String(randomCount), '--seed', String(seed)] : []),
+    ...(strategy.gammaMin !== undefined ? ['--gamma-min', String(strategy.gammaMin)] : []),
+    ...(strategy.gammaMax !== undefined ? ['--gamma-max', String(strategy.gammaMax)] : []),
+  ];
   const earlier = await earlierResult(workDir, key);
   if (earlier) return earlier;
 
@@ -142,7 +166,7 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
   const warnings: string[] = [];
 
   const out = join(workDir, 'selected.pckl.gzip');
-  const fill = ['--potential', potential, ...(asi !== null ? ['--asi', join(workDir, 'potential.asi')] : []), '-n', String(o.n), '--out', out, '--batch-size', String(o.batchSize ?? 200)];
+  const fill = ['--potential', potential, ...(asi !== null ? ['--asi', join(workDir, 'potential.asi')] : []), '-n', String(o.n), '--out', out, '--batch-size', String(o.batchSize ?? 200), ...strategyArgs];
   let via: 'in-process' | 'program' = o.via ?? 'in-process';
   let finished: Finished | null = null;
   let paceSelectSeconds = 0;
@@ -163,19 +187,23 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
       warnings.push(...r.warnings);
     } catch (err) {
       if (!(err instanceof InProcessUnavailableError)) throw err;
+      if (thresholds) throw new BadInputError('pool.gammaMin/gammaMax: gamma thresholds need the in-process selection, and this pacemaker has no pyace.aceselect (pace_select before Nov 2023)');
       via = 'program';
     }
   }
   if (finished === null) {
     if (poolFile === pool && !isPickle) await convert();
-    const beside = await paceSelectBeside(o, { workDir, poolFile, memoryLimit, asi: asi !== null, fill, log, warnings });
+    const beside = await paceSelectBeside(o, { workDir, poolFile, memoryLimit, asi: asi !== null, fill, log, warnings, paceSelectN: o.n - randomCount });
     finished = beside.finished;
     paceSelectSeconds = beside.paceSelectSeconds;
   }
   if (finished.poolSize < o.n) warnings.push(`the pool holds ${finished.poolSize} structures, fewer than n = ${o.n}: all of them are returned`);
+  if (finished.poolSize >= o.n && finished.indices.length < o.n && finished.candidates) {
+    warnings.push(`gamma thresholds left ${finished.candidates.kept} candidates, fewer than n = ${o.n}: all of them are returned`);
+  }
   if (finished.counts.gamma > 0 && finished.paceSelectReturned > 0) {
     warnings.push(
-      `pace_select returned ${finished.paceSelectReturned} structures for -m ${o.n} (its cap: at most the active set's size); ${finished.counts.gamma} more were chosen by largest extrapolation grade`,
+      `pace_select returned ${finished.paceSelectReturned} structures for -m ${o.n - randomCount} (its cap: at most the active set's size); ${finished.counts.gamma} more were chosen by largest extrapolation grade`,
     );
   }
   const indicesFile = join(workDir, 'indices.json');
@@ -188,6 +216,8 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
     chosenBy: finished.chosenBy,
     gammaMax: finished.gammaMax,
     counts: finished.counts,
+    ...(randomCount > 0 || thresholds ? { strategy: { random: randomCount, gammaMin: strategy.gammaMin ?? null, gammaMax: strategy.gammaMax ?? null, seed } } : {}),
+    candidates: finished.candidates ?? null,
     paceSelectReturned: finished.paceSelectReturned,
     gamma: finished.gamma,
     poolGamma: finished.poolGamma,
@@ -218,7 +248,7 @@ const UNDER_DETERMINED_WARNING =
  */
 async function paceSelectBeside(
   o: SelectActiveSetOptions,
-  w: { workDir: string; poolFile: string; memoryLimit: string; asi: boolean; fill: string[]; log: string; warnings: string[] },
+  w: { workDir: string; poolFile: string; memoryLimit: string; asi: boolean; fill: string[]; log: string; warnings: string[]; paceSelectN: number },
 ): Promise<{ finished: Finished; paceSelectSeconds: number }> {
   const { workDir, poolFile, memoryLimit, warnings } = w;
   const selectedByPace = join(workDir, 'selected_by_pace_select.pkl.gz');
@@ -254,7 +284,7 @@ async function paceSelectBeside(
     const res = await runPace(
       { ...o, signal: stopPace.signal },
       'pace_select',
-      ['-p', 'potential.yaml', ...(w.asi ? ['-a', 'potential.asi'] : []), '-m', String(o.n), '-mem', memoryLimit, '-o', 'selected_by_pace_select.pkl.gz', poolFile],
+      ['-p', 'potential.yaml', ...(w.asi ? ['-a', 'potential.asi'] : []), '-m', String(w.paceSelectN), '-mem', memoryLimit, '-o', 'selected_by_pace_select.pkl.gz', poolFile],
       workDir,
       (line) => {
         const m = /Overall (\d+) structures selected/.exec(line);

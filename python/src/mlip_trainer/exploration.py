@@ -128,12 +128,23 @@ _RECIPES: dict[str, tuple[Callable[[Rng, Sequence[str]], Any], tuple[float, floa
 }
 
 
+#: Test frames per trajectory: one, so the test set's frames of a category are independent (each
+#: its own start, composition, strain and temperature), not neighbours in one run.
+TEST_PER_TRAJECTORY = 1
+
+
 def category_frames(
-    category: str, count: int, rng: Rng, elements: Sequence[str], label: str = ""
+    category: str,
+    count: int,
+    rng: Rng,
+    elements: Sequence[str],
+    label: str = "",
+    per_trajectory: int | None = None,
 ) -> list[tuple[str, Any]]:
-    """`count` frames of one category, from as many trajectories as that takes, named
-    ``<category>/<label><trajectory>-<frame>``."""
-    start, (t_low, t_high), per_trajectory, every = _RECIPES[category]
+    """`count` frames of one category, from as many trajectories as that takes (`per_trajectory`
+    frames each, default the recipe's), named ``<category>/<label><trajectory>-<frame>``."""
+    start, (t_low, t_high), recipe_per_trajectory, every = _RECIPES[category]
+    per_trajectory = per_trajectory or recipe_per_trajectory
     frames: list[tuple[str, Any]] = []
     trajectory = 0
     while len(frames) < count:
@@ -163,7 +174,8 @@ def exploration_pool(
     calculator: str = "emt",
 ) -> dict[str, Any]:
     """Writes the pool (unlabelled: name, ase_atoms) to `out` and, when `test_out` is given, a
-    labelled test set of `test_per_category` frames of every category from other trajectories."""
+    labelled test set of `test_per_category` frames of every category from other trajectories, one
+    frame per trajectory."""
     problems = []
     if count < len(CATEGORIES):
         problems.append(Problem(-1, "--count", str(count), f"expected an integer >= {len(CATEGORIES)}"))
@@ -192,7 +204,9 @@ def exploration_pool(
         records = [
             label_one(atoms, calc, name)
             for category in CATEGORIES
-            for name, atoms in category_frames(category, test_per_category, test_rng, elements, "test-")
+            for name, atoms in category_frames(
+                category, test_per_category, test_rng, elements, "test-", TEST_PER_TRAJECTORY
+            )
         ]
         frame = results_to_dataframe(records)
         answer["test"] = {

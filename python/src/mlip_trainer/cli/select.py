@@ -37,6 +37,7 @@ from mlip_trainer.errors import BadInput
 from mlip_trainer.selection.in_process import InProcessUnavailable, select_in_process
 from mlip_trainer.selection.pool import inspect_pool, prepare_pool, replicate_pool
 from mlip_trainer.selection.program import run_beside_program
+from mlip_trainer.selection.strategy import Strategy
 
 #: Exit status of `select` when the caller must run the pace_select program instead.
 IN_PROCESS_UNAVAILABLE = 3
@@ -49,6 +50,10 @@ def _add_fill_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-n", type=int, required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--random", type=int, default=0, help="of the n, this many drawn at random (batch diversity)")
+    p.add_argument("--gamma-min", type=float, help="only structures graded at least this are candidates")
+    p.add_argument("--gamma-max", type=float, help="only structures graded at most this are candidates")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random draw")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _strategy(args: argparse.Namespace) -> Strategy:
+    """The selection options of `select` and `run`, checked against n."""
+    strategy = Strategy(args.random, args.gamma_min, args.gamma_max, args.seed)
+    strategy.check(args.n)
+    return strategy
+
+
 def run(argv: Sequence[str]) -> dict[str, Any]:
     """One command's answer."""
     args = build_parser().parse_args(argv)
@@ -116,10 +128,19 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
             args.out,
             args.batch_size,
             args.memory_limit_bytes,
+            _strategy(args),
         )
     if args.command == "select":
         return select_in_process(
-            args.pool, args.potential, args.asi, args.n, args.out, args.batch_size, args.memory_limit, args.type_map
+            args.pool,
+            args.potential,
+            args.asi,
+            args.n,
+            args.out,
+            args.batch_size,
+            args.memory_limit,
+            args.type_map,
+            _strategy(args),
         )
     raise AssertionError(f"unhandled command {args.command}")
 

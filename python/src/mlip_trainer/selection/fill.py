@@ -19,6 +19,7 @@ from mlip_trainer.selection.gamma import (
     pool_gamma_by_batches,
     structure_gamma,
 )
+from mlip_trainer.selection.strategy import Candidates, Strategy, random_picks
 from mlip_trainer.selection.types import Inverses, Owners, PoolGammaFn, ProjectFn, Projections
 
 
@@ -32,6 +33,7 @@ def finish_selection(
     out: str,
     batch_size: int,
     pool_gamma_of: PoolGammaFn | None,
+    strategy: Strategy | None = None,
 ) -> dict[str, Any]:
     """pace_select's choice (its -o file `selected`, or nothing), filled up to n by the largest gamma.
 
@@ -42,7 +44,9 @@ def finish_selection(
     # No file: pace_select could not choose (e.g. under-determined); everything is ranked by gamma.
     picked = pd.read_pickle(selected, compression="infer") if selected is not None else pd.DataFrame()
     by_pace = [int(i) for i in picked.index]
-    return fill_selection(frame, by_pace, None, pool_gamma_of, project, nfuncs, asi, n, out, batch_size, selected)
+    return fill_selection(
+        frame, by_pace, None, pool_gamma_of, project, nfuncs, asi, n, out, batch_size, selected, strategy
+    )
 
 
 def fill_selection(
@@ -57,11 +61,24 @@ def fill_selection(
     out: str,
     batch_size: int,
     source: str | None = None,
+    strategy: Strategy | None = None,
+    view: Candidates | None = None,
 ) -> dict[str, Any]:
     """pace_select's choice `by_pace` (pool positions; None or [] when it chose nothing), filled up
     to n by the largest extrapolation grade against `inverses` (the active set pace_select ended
-    with) or, when those are unknown, against the .asi extended by the chosen structures' atoms."""
+    with) or, when those are unknown, against the .asi extended by the chosen structures' atoms.
+
+    With a `strategy`, ``random_count`` of the n are drawn at random from what is left (the rest,
+    n - random_count, by pace_select and the fill). With a `view`, `frame` holds only the
+    candidates under the gamma thresholds (``view.positions``: their pool positions): what is
+    returned and written is in pool positions, and the pool's grades cover the whole pool (those
+    left out: their grade before selecting)."""
     started = time.monotonic()
+    strategy = strategy or Strategy()
+    strategy.check(n)
+    n_random = strategy.random_count
+    n_total = n
+    n = n - n_random
     n_pool = len(frame)
     by_pace = list(by_pace or [])
     bad = [i for i in by_pace if not 0 <= i < n_pool]
@@ -90,23 +107,38 @@ def fill_selection(
         order = sorted((i for i in range(n_pool) if i not in taken), key=lambda i: (-grades[i], i))
         fill = order[: min(n, n_pool) - len(by_pace)]
 
-    indices = by_pace + fill
+    randomly = random_picks(n_pool, by_pace + fill, min(n_random, n_total), strategy.seed) if n_random else []
+    indices = by_pace + fill + randomly
     if pool_gamma is None and pool_gamma_of is not None:
         pool_gamma = pool_gamma_of(inverses)  # projections already at hand: no new work
+    if pool_gamma is None and randomly:
+        pool_gamma = pool_gamma_by_batches(atoms_list, project, inverses, batch_size)
     if pool_gamma is not None:
         gamma = pool_gamma[indices]
     else:
         if chosen is None:
             chosen = project([atoms_list[i] for i in by_pace]) if by_pace else ({}, {})
         gamma = structure_gamma(chosen[0], chosen[1], inverses, len(by_pace))
-    chosen_by = ["pace_select"] * len(by_pace) + ["gamma"] * len(fill)
-    digest = save_dataset(frame.iloc[indices], out)
+    chosen_by = ["pace_select"] * len(by_pace) + ["gamma"] * len(fill) + ["random"] * len(randomly)
+    selected_rows = frame.iloc[indices]
+    if view is not None:
+        # Back to pool positions: the candidates were a part of the pool.
+        indices = [int(view.positions[i]) for i in indices]
+        selected_rows = selected_rows.copy()
+        selected_rows.index = pd.Index(indices)
+        if pool_gamma is not None:
+            whole = np.array(view.grades, dtype=np.float64)
+            whole[view.positions] = pool_gamma
+            pool_gamma = whole
+        n_pool = len(view.grades)
+    digest = save_dataset(selected_rows, out)
     gamma_file = write_pool_gamma(out, pool_gamma, indices, chosen_by) if pool_gamma is not None else None
     return {
         "indices": indices,
         "chosenBy": chosen_by,
         "gammaMax": [finite_or_none(g) for g in gamma],
-        "counts": {"pace_select": len(by_pace), "gamma": len(fill)},
+        "counts": {"pace_select": len(by_pace), "gamma": len(fill), "random": len(randomly)},
+        "candidates": None if view is None else {"kept": len(view.positions), "below": view.below, "above": view.above},
         "paceSelectReturned": returned,
         "gamma": gamma_stats(np.asarray(gamma, dtype=np.float64)),
         "poolGamma": gamma_stats(pool_gamma) if pool_gamma is not None else None,

@@ -21,6 +21,7 @@ from mlip_trainer.selection.memory import (
 from mlip_trainer.selection.pool import read_pool
 from mlip_trainer.selection.projections import check_elements, pyace_projector
 from mlip_trainer.selection.pyace_select import in_process_available, pyace_in_process
+from mlip_trainer.selection.strategy import Strategy, candidates
 
 
 class InProcessUnavailable(Exception):
@@ -37,11 +38,17 @@ def select_in_process(
     batch_size: int,
     memory_limit: str,
     type_map: str | None = None,
+    strategy: Strategy | None = None,
 ) -> dict[str, Any]:
     """The whole selection in one process: pace_select's choice by its own code, then the fill by
-    gamma against the active set pace_select ended with, from the projections it already made."""
+    gamma against the active set pace_select ended with, from the projections it already made.
+
+    With a `strategy` (see :mod:`.strategy`): only the candidates under its gamma thresholds are
+    selected from, and its ``random_count`` of the n are drawn at random after the rest."""
     if n <= 0:
         raise BadInput(f"n must be a positive integer (got {n})", [Problem(-1, "-n", str(n), "expected >= 1")])
+    strategy = strategy or Strategy()
+    strategy.check(n)
     started = time.monotonic()
     if not in_process_available():
         raise InProcessUnavailable("this pacemaker has no pyace.aceselect.select_structures_maxvol")
@@ -50,14 +57,28 @@ def select_in_process(
     held = max(0, resident_bytes() - before)
     project, nfuncs = pyace_projector(potential)
     check_elements(frame, nfuncs, potential, pool)
+    view, strategy_warnings = candidates(list(frame["ase_atoms"]), project, nfuncs, asi, strategy, batch_size)
+    if view is not None:
+        if len(view.positions) == 0:
+            low, high = float(view.grades.min()), float(view.grades.max())
+            raise BadInput(
+                f"gamma thresholds: no structure of the pool {pool} has a grade within [{strategy.gamma_min},"
+                f" {strategy.gamma_max}] (its grades: {low:.3g} to {high:.3g}); widen gammaMin/gammaMax",
+                [Problem(-1, "--gamma-min/--gamma-max", f"{strategy.gamma_min}/{strategy.gamma_max}", "no candidates")],
+            )
+        frame = frame.iloc[view.positions].reset_index(drop=True)
     warnings = _environment_warnings(frame, potential, nfuncs, memory_limit, held)
+    by_model = n - strategy.random_count
     if not warnings:
-        indices, inverses, grades, batched = pyace_in_process(frame, potential, asi, n, memory_limit, nfuncs)
+        indices, inverses, grades, batched = pyace_in_process(frame, potential, asi, by_model, memory_limit, nfuncs)
     else:
         with environments_on_demand():
-            indices, inverses, grades, batched = pyace_in_process(frame, potential, asi, n, memory_limit, nfuncs)
+            indices, inverses, grades, batched = pyace_in_process(frame, potential, asi, by_model, memory_limit, nfuncs)
     select_seconds = time.monotonic() - started
-    result = fill_selection(frame, indices, inverses, grades, project, nfuncs, asi, n, out, batch_size)
+    result = fill_selection(
+        frame, indices, inverses, grades, project, nfuncs, asi, n, out, batch_size, None, strategy, view
+    )
+    warnings = strategy_warnings + warnings
     result.update(
         {
             "mode": "in-process",

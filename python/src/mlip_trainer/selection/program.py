@@ -10,10 +10,12 @@ from typing import Any
 import numpy as np
 
 from mlip_trainer.arrays import FloatArray, IndexArray
+from mlip_trainer.errors import BadInput, Problem
 from mlip_trainer.selection.fill import finish_selection
 from mlip_trainer.selection.gamma import structure_gamma
 from mlip_trainer.selection.pool import read_pool
 from mlip_trainer.selection.projections import check_elements, pyace_projector
+from mlip_trainer.selection.strategy import Strategy
 
 
 def wait_for(marker: Path) -> dict[str, Any] | None:
@@ -34,16 +36,24 @@ def run_beside_program(
     out: str,
     batch_size: int,
     memory_limit: int | None = None,
+    strategy: Strategy | None = None,
 ) -> dict[str, Any]:
     """Everything after pace_select in one process that runs beside it: load and check the pool,
     project it batch by batch while pace_select works (stopping early once the caller's marker
     says pace_select found enough), then wait for the marker and finish. One interpreter start,
     one pool load, and the projections overlap pace_select's own instead of following them."""
+    strategy = strategy or Strategy()
+    strategy.check(n)
+    if strategy.thresholds:
+        raise BadInput(
+            "gamma thresholds need the in-process selection (the pace_select program reads the whole pool)",
+            [Problem(-1, "--gamma-min/--gamma-max", f"{strategy.gamma_min}/{strategy.gamma_max}", "in-process only")],
+        )
     frame = read_pool(pool)
     project, nfuncs = pyace_projector(potential)
     check_elements(frame, nfuncs, potential, pool)
     marker = Path(done)
-    wanted = min(n, len(frame))
+    wanted = min(n - strategy.random_count, len(frame))
     atoms_list = list(frame["ase_atoms"])
     parts: dict[str, list[FloatArray]] = {e: [] for e in nfuncs}
     owner_parts: dict[str, list[IndexArray]] = {e: [] for e in nfuncs}
@@ -73,4 +83,4 @@ def run_beside_program(
         del parts, owner_parts
         of = lambda inverses: structure_gamma(proj_all, own_all, inverses, len(frame))  # noqa: E731
     chosen = selected if status.get("ok") and Path(selected).exists() else None
-    return finish_selection(frame, chosen, project, nfuncs, asi, n, out, batch_size, of)
+    return finish_selection(frame, chosen, project, nfuncs, asi, n, out, batch_size, of, strategy)
