@@ -320,5 +320,5 @@ function potentialStory(a: GenerationArtifact): CurrentState['potential'] {
 }
 
 function selectionStory(x: ActiveSetSelection): CurrentState['selection'] {
-  return { chosen: x.indices.length, poolSize: x.poolSize, byPaceSelect: x.counts.pace_select, byGamma: x.counts.gamma, selected: x.selected.path };
+  return { chosen: x.indices.length, poolSize: x.poolSize, byPaceSelect: x.counts.pace_select, byGamma: x.counts.gamma, ...(x.counts.random ? { byRandom: x.counts.random } : {}), selected: x.selected.path };
 }

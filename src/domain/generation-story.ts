@@ -30,7 +30,7 @@ export interface GenerationFacts {
   initialPotential?: string | null | undefined;
   parentVersion?: string | null | undefined;
   fineTune?: 'continue' | 'extend' | 'reset' | undefined;
-  pool?: { path: string; n: number; memoryLimit?: string | undefined } | null | undefined;
+  pool?: { path: string; n: number; memoryLimit?: string | undefined; randomFraction?: number | undefined; gammaMin?: number | undefined; gammaMax?: number | undefined } | null | undefined;
   taskQueues?: { data?: string | undefined; training?: string | undefined } | undefined;
 }
 
@@ -120,7 +120,7 @@ export function generationDetails(f: GenerationFacts, x: StoryExtras = {}): stri
             .join(', ')}${results.length > 5 ? ', …' : ''}`
     }`,
     `- **Data version:** the dataset's sha256 after this generation's update: in the current details once the dataset step ran, and in \`artifact.json\` (\`datasetSha256\`)`,
-    `- **Pool:** ${f.pool ? `\`${f.pool.path}\`: select ${groupThousands(f.pool.n)}${f.pool.memoryLimit ? ` (memory limit ${f.pool.memoryLimit})` : ''}` : 'none'}`,
+    `- **Pool:** ${f.pool ? `\`${f.pool.path}\`: select ${groupThousands(f.pool.n)}${f.pool.memoryLimit ? ` (memory limit ${f.pool.memoryLimit})` : ''}${poolOptions(f.pool)}` : 'none'}`,
     `- **Files:** \`${paths.generationDir}/\` (artifact.json, output_potential.yace, learning_curve.tsv, runs.jsonl)${f.pool ? `, selection \`${paths.selectionDir}/\`` : ''}, dataset \`${paths.datasetDir}/\`, stage journal \`${paths.journal}\``,
     `- **Report:** \`mlip-trainer report --campaign ${f.campaign}\``,
   ];
@@ -168,7 +168,7 @@ export interface CurrentState {
     | undefined;
   activeSet?: { path: string | null; warning: string | null } | undefined;
   selection?:
-    | { chosen: number; poolSize: number; byPaceSelect: number; byGamma: number; selected: string }
+    | { chosen: number; poolSize: number; byPaceSelect: number; byGamma: number; byRandom?: number; selected: string }
     | undefined;
 }
 
@@ -231,7 +231,7 @@ export function currentDetails(s: CurrentState): string {
   if (s.selection) {
     const x = s.selection;
     lines.push(
-      `- **Selection:** ${x.chosen} of ${groupThousands(x.poolSize)} to label (${x.byPaceSelect} by pace_select, ${x.byGamma} by largest gamma): \`${x.selected}\``,
+      `- **Selection:** ${x.chosen} of ${groupThousands(x.poolSize)} to label (${x.byPaceSelect} by pace_select, ${x.byGamma} by largest gamma${x.byRandom ? `, ${x.byRandom} at random` : ''}): \`${x.selected}\``,
     );
   }
   return lines.join('\n');
@@ -258,6 +258,16 @@ export const activitySummaries = {
   labelSelection: (generation: number, calculator: string) =>
     `oracle (${calculator}): label the structures ${generationVersion(generation - 1)} selected, for ${generationVersion(generation)}`,
 };
+
+/** The pool's selection options, when any is set: `; 25 % at random, gamma <= 10`. */
+function poolOptions(pool: { randomFraction?: number | undefined; gammaMin?: number | undefined; gammaMax?: number | undefined }): string {
+  const parts = [
+    ...(pool.randomFraction ? [`${Math.round(pool.randomFraction * 100)} % at random`] : []),
+    ...(pool.gammaMin !== undefined ? [`gamma >= ${pool.gammaMin}`] : []),
+    ...(pool.gammaMax !== undefined ? [`gamma <= ${pool.gammaMax}`] : []),
+  ];
+  return parts.length ? `; ${parts.join(', ')}` : '';
+}
 
 /** The loop's current details: where it is and each generation's headline. */
 export function loopDetails(o: {

@@ -242,7 +242,7 @@ export function typeMapArgument(m: TypeMap): string {
 }
 
 /**
- * How the n are chosen beyond D-optimality and the gamma fill (docs/selection.md#options). The
+ * How the n are chosen beyond D-optimality and the gamma fill (docs/selection.md#options-a-random-share-gamma-thresholds). The
  * default of randomFraction was set by `npm run bench -- active-learning` (docs/active-learning.md).
  */
 export const DEFAULT_RANDOM_FRACTION = 0;

@@ -53,7 +53,7 @@ export interface SelectActiveSetOptions extends StepContext {
    */
   via?: 'in-process' | 'program';
   /**
-   * Beyond D-optimality and the fill (docs/selection.md#options): `randomFraction` of the n drawn
+   * Beyond D-optimality and the fill (docs/selection.md#options-a-random-share-gamma-thresholds): `randomFraction` of the n drawn
    * at random from the candidates left (batch diversity); `gammaMin`/`gammaMax`: only structures
    * graded within them against the potential's active set are candidates (in-process only);
    * `seed` of the draw (default: derived from the inputs, so a retry draws the same).

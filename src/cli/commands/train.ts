@@ -13,11 +13,13 @@ import { checkResultFiles, localToolchain, lookAtPool } from '../checks.js';
 import {
   campaignName,
   CliInputError,
+  fraction,
   inputFile,
   MAX_GENERATION,
   MAX_SECONDS,
   MAX_STRUCTURES,
   nonNegativeInt,
+  nonNegativeNumber,
   positiveInt,
   positiveNumber,
   typeMap,
@@ -31,9 +33,27 @@ import { campaignDirOf, printReport, reportCampaign } from './report.js';
  * `pool`, or null. The flags and the file fail here; the pool's contents are looked at by
  * lookAtPool (its first structure) and checked whole by the workflow's first step.
  */
-async function poolOption(o: { pool?: string; n?: number; poolMemoryLimit?: string; typeMap?: TypeMap }): Promise<TrainPotentialWorkflowInputRaw['pool']> {
+interface PoolFlags {
+  pool?: string;
+  n?: number;
+  poolMemoryLimit?: string;
+  typeMap?: TypeMap;
+  poolRandomFraction?: number;
+  poolGammaMin?: number;
+  poolGammaMax?: number;
+}
+
+async function poolOption(o: PoolFlags): Promise<TrainPotentialWorkflowInputRaw['pool']> {
   if (o.pool === undefined) {
-    const stray = o.n !== undefined ? '-n' : o.poolMemoryLimit !== undefined ? '--pool-memory-limit' : o.typeMap !== undefined ? '--type-map' : null;
+    const flags: [keyof PoolFlags, string][] = [
+      ['n', '-n'],
+      ['poolMemoryLimit', '--pool-memory-limit'],
+      ['typeMap', '--type-map'],
+      ['poolRandomFraction', '--pool-random-fraction'],
+      ['poolGammaMin', '--pool-gamma-min'],
+      ['poolGammaMax', '--pool-gamma-max'],
+    ];
+    const stray = flags.find(([key]) => o[key] !== undefined)?.[1] ?? null;
     if (stray !== null) throw new CliInputError(`${stray} goes with --pool FILE (the candidates to select from)`);
     return null;
   }
@@ -42,10 +62,16 @@ async function poolOption(o: { pool?: string; n?: number; poolMemoryLimit?: stri
   if (o.poolMemoryLimit !== undefined && !MemoryLimit.safeParse(o.poolMemoryLimit).success) {
     throw new CliInputError(`--pool-memory-limit must look like 8GB or 500MB, got ${JSON.stringify(o.poolMemoryLimit)}`);
   }
+  if (o.poolGammaMin !== undefined && o.poolGammaMax !== undefined && o.poolGammaMin >= o.poolGammaMax) {
+    throw new CliInputError(`--pool-gamma-min (${o.poolGammaMin}) must be below --pool-gamma-max (${o.poolGammaMax})`);
+  }
   return {
     path: resolve(o.pool),
     n: o.n,
     ...(o.poolMemoryLimit !== undefined ? { memoryLimit: o.poolMemoryLimit } : {}),
+    ...(o.poolRandomFraction !== undefined ? { randomFraction: o.poolRandomFraction } : {}),
+    ...(o.poolGammaMin !== undefined ? { gammaMin: o.poolGammaMin } : {}),
+    ...(o.poolGammaMax !== undefined ? { gammaMax: o.poolGammaMax } : {}),
     ...(o.typeMap !== undefined ? { typeMap: o.typeMap } : {}),
   };
 }
@@ -91,6 +117,9 @@ export function registerTrainCommands(program: Command): void {
     .option('-n <count>', 'with --pool: how many structures to select', (v) => positiveInt('-n', v, MAX_STRUCTURES))
     .option('--pool-memory-limit <size>', 'with --pool: memory limit of pace_select and pace_activeset, e.g. 8GB (default) or 500MB')
     .option('--type-map <types>', 'with a LAMMPS --pool: atom type -> element, e.g. 1=Cu,2=Ni', (v) => typeMap('--type-map', v))
+    .option('--pool-random-fraction <share>', 'with --pool: of the n, floor(n x share) drawn at random (batch diversity; default 0)', (v) => fraction('--pool-random-fraction', v))
+    .option('--pool-gamma-min <grade>', "with --pool: only structures graded at least this against the new potential's active set are candidates", (v) => nonNegativeNumber('--pool-gamma-min', v))
+    .option('--pool-gamma-max <grade>', 'with --pool: only structures graded at most this are candidates', (v) => nonNegativeNumber('--pool-gamma-max', v))
     .option('--max-energy-per-atom <eV>', 'refuse results with |energy|/atom above this (default: the config, else 1000)', (v) => positiveNumber('--max-energy-per-atom', v))
     .option('--max-force <eV/Å>', 'refuse results with any |force component| above this (default: the config, else 1000)', (v) => positiveNumber('--max-force', v))
     .option('--address <host:port>', 'Temporal frontend')
@@ -121,6 +150,9 @@ export function registerTrainCommands(program: Command): void {
         n?: number;
         poolMemoryLimit?: string;
         typeMap?: TypeMap;
+        poolRandomFraction?: number;
+        poolGammaMin?: number;
+        poolGammaMax?: number;
         maxEnergyPerAtom?: number;
         maxForce?: number;
         address?: string;

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
+import { PYTHON_SRC } from '../../../src/paths.js';
 import { execa } from 'execa';
 import { BadInputError } from '../../../src/errors.js';
 import { PacemakerTrainerConfig, type ActiveSetSelection } from '../../../src/domain/schemas.js';
@@ -35,7 +36,7 @@ function assertConsistent(r: ActiveSetSelection, n: number): void {
   assert.equal(new Set(r.indices).size, n, 'no structure twice');
   assert.equal(r.chosenBy.length, n);
   assert.equal(r.gammaMax.length, n);
-  assert.equal(r.counts.pace_select + r.counts.gamma, n);
+  assert.equal(r.counts.pace_select + r.counts.gamma + r.counts.random, n);
   assert.ok(r.indices.every((i) => i >= 0 && i < r.poolSize));
 }
 
@@ -216,3 +217,91 @@ test("in process, pace_select's selection makes the same choice as the pace_sele
     assert.match(log, memoryLimit === '8GB' ? /Single-shot mode/ : /Batch mode/);
   }
 });
+
+test('randomFraction: floor(n x share) drawn at random after D-optimality and the fill chose the rest, the same draw for the same inputs, on both paths (simulator)', async () => {
+  const toolchain = simulatorToolchain();
+  const dir = await mkdtemp(join(tmpdir(), 'mlip-sel-'));
+  const p = await pool(dir, 30, toolchain, 29);
+  const base = { pool: p, potential: null, config: config(), toolchain };
+  const plain = await selectActiveSet({ ...base, n: 6, workDir: join(dir, 'plain') });
+  const mixed = await selectActiveSet({ ...base, n: 11, workDir: join(dir, 'mixed'), strategy: { randomFraction: 0.5 } });
+  assertConsistent(mixed, 11);
+  assert.equal(mixed.counts.random, 5, 'floor(11 x 0.5)');
+  assert.deepEqual(mixed.chosenBy.slice(6), Array<string>(5).fill('random'));
+  assert.deepEqual(mixed.indices.slice(0, 6), plain.indices, 'the other 6 are what the selection alone picks for n = 6');
+  assert.ok(mixed.strategy && mixed.strategy.random === 5 && Number.isInteger(mixed.strategy.seed));
+  assert.deepEqual((await readBack(toolchain.python, mixed.selected.path)).index, mixed.indices);
+  const again = await selectActiveSet({ ...base, n: 11, workDir: join(dir, 'again'), strategy: { randomFraction: 0.5 } });
+  assert.deepEqual(again.indices, mixed.indices, 'the seed is derived from the inputs: a retry elsewhere draws the same');
+  const seeds = await Promise.all([1, 2, 3].map((seed) => selectActiveSet({ ...base, n: 11, workDir: join(dir, `seed-${seed}`), strategy: { randomFraction: 0.5, seed } })));
+  assert.ok(new Set(seeds.map((r) => JSON.stringify(r.indices.slice(6)))).size > 1, 'other seeds draw other structures');
+  const program = await selectActiveSet({ ...base, n: 11, workDir: join(dir, 'program'), via: 'program', strategy: { randomFraction: 0.5, seed: 1 } });
+  assertConsistent(program, 11);
+  assert.equal(program.counts.random, 5);
+  const out = await readFile(join(dir, 'program', 'pace_select.out'), 'utf8');
+  assert.match(out, /Selection top 6 structures/, 'pace_select is asked (-m) for the 6 that are not random');
+});
+
+test('gammaMin/gammaMax: only structures graded within them are candidates; bad options are BadInputErrors naming pool.<field> (simulator)', async () => {
+  const toolchain = simulatorToolchain();
+  const dir = await mkdtemp(join(tmpdir(), 'mlip-sel-'));
+  const p = await pool(dir, 30, toolchain, 31);
+  // A potential with an active set: generation 0's unfitted shape, its .asi from pace_activeset on another pool.
+  const shape = await selectActiveSet({ pool: p, n: 1, potential: null, config: config(), workDir: join(dir, 'shape'), toolchain });
+  const train = await pool(dir, 12, toolchain, 32);
+  const asiDir = join(dir, 'asi');
+  await execa('mkdir', ['-p', asiDir]);
+  await writeFile(join(asiDir, 'pot.yaml'), await readFile(shape.potential));
+  const trainPickle = join(dir, 'train.pckl.gzip');
+  await runSelectScript({ toolchain }, 'prepare', ['--pool', train, '--out', trainPickle], join(dir, 'prep.log'));
+  const made = await runPace({ toolchain }, 'pace_activeset', ['pot.yaml', '-d', trainPickle, '-a'], asiDir);
+  assert.equal(made.exitCode, 0, made.tail.join('\n'));
+  const base = { pool: p, n: 8, potential: join(asiDir, 'pot.yaml'), activeSet: join(asiDir, 'pot.asi'), toolchain };
+  const all = await selectActiveSet({ ...base, workDir: join(dir, 'all') });
+  assert.equal(all.candidates, null);
+  const kept = await selectActiveSet({ ...base, workDir: join(dir, 'kept'), strategy: { gammaMax: 1e12 } });
+  assert.deepEqual(kept.candidates, { kept: 30, below: 0, above: 0 });
+  assert.deepEqual(kept.indices, all.indices, 'a threshold that keeps everything changes nothing');
+  // The pool's grades against the .asi before selecting, computed independently: the cut is their median.
+  const grades = await poolGrades(toolchain.python, p, join(asiDir, 'pot.yaml'), join(asiDir, 'pot.asi'));
+  const cut = [...grades].sort((a, b) => a - b)[15]!;
+  const capped = await selectActiveSet({ ...base, workDir: join(dir, 'capped'), strategy: { gammaMax: cut } });
+  const floored = await selectActiveSet({ ...base, workDir: join(dir, 'floored'), strategy: { gammaMin: cut } });
+  for (const r of [capped, floored]) {
+    assert.ok(r.candidates !== null && r.candidates !== undefined);
+    assert.equal(r.candidates.kept + r.candidates.below + r.candidates.above, 30);
+    assert.equal(r.indices.length, Math.min(8, r.candidates.kept));
+    assert.equal(new Set(r.indices).size, r.indices.length);
+  }
+  assert.ok(capped.candidates!.above > 0 && capped.candidates!.below === 0);
+  assert.ok(floored.candidates!.below > 0 && floored.candidates!.above === 0);
+  assert.ok(capped.indices.every((i) => grades[i]! <= cut), 'capped: nothing graded above gammaMax');
+  assert.ok(floored.indices.every((i) => grades[i]! >= cut), 'floored: nothing graded below gammaMin');
+  assert.equal(capped.candidates!.above, grades.filter((g) => g > cut).length);
+  assert.equal(floored.candidates!.below, grades.filter((g) => g < cut).length);
+  await assert.rejects(selectActiveSet({ ...base, workDir: join(dir, 'none'), strategy: { gammaMin: Math.max(...grades) * 10 } }), (e: unknown) => e instanceof BadInputError && /no structure of the pool .* has a grade within/.test(e.message));
+  await assert.rejects(selectActiveSet({ ...base, workDir: join(dir, 'b1'), strategy: { randomFraction: 1 } }), (e: unknown) => e instanceof BadInputError && /pool\.randomFraction: must be within \[0, 1\)/.test(e.message));
+  await assert.rejects(selectActiveSet({ ...base, workDir: join(dir, 'b2'), strategy: { gammaMin: 3, gammaMax: 2 } }), (e: unknown) => e instanceof BadInputError && /pool\.gammaMin: must be below gammaMax \(2\); got 3/.test(e.message));
+  await assert.rejects(selectActiveSet({ ...base, workDir: join(dir, 'b3'), strategy: { gammaMax: -1 } }), (e: unknown) => e instanceof BadInputError && /pool\.gammaMax: must be a finite number >= 0/.test(e.message));
+  await assert.rejects(selectActiveSet({ ...base, workDir: join(dir, 'b4'), via: 'program', strategy: { gammaMax: 5 } }), (e: unknown) => e instanceof BadInputError && /need the in-process selection/.test(e.message));
+  // Generation 0 has no active set to grade against: the thresholds are not applied, and a warning says so.
+  const unfitted = await selectActiveSet({ pool: p, n: 3, potential: null, config: config(), workDir: join(dir, 'gen0'), toolchain, strategy: { gammaMax: 2 } });
+  assert.equal(unfitted.indices.length, 3);
+  assert.match(unfitted.warnings.join('\n'), /gamma thresholds were not applied: the potential has no active set/);
+});
+
+/** Every pool structure's largest grade against a potential's .asi, by the selection package's own functions. */
+async function poolGrades(python: string, poolFile: string, potential: string, asi: string): Promise<number[]> {
+  const code = [
+    'import sys, json',
+    'from mlip_trainer.selection.pool import read_pool',
+    'from mlip_trainer.selection.projections import pyace_projector',
+    'from mlip_trainer.selection.gamma import active_set_inverses, pool_gamma_by_batches',
+    'frame = read_pool(sys.argv[1])',
+    'project, nfuncs = pyace_projector(sys.argv[2])',
+    'g = pool_gamma_by_batches(list(frame["ase_atoms"]), project, active_set_inverses(nfuncs, sys.argv[3], {}), 50)',
+    'print(json.dumps([float(x) for x in g]))',
+  ].join('\n');
+  const r = await execa(python, ['-c', code, poolFile, potential, asi], { env: { PYTHONPATH: [...(simulatorToolchain().pythonPath ?? []), PYTHON_SRC].join(delimiter) } });
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as number[];
+}

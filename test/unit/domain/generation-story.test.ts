@@ -58,7 +58,9 @@ test('the details (Markdown) give config, start, data version, pool and where th
     /- \*\*Config:\*\* elements Cu, Ni; cutoff 5 Å; order 2; 5 functions\/element; max_epochs 60; evaluator pyace/,
   );
   assert.match(md, /- \*\*Data version:\*\*/);
-  assert.match(md, /- \*\*Pool:\*\* `\/data\/pool\.jsonl`: select 10/);
+  assert.match(md, /- \*\*Pool:\*\* `\/data\/pool\.jsonl`: select 10\n/, 'no options set: none named');
+  const withOptions = generationDetails({ ...facts, pool: { ...facts.pool, randomFraction: 0.25, gammaMax: 10 } }, { workspace: '/ws' });
+  assert.match(withOptions, /- \*\*Pool:\*\* `\/data\/pool\.jsonl`: select 10; 25 % at random, gamma <= 10\n/);
   assert.match(md, /`\/ws\/cuni\/potentials\/generation_003\/`/);
   assert.match(md, /`\/ws\/cuni\/journal\/generation_003\.jsonl`/);
   assert.match(md, /mlip-trainer report --campaign cuni/);

@@ -47,6 +47,27 @@ test('the loop input carries selection-only generations (no potential) and adds 
   assert.equal(ActiveLearningLoopInput.parse({ ...loop, pool: { path: '/p.jsonl', n: 5 } }).pool?.memoryLimit, '8GB');
 });
 
+test("the pool's selection options default to no random share and no thresholds, and bad ones name pool.<field> and the value", () => {
+  const parsed = TrainPotentialWorkflowInput.parse({ ...base, pool: { path: '/p.jsonl', n: 5 } });
+  assert.equal(parsed.pool?.randomFraction, 0);
+  assert.equal(parsed.pool?.gammaMin, undefined);
+  assert.equal(parsed.pool?.gammaMax, undefined);
+  const ok = TrainPotentialWorkflowInput.parse({ ...base, pool: { path: '/p.jsonl', n: 5, randomFraction: 0.25, gammaMin: 1.5, gammaMax: 10, seed: 3 } });
+  assert.deepEqual([ok.pool?.randomFraction, ok.pool?.gammaMin, ok.pool?.gammaMax, ok.pool?.seed], [0.25, 1.5, 10, 3]);
+  for (const [pool, expected] of [
+    [{ randomFraction: 1 }, /input\.pool\.randomFraction: must be within \[0, 1\) \(got 1\)/],
+    [{ randomFraction: '0.5' }, /input\.pool\.randomFraction: /],
+    [{ gammaMax: -2 }, /input\.pool\.gammaMax: must be a finite number >= 0 \(got -2\)/],
+    [{ gammaMin: 5, gammaMax: 2 }, /input\.pool\.gammaMin: must be below gammaMax \(2\); got 5/],
+    [{ seed: 1.5 }, /input\.pool\.seed: /],
+    [{ gammaCap: 3 }, /gammaCap/],
+  ] as const) {
+    const bad = TrainPotentialWorkflowInput.safeParse({ ...base, pool: { path: '/p.jsonl', n: 5, ...pool } }, { reportInput: true });
+    assert.equal(bad.success, false, JSON.stringify(pool));
+    assert.match(describeIssues(bad.error, 'input'), expected);
+  }
+});
+
 test('isSelectionOnly tells a selection-only result from an artifact, including artifacts without a kind', () => {
   const artifact = { path: '/x.yace', version: 'generation_001' } as unknown as GenerationResult;
   assert.equal(isSelectionOnly(artifact), false);

@@ -86,13 +86,7 @@ def candidates(
             " against (generation 0 selects with the unfitted potential)"
         ]
     grades = pool_gamma_by_batches(atoms_list, project, active_set_inverses(nfuncs, asi, {}), batch_size)
-    low = strategy.gamma_min if strategy.gamma_min is not None else -np.inf
-    high = strategy.gamma_max if strategy.gamma_max is not None else np.inf
-    # inf: an element without an active set, which cannot be graded: it stays a candidate.
-    keep = ~np.isfinite(grades) | ((grades >= low) & (grades <= high))
-    finite = np.isfinite(grades)
-    below = int(np.sum(finite & (grades < low)))
-    above = int(np.sum(finite & (grades > high)))
+    keep, below, above = within(grades, strategy)
     warnings = []
     if below or above:
         warnings.append(
@@ -100,6 +94,16 @@ def candidates(
             f" gamma_max {strategy.gamma_max} were not candidates; {int(keep.sum())} of {len(grades)} were"
         )
     return Candidates(np.flatnonzero(keep), grades, below, above), warnings
+
+
+def within(grades: FloatArray, strategy: Strategy) -> tuple[Any, int, int]:
+    """Which grades are candidates under the thresholds (inf, an element without an active set,
+    cannot be graded: it stays one), and how many finite grades fell below and above."""
+    low = strategy.gamma_min if strategy.gamma_min is not None else -np.inf
+    high = strategy.gamma_max if strategy.gamma_max is not None else np.inf
+    finite = np.isfinite(grades)
+    keep = ~finite | ((grades >= low) & (grades <= high))
+    return keep, int(np.sum(finite & (grades < low))), int(np.sum(finite & (grades > high)))
 
 
 def random_picks(pool_size: int, taken: list[int], count: int, seed: int) -> list[int]:

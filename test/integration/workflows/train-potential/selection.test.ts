@@ -39,7 +39,7 @@ interface Run {
   toolchain: Toolchain;
   structures: number;
   functions: number;
-  pool?: { count: number; n: number; elements?: string[] };
+  pool?: { count: number; n: number; elements?: string[]; randomFraction?: number; gammaMax?: number };
 }
 
 async function runGeneration(r: Run): Promise<PotentialArtifact> {
@@ -57,7 +57,8 @@ async function runGenerationWithId(r: Run): Promise<{ artifact: PotentialArtifac
     if (r.pool) {
       const path = join(stack.dir, `${r.campaign}-pool.jsonl`);
       await labelEmt({ out: path, count: r.pool.count, elements: r.pool.elements ?? ['Cu', 'Ni'], seed: 5, python: r.toolchain.python });
-      pool = { path, n: r.pool.n, memoryLimit: '2GB' };
+      const { randomFraction, gammaMax } = r.pool;
+      pool = { path, n: r.pool.n, memoryLimit: '2GB', ...(randomFraction !== undefined ? { randomFraction } : {}), ...(gammaMax !== undefined ? { gammaMax } : {}) };
     }
     const handle = await startTraining(stack.client, { campaign: r.campaign, generation: 0, config: config(r.functions), results: [results], pool }, taskQueue);
     return { artifact: (await handle.result()) as PotentialArtifact, workflowId: handle.workflowId };
@@ -92,13 +93,16 @@ async function assertActiveSetBesideYace(a: PotentialArtifact): Promise<void> {
   assert.equal(a.activeSetWarning, null);
 }
 
-test('after training, the .asi appears beside the .yace in the artifact, and the pool selection is in the result (simulator)', async () => {
+test("after training, the .asi appears beside the .yace in the artifact, and the pool selection, with the pool's options, is in the result (simulator)", async () => {
   const toolchain = simulatorToolchain();
-  const { artifact: a, workflowId } = await runGenerationWithId({ campaign: 'sel-asi', toolchain, structures: 6, functions: 5, pool: { count: 12, n: 3 } });
+  const { artifact: a, workflowId } = await runGenerationWithId({ campaign: 'sel-asi', toolchain, structures: 6, functions: 5, pool: { count: 12, n: 4, randomFraction: 0.5, gammaMax: 1e6 } });
   PotentialArtifact.parse(a);
   await assertActiveSetBesideYace(a);
   assert.ok(a.selection);
-  assert.equal(a.selection.indices.length, 3);
+  assert.equal(a.selection.indices.length, 4);
+  assert.equal(a.selection.counts.random, 2, 'pool.randomFraction reached the selection: 2 of 4 drawn at random');
+  assert.deepEqual(a.selection.candidates, { kept: 12, below: 0, above: 0 }, 'pool.gammaMax reached it: every structure graded against the new .asi');
+  assert.equal(a.selection.strategy?.gammaMax, 1e6);
   // Selected after training, with the potential this generation trained and its active set.
   assert.equal(a.selection.unfittedPotential, false);
   assert.equal(a.selection.potential, a.potentialYaml);
