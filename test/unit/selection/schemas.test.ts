@@ -1,7 +1,7 @@
 // The selection's pure parts: the pool in the workflow input, the memory limit, the artifact fields.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryLimit, PotentialArtifact, SelectionPool, TrainPotentialInput, describeIssues } from '../../../src/domain/schemas.js';
+import { DEFAULT_RANDOM_FRACTION, MemoryLimit, PotentialArtifact, SelectionPool, TrainPotentialInput, describeIssues } from '../../../src/domain/schemas.js';
 import { NEEDS_ALL_ATOMS, UNDER_DETERMINED, failureOf } from '../../../src/selection/programs.js';
 import { OutOfMemoryError, ProgramFailedError } from '../../../src/errors.js';
 
@@ -11,10 +11,10 @@ const base = {
   config: { engine: 'pacemaker', pacemaker: { elements: ['Cu'], cutoff: 5 } },
 };
 
-test('the workflow input has no pool by default, and a pool gets the default memory limit', () => {
+test('the workflow input has no pool by default, and a pool gets the default memory limit and random share', () => {
   assert.equal(TrainPotentialInput.parse(base).pool, null);
   const withPool = TrainPotentialInput.parse({ ...base, pool: { path: '/p.pckl.gzip', n: 5 } });
-  assert.deepEqual(withPool.pool, { path: '/p.pckl.gzip', n: 5, memoryLimit: '8GB' });
+  assert.deepEqual(withPool.pool, { path: '/p.pckl.gzip', n: 5, memoryLimit: '8GB', randomFraction: DEFAULT_RANDOM_FRACTION });
 });
 
 test('a pool with n <= 0, a missing path, an unknown key or a bad memory limit is refused, naming field and value', () => {
