@@ -19,7 +19,8 @@
  * (D-optimality and the gamma fill, no random share), `mixed` (pool.randomFraction 0.5: half
  * drawn at random, batch diversity), `mixed25` (0.25), `capped` (pool.gammaMax
  * MLIP_BENCH_AL_GAMMA_MAX: only structures graded at most that are candidates), `floor`
- * (pool.gammaMin MLIP_BENCH_AL_GAMMA_MIN). Every one runs the product's selectActiveSet with that
+ * (pool.gammaMin MLIP_BENCH_AL_GAMMA_MIN), `capped-mixed` (gammaMax and randomFraction 0.25),
+ * `default` (the selection's defaults, whatever they are). Every one runs the product's selectActiveSet with that
  * option, as a campaign configured so would.
  *
  * Environment (defaults in brackets; the defaults are the settings of the run reported in
@@ -34,7 +35,8 @@
  * gradient makes each iteration ~100x dearer at 16 functions], MLIP_BENCH_AL_OUT [a temporary
  * folder] for the SVGs and the JSON of every point, MLIP_BENCH_AL_CACHE
  * [$TMPDIR/mlip-bench-al-cache] where pools are kept between runs, MLIP_BENCH_AL_STRATEGIES
- * [select,mixed,random], MLIP_BENCH_AL_GAMMA_MAX [10], MLIP_BENCH_AL_GAMMA_MIN [1.5].
+ * [select,mixed,random], MLIP_BENCH_AL_GAMMA_MAX [10], MLIP_BENCH_AL_GAMMA_MIN [1.5],
+ * MLIP_BENCH_AL_START_SEED [7] the draw of the start set (another seed: a replicate).
  *
  * Generation 0 (the start set) is trained once and shared by every campaign: they differ only
  * in what they label after it.
@@ -42,7 +44,7 @@
 import { copyFile, mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { PacemakerTrainerConfig, type PotentialArtifact, type SelectionStrategy } from '../src/domain/schemas.js';
+import { DEFAULT_GAMMA_MAX, DEFAULT_RANDOM_FRACTION, PacemakerTrainerConfig, type PotentialArtifact, type SelectionStrategy } from '../src/domain/schemas.js';
 import { resolveToolchain, simulatorToolchain, type Toolchain } from '../src/pacemaker/toolchain.js';
 import { PacemakerTrainer } from '../src/trainer/pacemaker-trainer.js';
 import { attachActiveSet } from '../src/selection/active-set.js';
@@ -69,6 +71,8 @@ interface Settings {
   ftMaxiter: number;
   functions: number;
   kappa?: number;
+  /** Seed of the start set's draw (runs with other start sets are replicates). */
+  startSeed?: number;
   evaluator: 'pyace' | 'tensorpot';
 }
 
@@ -153,17 +157,21 @@ export function strategyOptions(name: string): Partial<SelectionStrategy> | null
     case 'random':
       return null;
     case 'select':
-      return { randomFraction: 0 };
+      return { randomFraction: 0, gammaMax: null };
     case 'mixed':
-      return { randomFraction: 0.5 };
+      return { randomFraction: 0.5, gammaMax: null };
     case 'mixed25':
-      return { randomFraction: 0.25 };
+      return { randomFraction: 0.25, gammaMax: null };
     case 'capped':
       return { randomFraction: 0, gammaMax: env('MLIP_BENCH_AL_GAMMA_MAX', 10) };
+    case 'capped-mixed':
+      return { randomFraction: 0.25, gammaMax: env('MLIP_BENCH_AL_GAMMA_MAX', 10) };
     case 'floor':
-      return { randomFraction: 0, gammaMin: env('MLIP_BENCH_AL_GAMMA_MIN', 1.5) };
+      return { randomFraction: 0, gammaMin: env('MLIP_BENCH_AL_GAMMA_MIN', 1.5), gammaMax: null };
+    case 'default':
+      return {};
     default:
-      throw new Error(`MLIP_BENCH_AL_STRATEGIES: unknown strategy ${JSON.stringify(name)} (known: select, mixed, mixed25, capped, floor, random)`);
+      throw new Error(`MLIP_BENCH_AL_STRATEGIES: unknown strategy ${JSON.stringify(name)} (known: select, mixed, mixed25, capped, capped-mixed, floor, default, random)`);
   }
 }
 
@@ -173,9 +181,10 @@ function strategyLabel(name: string): string {
   if (o === null) return 'random';
   const parts = [
     ...(o.randomFraction ? [`randomFraction ${o.randomFraction}`] : []),
-    ...(o.gammaMin !== undefined ? [`gammaMin ${o.gammaMin}`] : []),
-    ...(o.gammaMax !== undefined ? [`gammaMax ${o.gammaMax}`] : []),
+    ...(typeof o.gammaMin === 'number' ? [`gammaMin ${o.gammaMin}`] : []),
+    ...(typeof o.gammaMax === 'number' ? [`gammaMax ${o.gammaMax}`] : []),
   ];
+  if (name === 'default') return `default (the selection's defaults: randomFraction ${DEFAULT_RANDOM_FRACTION}, gammaMax ${DEFAULT_GAMMA_MAX ?? 'none'})`;
   return parts.length ? `${name} (${parts.join(', ')})` : `${name} (D-optimality + gamma fill)`;
 }
 
@@ -325,7 +334,7 @@ async function prepare(toolchain: Toolchain, s: Settings): Promise<Omit<Shared, 
   const startFile = join(root, 'start.jsonl');
   const started = await labelWithOracle({
     structures: poolFile,
-    indices: draw(built.pool.rows, s.start, rng(7)),
+    indices: draw(built.pool.rows, s.start, rng(s.startSeed ?? 7)),
     out: startFile,
     calculator: 'emt',
     pool: poolFile,
@@ -389,6 +398,7 @@ export async function activeLearningBench(): Promise<void> {
     ftMaxiter: env('MLIP_BENCH_AL_FT_MAXITER', simulated ? 20 : 100),
     functions: env('MLIP_BENCH_AL_FUNCTIONS', 16),
     kappa: env('MLIP_BENCH_AL_KAPPA', 0.3),
+    startSeed: env('MLIP_BENCH_AL_START_SEED', 7),
     evaluator: process.env.MLIP_BENCH_AL_EVALUATOR === 'pyace' ? 'pyace' : 'tensorpot',
   };
   const who = simulated ? 'pacemaker SIMULATOR' : `REAL pacemaker ${toolchain.version}, ${s.evaluator} evaluator`;
@@ -435,7 +445,7 @@ function report(campaigns: Campaign[], s: Settings, who: string, simulated: bool
   console.log(`\n## Active learning: selection vs random (${who})\n`);
   if (simulated) console.log('SIMULATOR: these errors are not physical (the simulator fits nothing); the table shows the bench runs, not what selection is worth.\n');
   console.log(
-    `pool ${s.poolSize} frames (${Object.entries(poolCategories).map(([k, v]) => `${v} ${k}`).join(', ')}); test set ${s.testPerCategory} per category; start set ${s.start}; ${s.n} per generation; ${s.generations} rounds; random: ${s.seeds} seeds; ${s.evaluator}, order 2, ${s.functions} functions/element, kappa ${s.kappa ?? 0.3}, maxiter ${s.maxiter} then ${s.ftMaxiter} per fine-tune; ${minutes === null ? 'reprinted from a saved run' : `${minutes.toFixed(1)} min in all`}\n`,
+    `pool ${s.poolSize} frames (${Object.entries(poolCategories).map(([k, v]) => `${v} ${k}`).join(', ')}); test set ${s.testPerCategory} per category; start set ${s.start} (seed ${s.startSeed ?? 7}); ${s.n} per generation; ${s.generations} rounds; random: ${s.seeds} seeds; ${s.evaluator}, order 2, ${s.functions} functions/element, kappa ${s.kappa ?? 0.3}, maxiter ${s.maxiter} then ${s.ftMaxiter} per fine-tune; ${minutes === null ? 'reprinted from a saved run' : `${minutes.toFixed(1)} min in all`}\n`,
   );
   console.log(`strategies: ${chosen.map((c) => strategyLabel(c.strategy)).join('; ')}; random: n drawn uniformly (${s.seeds} seeds)\n`);
   for (const [key, unit, curve] of [

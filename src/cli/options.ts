@@ -41,6 +41,14 @@ export function nonNegativeNumber(flag: string, v: string): number {
   return n;
 }
 
+/** A grade threshold: a number >= 0, or `none` (null: no threshold, overriding a default). */
+export function thresholdOrNone(flag: string, v: string): number | null {
+  if (v.trim().toLowerCase() === 'none') return null;
+  const n = v.trim() === '' ? NaN : Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new CliInputError(`${flag} must be a number >= 0 or none, ${got(v)}`);
+  return n;
+}
+
 /** A share: a finite number within [0, 1). */
 export function fraction(flag: string, v: string): number {
   const n = v.trim() === '' ? NaN : Number(v);

@@ -30,7 +30,7 @@ export interface GenerationFacts {
   initialPotential?: string | null | undefined;
   parentVersion?: string | null | undefined;
   fineTune?: 'continue' | 'extend' | 'reset' | undefined;
-  pool?: { path: string; n: number; memoryLimit?: string | undefined; randomFraction?: number | undefined; gammaMin?: number | undefined; gammaMax?: number | undefined } | null | undefined;
+  pool?: { path: string; n: number; memoryLimit?: string | undefined; randomFraction?: number | undefined; gammaMin?: number | null | undefined; gammaMax?: number | null | undefined } | null | undefined;
   taskQueues?: { data?: string | undefined; training?: string | undefined } | undefined;
 }
 
@@ -260,11 +260,11 @@ export const activitySummaries = {
 };
 
 /** The pool's selection options, when any is set: `; 25 % at random, gamma <= 10`. */
-function poolOptions(pool: { randomFraction?: number | undefined; gammaMin?: number | undefined; gammaMax?: number | undefined }): string {
+function poolOptions(pool: { randomFraction?: number | undefined; gammaMin?: number | null | undefined; gammaMax?: number | null | undefined }): string {
   const parts = [
     ...(pool.randomFraction ? [`${Math.round(pool.randomFraction * 100)} % at random`] : []),
-    ...(pool.gammaMin !== undefined ? [`gamma >= ${pool.gammaMin}`] : []),
-    ...(pool.gammaMax !== undefined ? [`gamma <= ${pool.gammaMax}`] : []),
+    ...(typeof pool.gammaMin === 'number' ? [`gamma >= ${pool.gammaMin}`] : []),
+    ...(typeof pool.gammaMax === 'number' ? [`gamma <= ${pool.gammaMax}`] : pool.gammaMax === null ? ['no gamma threshold'] : []),
   ];
   return parts.length ? `; ${parts.join(', ')}` : '';
 }

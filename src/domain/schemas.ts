@@ -246,20 +246,26 @@ export function typeMapArgument(m: TypeMap): string {
  * default of randomFraction was set by `npm run bench -- active-learning` (docs/active-learning.md).
  */
 export const DEFAULT_RANDOM_FRACTION = 0;
+/** Default upper gamma threshold (null: none); applied in process against an active set only. */
+export const DEFAULT_GAMMA_MAX: number | null = null;
 const GammaThreshold = Finite.refine((v) => v >= 0, { error: 'must be a finite number >= 0' });
 const SelectionStrategyShape = {
   /** Of the n, floor(n x randomFraction) are drawn uniformly at random from the candidates left (batch diversity). */
   randomFraction: Finite.refine((v) => v >= 0 && v < 1, { error: 'must be within [0, 1)' }).default(DEFAULT_RANDOM_FRACTION),
   /** Only structures whose extrapolation grade against the potential's active set is >= gammaMin are candidates. */
-  gammaMin: GammaThreshold.optional(),
-  /** Only structures graded <= gammaMax are candidates (keeps out frames the potential extrapolates to wildly). */
-  gammaMax: GammaThreshold.optional(),
+  gammaMin: GammaThreshold.nullable().optional(),
+  /**
+   * Only structures graded <= gammaMax are candidates (keeps out frames the potential extrapolates
+   * to wildly). null: no upper threshold; absent: DEFAULT_GAMMA_MAX.
+   */
+  gammaMax: GammaThreshold.nullable().optional(),
   /** Seed of the random draw; absent: derived from the selection's inputs (a retry draws the same). */
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
 };
-function checkGammaRange(v: { gammaMin?: number | undefined; gammaMax?: number | undefined }, ctx: z.RefinementCtx): void {
-  if (v.gammaMin !== undefined && v.gammaMax !== undefined && v.gammaMin >= v.gammaMax) {
-    ctx.addIssue({ code: 'custom', path: ['gammaMin'], message: `must be below gammaMax (${v.gammaMax}); got ${v.gammaMin}` });
+function checkGammaRange(v: { gammaMin?: number | null | undefined; gammaMax?: number | null | undefined }, ctx: z.RefinementCtx): void {
+  const max = v.gammaMax === undefined ? DEFAULT_GAMMA_MAX : v.gammaMax;
+  if (typeof v.gammaMin === 'number' && typeof max === 'number' && v.gammaMin >= max) {
+    ctx.addIssue({ code: 'custom', path: ['gammaMin'], message: `must be below gammaMax (${max}${v.gammaMax === undefined ? ', the default' : ''}); got ${v.gammaMin}` });
   }
 }
 /** The selection options on their own (the CLI's and the bench's). */

@@ -12,6 +12,7 @@ import { BadInputError, OutputMissingError } from '../errors.js';
 import { buildPacemakerInput } from '../domain/input-yaml.js';
 import {
   ActiveSetSelection,
+  DEFAULT_GAMMA_MAX,
   DEFAULT_SELECTION_MEMORY_LIMIT,
   MemoryLimit,
   SelectionStrategy,
@@ -61,6 +62,8 @@ export interface SelectActiveSetOptions extends StepContext {
   strategy?: Partial<SelectionStrategy>;
 }
 
+const isSet = (v: number | null | undefined): v is number => v !== undefined && v !== null;
+
 /** Structures of the dry-run sample: the unfitted shape depends on the config, not the data. */
 const DRY_RUN_SAMPLE = 10;
 
@@ -79,8 +82,10 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
   const strategyParsed = SelectionStrategy.safeParse(o.strategy ?? {}, { reportInput: true });
   if (!strategyParsed.success) throw new BadInputError(describeIssues(strategyParsed.error, 'pool'));
   const strategy = strategyParsed.data;
-  const thresholds = strategy.gammaMin !== undefined || strategy.gammaMax !== undefined;
-  if (thresholds && o.via === 'program') {
+  // Thresholds the caller gave are applied or refused; the default (DEFAULT_GAMMA_MAX) applies
+  // only where it can: in process, against an active set.
+  const explicitThresholds = isSet(o.strategy?.gammaMin) || isSet(o.strategy?.gammaMax);
+  if (explicitThresholds && o.via === 'program') {
     throw new BadInputError('pool.gammaMin/gammaMax: gamma thresholds need the in-process selection (via: in-process); the pace_select program reads the whole pool');
   }
   const randomCount = Math.floor(o.n * strategy.randomFraction);
@@ -103,6 +108,13 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
   } else {
     potentialElements = [...o.config!.elements];
   }
+  let gammaMin = strategy.gammaMin ?? null;
+  let gammaMax = strategy.gammaMax === undefined ? DEFAULT_GAMMA_MAX : strategy.gammaMax;
+  if (!explicitThresholds && (asi === null || o.via === 'program')) {
+    gammaMin = null;
+    gammaMax = null;
+  }
+  const thresholds = gammaMin !== null || gammaMax !== null;
 
   // Same inputs, intact outputs: return the earlier answer instead of selecting again.
   const key = sha256Text(
@@ -116,15 +128,14 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
       via: o.via ?? 'in-process',
       ...(o.typeMap ? { typeMap: o.typeMap } : {}),
       // Only when set, so selections recorded before the options existed are still found.
-      ...(randomCount > 0 || thresholds || strategy.seed !== undefined ? { strategy } : {}),
+      ...(randomCount > 0 || thresholds || strategy.seed !== undefined ? { strategy: { ...strategy, gammaMin, gammaMax } } : {}),
     }),
   );
   const seed = strategy.seed ?? Number.parseInt(key.slice(0, 8), 16) % 2 ** 31;
   const strategyArgs = [
     ...(randomCount > 0 ? ['--random', String(randomCount), '--seed', String(seed)] : []),
-    ...(strategy.gammaMin !== undefined ? ['--gamma-min', String(strategy.gammaMin)] : []),
-    ...(strategy.gammaMax !== undefined ? ['--gamma-max', String(strategy.gammaMax)] : []),
   ];
+  const thresholdArgs = [...(gammaMin !== null ? ['--gamma-min', String(gammaMin)] : []), ...(gammaMax !== null ? ['--gamma-max', String(gammaMax)] : [])];
   const earlier = await earlierResult(workDir, key);
   if (earlier) return earlier;
 
@@ -175,7 +186,7 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
       const r = await runSelectScript(
         o,
         'select',
-        ['--pool', poolFile, ...(poolFile === pool ? typeMap : []), ...fill, '--memory-limit', memoryLimit],
+        ['--pool', poolFile, ...(poolFile === pool ? typeMap : []), ...fill, ...thresholdArgs, '--memory-limit', memoryLimit],
         log,
         o.signal,
         // pace_select's batch mode writes interim_active_set.asi into the working folder.
@@ -187,7 +198,10 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
       warnings.push(...r.warnings);
     } catch (err) {
       if (!(err instanceof InProcessUnavailableError)) throw err;
-      if (thresholds) throw new BadInputError('pool.gammaMin/gammaMax: gamma thresholds need the in-process selection, and this pacemaker has no pyace.aceselect (pace_select before Nov 2023)');
+      if (explicitThresholds) throw new BadInputError('pool.gammaMin/gammaMax: gamma thresholds need the in-process selection, and this pacemaker has no pyace.aceselect (pace_select before Nov 2023)');
+      if (thresholds) warnings.push(`the default gamma threshold (gammaMax ${gammaMax}) was not applied: this pacemaker has no pyace.aceselect, so pace_select runs as a program, which reads the whole pool`);
+      gammaMin = null;
+      gammaMax = null;
       via = 'program';
     }
   }
@@ -216,7 +230,7 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
     chosenBy: finished.chosenBy,
     gammaMax: finished.gammaMax,
     counts: finished.counts,
-    ...(randomCount > 0 || thresholds ? { strategy: { random: randomCount, gammaMin: strategy.gammaMin ?? null, gammaMax: strategy.gammaMax ?? null, seed } } : {}),
+    ...(randomCount > 0 || gammaMin !== null || gammaMax !== null ? { strategy: { random: randomCount, gammaMin, gammaMax, seed } } : {}),
     candidates: finished.candidates ?? null,
     paceSelectReturned: finished.paceSelectReturned,
     gamma: finished.gamma,

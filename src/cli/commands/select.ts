@@ -3,10 +3,10 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadDevStackConfig, loadTrainerConfig } from '../../config/load.js';
 import type { ActiveSetSelection, TypeMap } from '../../domain/schemas.js';
-import { DEFAULT_RANDOM_FRACTION, DEFAULT_SELECTION_MEMORY_LIMIT, MemoryLimit } from '../../domain/schemas.js';
+import { DEFAULT_GAMMA_MAX, DEFAULT_RANDOM_FRACTION, DEFAULT_SELECTION_MEMORY_LIMIT, MemoryLimit } from '../../domain/schemas.js';
 import { resolveToolchain, SIMULATOR_NOTICE } from '../../pacemaker/toolchain.js';
 import { selectActiveSet } from '../../selection/select-active-set.js';
-import { CliInputError, fraction, inputFile, MAX_STRUCTURES, nonNegativeInt, nonNegativeNumber, outputFolder, positiveInt, typeMap } from '../options.js';
+import { CliInputError, fraction, inputFile, MAX_STRUCTURES, nonNegativeInt, nonNegativeNumber, outputFolder, thresholdOrNone, positiveInt, typeMap } from '../options.js';
 import { selectionSummary } from '../selection-summary.js';
 import { DEFAULT_STACK } from './stack.js';
 
@@ -25,7 +25,7 @@ interface SelectOptions {
   json?: boolean;
   randomFraction: number;
   gammaMin?: number;
-  gammaMax?: number;
+  gammaMax?: number | null;
   seed?: number;
 }
 
@@ -54,14 +54,14 @@ export function registerSelectCommands(program: Command): void {
     )
     .option('--random-fraction <share>', 'of the n, floor(n x share) drawn at random from what is left (batch diversity)', (v) => fraction('--random-fraction', v), DEFAULT_RANDOM_FRACTION)
     .option('--gamma-min <grade>', "only structures whose extrapolation grade against the potential's active set is at least this are candidates", (v) => nonNegativeNumber('--gamma-min', v))
-    .option('--gamma-max <grade>', 'only structures graded at most this are candidates (keeps out wild extrapolations)', (v) => nonNegativeNumber('--gamma-max', v))
+    .option('--gamma-max <grade>', `only structures graded at most this are candidates (keeps out wild extrapolations; default ${DEFAULT_GAMMA_MAX ?? 'none'}; none: no threshold)`, (v) => thresholdOrNone('--gamma-max', v))
     .option('--seed <int>', 'seed of the random draw (default: derived from the inputs)', (v) => nonNegativeInt('--seed', v, 2 ** 31 - 1))
     .addOption(new Option('--json', 'print machine-readable JSON only'))
     .action(async (o: SelectOptions) => {
-      if (o.gammaMin !== undefined && o.gammaMax !== undefined && o.gammaMin >= o.gammaMax) {
+      if (o.gammaMin !== undefined && typeof o.gammaMax === 'number' && o.gammaMin >= o.gammaMax) {
         throw new CliInputError(`--gamma-min (${o.gammaMin}) must be below --gamma-max (${o.gammaMax})`);
       }
-      if ((o.gammaMin !== undefined || o.gammaMax !== undefined) && o.via === 'program') {
+      if ((o.gammaMin !== undefined || typeof o.gammaMax === 'number') && o.via === 'program') {
         throw new CliInputError('--gamma-min/--gamma-max need --via in-process (the pace_select program reads the whole pool)');
       }
       if (o.potential === undefined && o.config === undefined) {

@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { loadTrainerConfig } from '../../config/load.js';
 import { startTraining, waitForArtifact } from '../../client/train.js';
 import { readResultsFile } from '../../dataset/results-file.js';
-import { describeIssues, MemoryLimit, type TrainerConfig, type TypeMap } from '../../domain/schemas.js';
+import { DEFAULT_GAMMA_MAX, describeIssues, MemoryLimit, type TrainerConfig, type TypeMap } from '../../domain/schemas.js';
 import { TrainPotentialWorkflowInput, type TrainPotentialWorkflowInputRaw } from '../../domain/workflow-input.js';
 import { isSelectionOnly, type GenerationResult } from '../../domain/generation-result.js';
 import { ProgressPrinter } from '../progress.js';
@@ -20,6 +20,7 @@ import {
   MAX_STRUCTURES,
   nonNegativeInt,
   nonNegativeNumber,
+  thresholdOrNone,
   positiveInt,
   positiveNumber,
   typeMap,
@@ -40,7 +41,7 @@ interface PoolFlags {
   typeMap?: TypeMap;
   poolRandomFraction?: number;
   poolGammaMin?: number;
-  poolGammaMax?: number;
+  poolGammaMax?: number | null;
 }
 
 async function poolOption(o: PoolFlags): Promise<TrainPotentialWorkflowInputRaw['pool']> {
@@ -62,7 +63,7 @@ async function poolOption(o: PoolFlags): Promise<TrainPotentialWorkflowInputRaw[
   if (o.poolMemoryLimit !== undefined && !MemoryLimit.safeParse(o.poolMemoryLimit).success) {
     throw new CliInputError(`--pool-memory-limit must look like 8GB or 500MB, got ${JSON.stringify(o.poolMemoryLimit)}`);
   }
-  if (o.poolGammaMin !== undefined && o.poolGammaMax !== undefined && o.poolGammaMin >= o.poolGammaMax) {
+  if (o.poolGammaMin !== undefined && typeof o.poolGammaMax === 'number' && o.poolGammaMin >= o.poolGammaMax) {
     throw new CliInputError(`--pool-gamma-min (${o.poolGammaMin}) must be below --pool-gamma-max (${o.poolGammaMax})`);
   }
   return {
@@ -119,7 +120,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--type-map <types>', 'with a LAMMPS --pool: atom type -> element, e.g. 1=Cu,2=Ni', (v) => typeMap('--type-map', v))
     .option('--pool-random-fraction <share>', 'with --pool: of the n, floor(n x share) drawn at random (batch diversity; default 0)', (v) => fraction('--pool-random-fraction', v))
     .option('--pool-gamma-min <grade>', "with --pool: only structures graded at least this against the new potential's active set are candidates", (v) => nonNegativeNumber('--pool-gamma-min', v))
-    .option('--pool-gamma-max <grade>', 'with --pool: only structures graded at most this are candidates', (v) => nonNegativeNumber('--pool-gamma-max', v))
+    .option('--pool-gamma-max <grade>', `with --pool: only structures graded at most this are candidates (default ${DEFAULT_GAMMA_MAX ?? 'none'}; none: no threshold)`, (v) => thresholdOrNone('--pool-gamma-max', v))
     .option('--max-energy-per-atom <eV>', 'refuse results with |energy|/atom above this (default: the config, else 1000)', (v) => positiveNumber('--max-energy-per-atom', v))
     .option('--max-force <eV/Å>', 'refuse results with any |force component| above this (default: the config, else 1000)', (v) => positiveNumber('--max-force', v))
     .option('--address <host:port>', 'Temporal frontend')
@@ -152,7 +153,7 @@ export function registerTrainCommands(program: Command): void {
         typeMap?: TypeMap;
         poolRandomFraction?: number;
         poolGammaMin?: number;
-        poolGammaMax?: number;
+        poolGammaMax?: number | null;
         maxEnergyPerAtom?: number;
         maxForce?: number;
         address?: string;

@@ -98,7 +98,7 @@ const CASES: [string, string[], number, RegExp][] = [
   ['select --memory-limit 8G', ['select', '--pool', 'DIR/r.jsonl', '-n', '1', '--config', 'DIR/ok.yml', '--memory-limit', '8G'], 2, /--memory-limit must look like 8GB or 500MB, got "8G"/],
   ['select --random-fraction 1', ['select', '--pool', 'DIR/r.jsonl', '-n', '1', '--config', 'DIR/ok.yml', '--random-fraction', '1'], 2, /--random-fraction must be a number within \[0, 1\), got "1"/],
   ['select --random-fraction abc', ['select', '--pool', 'DIR/r.jsonl', '-n', '1', '--config', 'DIR/ok.yml', '--random-fraction', 'abc'], 2, /--random-fraction must be a number within \[0, 1\), got "abc"/],
-  ['select --gamma-max -1', ['select', '--pool', 'DIR/r.jsonl', '-n', '1', '--config', 'DIR/ok.yml', '--gamma-max', '-1'], 2, /--gamma-max must be a number >= 0, got "-1"/],
+  ['select --gamma-max -1', ['select', '--pool', 'DIR/r.jsonl', '-n', '1', '--config', 'DIR/ok.yml', '--gamma-max', '-1'], 2, /--gamma-max must be a number >= 0 or none, got "-1"/],
   ['select --gamma-min above --gamma-max', ['select', '--pool', 'DIR/r.jsonl', '-n', '1', '--config', 'DIR/ok.yml', '--gamma-min', '5', '--gamma-max', '2'], 2, /--gamma-min \(5\) must be below --gamma-max \(2\)/],
   ['select --gamma-max with --via program', ['select', '--pool', 'DIR/r.jsonl', '-n', '1', '--config', 'DIR/ok.yml', '--gamma-max', '5', '--via', 'program'], 2, /--gamma-min\/--gamma-max need --via in-process/],
   ['select --seed 1.5', ['select', '--pool', 'DIR/r.jsonl', '-n', '1', '--config', 'DIR/ok.yml', '--seed', '1.5'], 2, /--seed must be a non-negative integer, got "1.5"/],
