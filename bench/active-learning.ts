@@ -35,7 +35,7 @@
  * gradient makes each iteration ~100x dearer at 16 functions], MLIP_BENCH_AL_OUT [a temporary
  * folder] for the SVGs and the JSON of every point, MLIP_BENCH_AL_CACHE
  * [$TMPDIR/mlip-bench-al-cache] where pools are kept between runs, MLIP_BENCH_AL_STRATEGIES
- * [select,mixed,random], MLIP_BENCH_AL_GAMMA_MAX [10], MLIP_BENCH_AL_GAMMA_MIN [1.5],
+ * [select,capped,mixed,random], MLIP_BENCH_AL_GAMMA_MAX [10], MLIP_BENCH_AL_GAMMA_MIN [1.5],
  * MLIP_BENCH_AL_START_SEED [7] the draw of the start set (another seed: a replicate).
  *
  * Generation 0 (the start set) is trained once and shared by every campaign: they differ only
@@ -404,7 +404,7 @@ export async function activeLearningBench(): Promise<void> {
   const who = simulated ? 'pacemaker SIMULATOR' : `REAL pacemaker ${toolchain.version}, ${s.evaluator} evaluator`;
   const t0 = performance.now();
   const shared = await prepare(toolchain, s);
-  const strategies = [...new Set(['select', ...(process.env.MLIP_BENCH_AL_STRATEGIES ?? 'select,mixed,random').split(',').map((x) => x.trim()).filter((x) => x && x !== 'random')])];
+  const strategies = [...new Set(['select', ...(process.env.MLIP_BENCH_AL_STRATEGIES ?? 'select,capped,mixed,random').split(',').map((x) => x.trim()).filter((x) => x && x !== 'random')])];
   for (const name of strategies) strategyOptions(name); // unknown names fail before anything runs
   const start = { value: null as Start | null };
   const campaigns: Campaign[] = [];

@@ -13,7 +13,7 @@ Iteration numbers count the iterations this process ran, 1-based, across fit cyc
                                    ``evaluator: tensorpot`` and ``batch_size_reduction`` not false,
                                    pacemaker's own recovery is simulated (batch size divided by
                                    1.618 until it fits, then the fit runs); otherwise exit 1.
-  PACEMAKER_SIM_KILLED_ABOVE_BATCH=b  backend.batch_size > b: at iteration 2 the process is killed
+  PACEMAKER_SIM_KILLED_ABOVE_BATCH=b  backend.batch_size > b: at iteration 3 the process is killed
                                    with SIGKILL and no message, as the kernel's out-of-memory killer
                                    (or a batch system's memory limit) ends a CPU fit that does not
                                    fit in memory.

@@ -191,7 +191,7 @@ class SimulatedFit:
             while True:
                 time.sleep(3600)
         killed_above = faults.killed_above_batch
-        if killed_above is not None and k == 2 and int(self.s.backend_config.get("batch_size", 10)) > killed_above:
+        if killed_above is not None and k == 3 and int(self.s.backend_config.get("batch_size", 10)) > killed_above:
             os.kill(os.getpid(), signal.SIGKILL)
         if faults.crash_at_iter is not None and k == faults.crash_at_iter:
             faults.fire_once()

@@ -74,8 +74,9 @@ test("a retried attempt resumes a multi-cycle ladder fit from the heartbeated ch
     parentVersion: parent.version,
     fineTune: 'extend' as const,
   };
-  // Step 0 is 2 cycles of 3 iterations (1-6); the crash comes after iteration 1 of cycle 1 of step 1.
-  const { beats, iterLog, train } = await firstAttemptCrashes(c, 11, input);
+  // Step 0 is 2 cycles of 3 iterations (1-6); the crash comes after iteration 2 of cycle 1 of step 1
+  // (a checkpoint may be one iteration behind its log line, so it is then at iteration 1 or 2 of that cycle).
+  const { beats, iterLog, train } = await firstAttemptCrashes(c, 12, input);
   const checkpoint = beats.at(-1)?.checkpoint as FitCheckpoint | undefined;
   assert.deepEqual([checkpoint?.position?.ladderStep, checkpoint?.position?.cycle], [1, 1], 'the last heartbeat says: ladder step 1, cycle 1');
 

@@ -8,7 +8,7 @@ import { delimiter, join } from 'node:path';
 import { PYTHON_SRC } from '../../../src/paths.js';
 import { execa } from 'execa';
 import { BadInputError } from '../../../src/errors.js';
-import { PacemakerTrainerConfig, type ActiveSetSelection } from '../../../src/domain/schemas.js';
+import { DEFAULT_GAMMA_MAX, PacemakerTrainerConfig, type ActiveSetSelection } from '../../../src/domain/schemas.js';
 import { labelEmt } from '../../../src/dataset/emt.js';
 import { simulatorToolchain, type Toolchain } from '../../../src/pacemaker/toolchain.js';
 import { selectActiveSet } from '../../../src/selection/select-active-set.js';
@@ -257,8 +257,13 @@ test('gammaMin/gammaMax: only structures graded within them are candidates; bad 
   const made = await runPace({ toolchain }, 'pace_activeset', ['pot.yaml', '-d', trainPickle, '-a'], asiDir);
   assert.equal(made.exitCode, 0, made.tail.join('\n'));
   const base = { pool: p, n: 8, potential: join(asiDir, 'pot.yaml'), activeSet: join(asiDir, 'pot.asi'), toolchain };
-  const all = await selectActiveSet({ ...base, workDir: join(dir, 'all') });
-  assert.equal(all.candidates, null);
+  const all = await selectActiveSet({ ...base, workDir: join(dir, 'all'), strategy: { gammaMax: null } });
+  assert.equal(all.candidates, null, 'gammaMax null: no threshold');
+  // Absent: the default upper threshold, graded against the .asi.
+  const byDefault = await selectActiveSet({ ...base, workDir: join(dir, 'default') });
+  assert.equal(byDefault.strategy?.gammaMax, DEFAULT_GAMMA_MAX);
+  assert.ok(byDefault.candidates, 'the default threshold was applied');
+  assert.equal(byDefault.candidates.kept + byDefault.candidates.below + byDefault.candidates.above, 30);
   const kept = await selectActiveSet({ ...base, workDir: join(dir, 'kept'), strategy: { gammaMax: 1e12 } });
   assert.deepEqual(kept.candidates, { kept: 30, below: 0, above: 0 });
   assert.deepEqual(kept.indices, all.indices, 'a threshold that keeps everything changes nothing');
@@ -266,7 +271,7 @@ test('gammaMin/gammaMax: only structures graded within them are candidates; bad 
   const grades = await poolGrades(toolchain.python, p, join(asiDir, 'pot.yaml'), join(asiDir, 'pot.asi'));
   const cut = [...grades].sort((a, b) => a - b)[15]!;
   const capped = await selectActiveSet({ ...base, workDir: join(dir, 'capped'), strategy: { gammaMax: cut } });
-  const floored = await selectActiveSet({ ...base, workDir: join(dir, 'floored'), strategy: { gammaMin: cut } });
+  const floored = await selectActiveSet({ ...base, workDir: join(dir, 'floored'), strategy: { gammaMin: cut, gammaMax: null } });
   for (const r of [capped, floored]) {
     assert.ok(r.candidates !== null && r.candidates !== undefined);
     assert.equal(r.candidates.kept + r.candidates.below + r.candidates.above, 30);
@@ -279,15 +284,22 @@ test('gammaMin/gammaMax: only structures graded within them are candidates; bad 
   assert.ok(floored.indices.every((i) => grades[i]! >= cut), 'floored: nothing graded below gammaMin');
   assert.equal(capped.candidates!.above, grades.filter((g) => g > cut).length);
   assert.equal(floored.candidates!.below, grades.filter((g) => g < cut).length);
-  await assert.rejects(selectActiveSet({ ...base, workDir: join(dir, 'none'), strategy: { gammaMin: Math.max(...grades) * 10 } }), (e: unknown) => e instanceof BadInputError && /no structure of the pool .* has a grade within/.test(e.message));
+  await assert.rejects(selectActiveSet({ ...base, workDir: join(dir, 'none'), strategy: { gammaMin: Math.max(...grades) * 10, gammaMax: null } }), (e: unknown) => e instanceof BadInputError && /no structure of the pool .* has a grade within/.test(e.message));
   await assert.rejects(selectActiveSet({ ...base, workDir: join(dir, 'b1'), strategy: { randomFraction: 1 } }), (e: unknown) => e instanceof BadInputError && /pool\.randomFraction: must be within \[0, 1\)/.test(e.message));
   await assert.rejects(selectActiveSet({ ...base, workDir: join(dir, 'b2'), strategy: { gammaMin: 3, gammaMax: 2 } }), (e: unknown) => e instanceof BadInputError && /pool\.gammaMin: must be below gammaMax \(2\); got 3/.test(e.message));
   await assert.rejects(selectActiveSet({ ...base, workDir: join(dir, 'b3'), strategy: { gammaMax: -1 } }), (e: unknown) => e instanceof BadInputError && /pool\.gammaMax: must be a finite number >= 0/.test(e.message));
   await assert.rejects(selectActiveSet({ ...base, workDir: join(dir, 'b4'), via: 'program', strategy: { gammaMax: 5 } }), (e: unknown) => e instanceof BadInputError && /need the in-process selection/.test(e.message));
-  // Generation 0 has no active set to grade against: the thresholds are not applied, and a warning says so.
+  // Generation 0 has no active set to grade against: thresholds given are not applied, and a warning says so;
+  // the default is not applied either, silently; nor on the program path.
   const unfitted = await selectActiveSet({ pool: p, n: 3, potential: null, config: config(), workDir: join(dir, 'gen0'), toolchain, strategy: { gammaMax: 2 } });
   assert.equal(unfitted.indices.length, 3);
   assert.match(unfitted.warnings.join('\n'), /gamma thresholds were not applied: the potential has no active set/);
+  const unfittedDefault = await selectActiveSet({ pool: p, n: 3, potential: null, config: config(), workDir: join(dir, 'gen0-default'), toolchain });
+  assert.equal(unfittedDefault.candidates, null);
+  assert.doesNotMatch(unfittedDefault.warnings.join('\n'), /gamma threshold/);
+  const programDefault = await selectActiveSet({ ...base, workDir: join(dir, 'program-default'), via: 'program' });
+  assert.equal(programDefault.candidates, null);
+  assert.equal(programDefault.strategy, undefined, 'no option applied');
 });
 
 /** Every pool structure's largest grade against a potential's .asi, by the selection package's own functions. */
