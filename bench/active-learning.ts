@@ -404,7 +404,8 @@ export async function activeLearningBench(): Promise<void> {
   const who = simulated ? 'pacemaker SIMULATOR' : `REAL pacemaker ${toolchain.version}, ${s.evaluator} evaluator`;
   const t0 = performance.now();
   const shared = await prepare(toolchain, s);
-  const strategies = [...new Set(['select', ...(process.env.MLIP_BENCH_AL_STRATEGIES ?? 'select,capped,mixed,random').split(',').map((x) => x.trim()).filter((x) => x && x !== 'random')])];
+  const strategies = [...new Set((process.env.MLIP_BENCH_AL_STRATEGIES ?? 'select,capped,mixed,random').split(',').map((x) => x.trim()).filter((x) => x && x !== 'random'))];
+  if (strategies.length === 0) throw new Error('MLIP_BENCH_AL_STRATEGIES: name at least one strategy besides random (e.g. select,capped)');
   for (const name of strategies) strategyOptions(name); // unknown names fail before anything runs
   const start = { value: null as Start | null };
   const campaigns: Campaign[] = [];
