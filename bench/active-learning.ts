@@ -436,7 +436,8 @@ function reachRatio(c: Campaign, key: 'forceRmse' | 'energyRmse', target: number
   return at === null ? null : at / of;
 }
 
-const COLOURS = ['#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2'];
+/** One colour per strategy, the same in every run's plots. */
+const COLOURS: Record<string, string> = { select: '#1f77b4', capped: '#2ca02c', mixed: '#9467bd', 'capped-mixed': '#ff7f0e', mixed25: '#8c564b', floor: '#e377c2', default: '#17becf' };
 
 function report(campaigns: Campaign[], s: Settings, who: string, simulated: boolean, minutes: number | null, poolCategories: Record<string, number>): void {
   const chosen = campaigns.filter((c) => c.strategy !== 'random');
@@ -554,7 +555,7 @@ async function writePlots(campaigns: Campaign[], out: string, who: string, simul
     ['energyRmse', 'active-learning-energy.svg', 'test energy RMSE, meV/atom'],
   ] as const) {
     const series: Series[] = [
-      ...chosen.map((c, i) => ({ name: strategyLabel(c.strategy), colour: COLOURS[i % COLOURS.length]!, points: c.points.map((p) => ({ x: p.labels, y: p[key] })) })),
+      ...chosen.map((c) => ({ name: strategyLabel(c.strategy), colour: COLOURS[c.strategy] ?? '#7f7f7f', points: c.points.map((p) => ({ x: p.labels, y: p[key] })) })),
       { name: 'random (mean, min-max)', colour: '#d62728', dashed: true, points: randomCurve(campaigns, key) },
     ];
     await writeFile(join(out, file), linePlot({ title: `${label} vs labels used${note}`, subtitle: who, xLabel: 'labels used', yLabel: label, series, yFromZero: true }));

@@ -38,9 +38,11 @@ export function ticks(lo: number, hi: number, count = 6): number[] {
 }
 
 export function linePlot(o: PlotOptions): string {
-  const W = o.width ?? 720;
+  // The legend's column grows with its longest name (about 7 px a character at 12 px).
+  const right = Math.max(180, 60 + 7 * Math.max(0, ...o.series.map((s) => s.name.length)));
+  const W = (o.width ?? 720) + right - 180;
   const H = o.height ?? 420;
-  const m = { left: 70, right: 180, top: 45, bottom: 55 };
+  const m = { left: 70, right, top: 45, bottom: 55 };
   const pts = o.series.flatMap((s) => s.points);
   const xs = pts.map((p) => p.x);
   const ys = pts.flatMap((p) => [p.y, p.low ?? p.y, p.high ?? p.y]).filter(Number.isFinite);
