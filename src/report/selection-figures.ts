@@ -49,9 +49,11 @@ export function selectionFigures(r: CampaignReport): Figure[] {
     }
   }
   const order = gens.map(genLabel);
+  // Drawn at random (pool.randomFraction) only when some selection did: older reports stay as they were.
+  const anyRandom = gens.some((g) => (g.selection?.counts.random ?? 0) > 0);
   const statusScale = {
-    domain: ['pool', 'selected by pace_select', 'selected by gamma'],
-    range: ['#bbbbbb', '#1f77b4', '#ff7f0e'],
+    domain: ['pool', 'selected by pace_select', 'selected by gamma', ...(anyRandom ? ['selected by random'] : [])],
+    range: ['#bbbbbb', '#1f77b4', '#ff7f0e', ...(anyRandom ? ['#2ca02c'] : [])],
   };
   const figures: Figure[] = [];
   if (points.length > 0 || ranges.length > 0) {
@@ -115,6 +117,16 @@ export function selectionFigures(r: CampaignReport): Figure[] {
       count: g.selection!.counts.gamma,
       description: `${g.version} selected by gamma: ${g.selection!.counts.gamma}`,
     },
+    ...(anyRandom
+      ? [
+          {
+            generation: genLabel(g),
+            by: 'random',
+            count: g.selection!.counts.random ?? 0,
+            description: `${g.version} selected at random: ${g.selection!.counts.random ?? 0}`,
+          },
+        ]
+      : []),
   ]);
   figures.push({
     name: 'selection-counts',
@@ -134,7 +146,7 @@ export function selectionFigures(r: CampaignReport): Figure[] {
           field: 'by',
           type: 'nominal',
           title: 'chosen by',
-          scale: { domain: ['pace_select', 'gamma'], range: ['#1f77b4', '#ff7f0e'] },
+          scale: { domain: ['pace_select', 'gamma', ...(anyRandom ? ['random'] : [])], range: ['#1f77b4', '#ff7f0e', ...(anyRandom ? ['#2ca02c'] : [])] },
         },
         description: { field: 'description' },
       },

@@ -98,3 +98,18 @@ test('dataset growth is cumulative per element and split', () => {
     [10, 20, 30, 2],
   );
 });
+
+test('a selection with a random share (pool.randomFraction) shows it in both selection figures; without one, no random category', () => {
+  const plain = selectionFigures(campaignFixture());
+  const plainCounts = (plain.find((f) => f.name === 'selection-counts')!.spec.data as Rows).values;
+  assert.ok(!plainCounts.some((r) => r.by === 'random'), 'no random bar when nothing was drawn at random');
+  const r = campaignFixture();
+  const g = r.generations.find((x) => x.selection)!;
+  const sel = g.selection!;
+  g.selection = { ...sel, indices: [...sel.indices, 0], chosenBy: [...sel.chosenBy, 'random'], gammaMax: [...sel.gammaMax, 0.5], counts: { ...sel.counts, random: 1 } };
+  const figures = selectionFigures(r);
+  const counts = (figures.find((f) => f.name === 'selection-counts')!.spec.data as Rows).values;
+  assert.deepEqual(counts.filter((x) => x.by === 'random').map((x) => x.count), [1]);
+  const gamma = figures.find((f) => f.name === 'selection-gamma')!;
+  assert.match(JSON.stringify(gamma.spec), /selected by random/);
+});
