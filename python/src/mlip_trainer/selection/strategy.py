@@ -87,13 +87,9 @@ def candidates(
         ]
     grades = pool_gamma_by_batches(atoms_list, project, active_set_inverses(nfuncs, asi, {}), batch_size)
     keep, below, above = within(grades, strategy)
-    warnings = []
-    if below or above:
-        warnings.append(
-            f"gamma thresholds: {below} structures below gamma_min {strategy.gamma_min} and {above} above"
-            f" gamma_max {strategy.gamma_max} were not candidates; {int(keep.sum())} of {len(grades)} were"
-        )
-    return Candidates(np.flatnonzero(keep), grades, below, above), warnings
+    # What was left out is in the reply's `candidates`, not a warning: under the default threshold
+    # it is the expected course of every generation.
+    return Candidates(np.flatnonzero(keep), grades, below, above), []
 
 
 def within(grades: FloatArray, strategy: Strategy) -> tuple[Any, int, int]:
