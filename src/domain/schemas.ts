@@ -5,11 +5,12 @@
  * Units follow ASE and pacemaker: lengths in Å, energies in eV, forces in eV/Å, stress in eV/Å³.
  */
 import { z } from 'zod';
+import { Finite } from './numbers.js';
+import { SelectionStrategyShape, checkGammaRange } from './selection-options.js';
+export { DEFAULT_GAMMA_MAX, DEFAULT_RANDOM_FRACTION, SelectionStrategy } from './selection-options.js';
 import { isChemicalSymbol } from './elements.js';
 import { checkInputOverrides } from './input-keys.js';
 
-/** A finite number: NaN and ±Infinity are rejected with the value shown. */
-const Finite = z.number().refine(Number.isFinite, { error: 'expected a finite number' });
 const Vec3 = z.tuple([Finite, Finite, Finite]);
 const Matrix3 = z.tuple([Vec3, Vec3, Vec3]);
 
@@ -240,39 +241,6 @@ export function typeMapArgument(m: TypeMap): string {
     .map(([t, el]) => `${t}=${el}`)
     .join(',');
 }
-
-/**
- * How the n are chosen beyond D-optimality and the gamma fill
- * (docs/selection.md#options-a-random-share-gamma-thresholds). The defaults were set by
- * `npm run bench -- active-learning` with a real pacemaker (docs/active-learning.md): an upper
- * gamma threshold of 10 measured best on test force and energy RMSE; a random share did not.
- */
-export const DEFAULT_RANDOM_FRACTION = 0;
-/** Default upper gamma threshold (null: none); applied in process against an active set only. */
-export const DEFAULT_GAMMA_MAX: number | null = 10;
-const GammaThreshold = Finite.refine((v) => v >= 0, { error: 'must be a finite number >= 0' });
-const SelectionStrategyShape = {
-  /** Of the n, floor(n x randomFraction) are drawn uniformly at random from the candidates left (batch diversity). */
-  randomFraction: Finite.refine((v) => v >= 0 && v < 1, { error: 'must be within [0, 1)' }).default(DEFAULT_RANDOM_FRACTION),
-  /** Only structures whose extrapolation grade against the potential's active set is >= gammaMin are candidates. */
-  gammaMin: GammaThreshold.nullable().optional(),
-  /**
-   * Only structures graded <= gammaMax are candidates (keeps out frames the potential extrapolates
-   * to wildly). null: no upper threshold; absent: DEFAULT_GAMMA_MAX.
-   */
-  gammaMax: GammaThreshold.nullable().optional(),
-  /** Seed of the random draw; absent: derived from the selection's inputs (a retry draws the same). */
-  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
-};
-function checkGammaRange(v: { gammaMin?: number | null | undefined; gammaMax?: number | null | undefined }, ctx: z.RefinementCtx): void {
-  const max = v.gammaMax === undefined ? DEFAULT_GAMMA_MAX : v.gammaMax;
-  if (typeof v.gammaMin === 'number' && typeof max === 'number' && v.gammaMin >= max) {
-    ctx.addIssue({ code: 'custom', path: ['gammaMin'], message: `must be below gammaMax (${max}${v.gammaMax === undefined ? ', the default' : ''}); got ${v.gammaMin}` });
-  }
-}
-/** The selection options on their own (the CLI's and the bench's). */
-export const SelectionStrategy = z.object(SelectionStrategyShape).strict().superRefine(checkGammaRange);
-export type SelectionStrategy = z.infer<typeof SelectionStrategy>;
 
 /** Candidates to choose from for labelling: `n` structures picked from the pool file. */
 export const SelectionPool = z
