@@ -140,20 +140,13 @@ export function registerTrainCommands(program: Command): void {
     .option('--report-out <dir>', 'with --report: where to write it (default: <workspace>/<campaign>/report)')
     .addOption(new Option('--json', 'print machine-readable JSON only'))
     .action(
-      async (o: {
+      async (o: PoolFlags & {
         config: string;
         results: string[];
         campaign: string;
         generation: number;
         initialPotential?: string;
         parentVersion?: string;
-        pool?: string;
-        n?: number;
-        poolMemoryLimit?: string;
-        typeMap?: TypeMap;
-        poolRandomFraction?: number;
-        poolGammaMin?: number;
-        poolGammaMax?: number | null;
         maxEnergyPerAtom?: number;
         maxForce?: number;
         address?: string;
