@@ -13,21 +13,33 @@ import pytest
 from helpers import SRC
 
 
-def test_gamma_with_pyace_equals_pyacecalculators_gamma_when_pacemaker_is_installed(tmp_path):
-    """Cross-check with a real installation's Python: our batched gamma against the potential's
-    .asi equals PyACECalculator's per-atom gamma (max over atoms)."""
+def installation_or_skip() -> tuple[str, Path]:
+    """The real pacemaker's bin folder and Python (MLIP_PACEMAKER), or one skip line."""
     bin_dir = os.environ.get("MLIP_PACEMAKER")
     python = Path(bin_dir) / "python" if bin_dir else None
-    if python is None or not python.exists():
+    if bin_dir is None or python is None or not python.exists():
         print("skipped: no pacemaker (set MLIP_PACEMAKER to its bin folder)")
         pytest.skip("no pacemaker")
-    (tmp_path / "input.yaml").write_text(
+    return bin_dir, python
+
+
+def write_dry_run_input(folder: Path, functions: int) -> None:
+    """A Cu/Ni input.yaml for `pacemaker --dry-run` on sample.pckl.gzip (the unfitted shape)."""
+    (folder / "input.yaml").write_text(
         "cutoff: 5.0\npotential:\n  deltaSplineBins: 0.001\n  elements: [Cu, Ni]\n"
         "  embeddings: {ALL: {npot: FinnisSinclairShiftedScaled, fs_parameters: [1, 1, 1, 0.5], ndensity: 2}}\n"
         "  bonds: {ALL: {radbase: SBessel, radparameters: [5.25], rcut: 5.0, dcut: 0.01, NameOfCutoffFunction: cos}}\n"
-        "  functions: {number_of_functions_per_element: 5, ALL: {nradmax_by_orders: [8, 3], lmax_by_orders: [0, 2]}}\n"
+        f"  functions: {{number_of_functions_per_element: {functions},"
+        " ALL: {nradmax_by_orders: [8, 3], lmax_by_orders: [0, 2]}}\n"
         "data: {filename: sample.pckl.gzip, reference_energy: auto}\nfit: {maxiter: 1}\nbackend: {evaluator: pyace}\n"
     )
+
+
+def test_gamma_with_pyace_equals_pyacecalculators_gamma_when_pacemaker_is_installed(tmp_path):
+    """Cross-check with a real installation's Python: our batched gamma against the potential's
+    .asi equals PyACECalculator's per-atom gamma (max over atoms)."""
+    bin_dir, python = installation_or_skip()
+    write_dry_run_input(tmp_path, functions=5)
     script = tmp_path / "check.py"
     script.write_text(f"""
 import json, subprocess, numpy as np, pandas as pd
@@ -70,18 +82,8 @@ def test_environments_made_on_demand_give_pace_selects_own_choice_in_one_shot_an
     at a time chooses exactly what it chooses with all of them made first, in single-shot mode and
     in batch mode (memory limit below the projections), with the same active set; and it did make
     them on demand (pyace's own conversion was never handed the whole pool)."""
-    bin_dir = os.environ.get("MLIP_PACEMAKER")
-    python = Path(bin_dir) / "python" if bin_dir else None
-    if python is None or not python.exists():
-        print("skipped: no pacemaker (set MLIP_PACEMAKER to its bin folder)")
-        pytest.skip("no pacemaker")
-    (tmp_path / "input.yaml").write_text(
-        "cutoff: 5.0\npotential:\n  deltaSplineBins: 0.001\n  elements: [Cu, Ni]\n"
-        "  embeddings: {ALL: {npot: FinnisSinclairShiftedScaled, fs_parameters: [1, 1, 1, 0.5], ndensity: 2}}\n"
-        "  bonds: {ALL: {radbase: SBessel, radparameters: [5.25], rcut: 5.0, dcut: 0.01, NameOfCutoffFunction: cos}}\n"
-        "  functions: {number_of_functions_per_element: 8, ALL: {nradmax_by_orders: [8, 3], lmax_by_orders: [0, 2]}}\n"
-        "data: {filename: sample.pckl.gzip, reference_energy: auto}\nfit: {maxiter: 1}\nbackend: {evaluator: pyace}\n"
-    )
+    bin_dir, python = installation_or_skip()
+    write_dry_run_input(tmp_path, functions=8)
     script = tmp_path / "check.py"
     script.write_text(f"""
 import json, subprocess

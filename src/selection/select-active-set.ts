@@ -132,9 +132,7 @@ export async function selectActiveSet(o: SelectActiveSetOptions): Promise<Active
     }),
   );
   const seed = strategy.seed ?? Number.parseInt(key.slice(0, 8), 16) % 2 ** 31;
-  const strategyArgs = [
-    ...(randomCount > 0 ? ['--random', String(randomCount), '--seed', String(seed)] : []),
-  ];
+  const strategyArgs = randomCount > 0 ? ['--random', String(randomCount), '--seed', String(seed)] : [];
   const thresholdArgs = [...(gammaMin !== null ? ['--gamma-min', String(gammaMin)] : []), ...(gammaMax !== null ? ['--gamma-max', String(gammaMax)] : [])];
   const earlier = await earlierResult(workDir, key);
   if (earlier) return earlier;

@@ -98,10 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _strategy(args: argparse.Namespace) -> Strategy:
-    """The selection options of `select` and `run`, checked against n."""
-    strategy = Strategy(args.random, args.gamma_min, args.gamma_max, args.seed)
-    strategy.check(args.n)
-    return strategy
+    """The selection options of `select` and `run` (checked against n where they are used)."""
+    return Strategy(args.random, args.gamma_min, args.gamma_max, args.seed)
 
 
 def run(argv: Sequence[str]) -> dict[str, Any]:

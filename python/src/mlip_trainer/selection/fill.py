@@ -74,10 +74,8 @@ def fill_selection(
     returned and written is in pool positions, and the pool's grades cover the whole pool (those
     left out: their grade before selecting)."""
     started = time.monotonic()
-    strategy = strategy or Strategy()
-    strategy.check(n)
+    strategy = strategy or Strategy()  # checked by the callers (select_in_process, run_beside_program)
     n_random = strategy.random_count
-    n_total = n
     n = n - n_random
     n_pool = len(frame)
     by_pace = list(by_pace or [])
@@ -107,7 +105,7 @@ def fill_selection(
         order = sorted((i for i in range(n_pool) if i not in taken), key=lambda i: (-grades[i], i))
         fill = order[: min(n, n_pool) - len(by_pace)]
 
-    randomly = random_picks(n_pool, by_pace + fill, min(n_random, n_total), strategy.seed) if n_random else []
+    randomly = random_picks(n_pool, by_pace + fill, n_random, strategy.seed)
     indices = by_pace + fill + randomly
     if pool_gamma is None and pool_gamma_of is not None:
         pool_gamma = pool_gamma_of(inverses)  # projections already at hand: no new work
